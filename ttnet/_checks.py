@@ -1,0 +1,172 @@
+"""Input validation shared by every public function and class of ttnet.
+
+Each helper checks one argument and, when the argument is wrong, raises a
+``TypeError`` (wrong kind of object) or ``ValueError`` (right kind, wrong value)
+whose message names the argument, says what it got and what was expected.
+Public functions call these helpers at their boundary, so bad input never
+crashes deep inside NumPy.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+#: The floating-point dtypes ttnet computes in.
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _describe(value: Any) -> str:
+    """Short description of a value for an error message."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def as_float_array(x: Any, name: str, *, ndim: int | None = None,
+                   min_ndim: int | None = None, finite: bool = True) -> np.ndarray:
+    """Return ``x`` as a float32 or float64 ndarray, or raise.
+
+    Integer and boolean arrays become float64; float32 and float64 keep their
+    dtype (no copy if ``x`` already is such an array).
+
+    Parameters
+    ----------
+    x : array_like
+        The value to check.
+    name : str
+        The argument's name, used in error messages.
+    ndim, min_ndim : int, optional
+        Required exact or minimum number of dimensions.
+    finite : bool
+        If True (default), NaN or Inf entries raise ``ValueError``.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not numeric (strings, objects, complex numbers) or has a
+        floating dtype other than float32 / float64.
+    ValueError
+        If the number of dimensions is wrong or (with ``finite``) an entry is
+        NaN or Inf.
+    """
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be a real numeric array, got {_describe(x)}")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and other unconvertible objects
+        raise TypeError(f"{name} must be a real numeric array, got {_describe(x)}: {exc}") from None
+    kind = arr.dtype.kind
+    if kind in "iub":
+        arr = arr.astype(np.float64)
+    elif kind == "f":
+        if arr.dtype not in FLOAT_DTYPES:
+            raise TypeError(
+                f"{name} must have dtype float32 or float64, got dtype {arr.dtype}; "
+                f"convert it with .astype(np.float32) or .astype(np.float64)")
+    else:
+        raise TypeError(f"{name} must be a real numeric array, got {_describe(x)}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got {arr.ndim} (shape {arr.shape})")
+    if min_ndim is not None and arr.ndim < min_ndim:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimension(s), got {arr.ndim} (shape {arr.shape})")
+    if finite:
+        check_finite(arr, name)
+    return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` if ``arr`` contains NaN or Inf."""
+    if not np.all(np.isfinite(arr)):
+        n_nan = int(np.count_nonzero(np.isnan(arr)))
+        n_inf = int(np.count_nonzero(np.isinf(arr)))
+        raise ValueError(
+            f"{name} must contain only finite numbers, got {n_nan} NaN and {n_inf} Inf entries")
+
+
+def check_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
+    """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise ``TypeError``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be np.float32 or np.float64, got {_describe(dtype)}") from None
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be np.float32 or np.float64, got {dt}")
+    return dt
+
+
+def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
+    """Return ``value`` as a Python int, checking type and lower bound.
+
+    Booleans are rejected (``True`` is an int in Python, but never a sensible
+    size or rank).
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {_describe(value)}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_int_sequence(values: Any, name: str, *, length: int | None = None,
+                       minimum: int | None = 1, allow_empty: bool = False) -> tuple[int, ...]:
+    """Return ``values`` as a tuple of ints, checking length and lower bound."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+        raise TypeError(f"{name} must be a sequence of integers, got {_describe(values)}")
+    if isinstance(values, np.ndarray) and values.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {values.shape}")
+    out = []
+    for k, v in enumerate(values):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{name}[{k}] must be an integer, got {_describe(v)}")
+        v = int(v)
+        if minimum is not None and v < minimum:
+            raise ValueError(f"{name}[{k}] must be >= {minimum}, got {v} (in {name}={tuple(values)})")
+        out.append(v)
+    if not out and not allow_empty:
+        raise ValueError(f"{name} must not be empty")
+    if length is not None and len(out) != length:
+        raise ValueError(f"{name} must have {length} entries, got {len(out)}: {tuple(out)}")
+    return tuple(out)
+
+
+def check_eps(eps: Any, name: str = "eps") -> float | None:
+    """Check a relative accuracy: None, or a real number in [0, 1)."""
+    if eps is None:
+        return None
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"{name} must be None or a real number in [0, 1), got {_describe(eps)}")
+    eps = float(eps)
+    if not (0.0 <= eps < 1.0):
+        raise ValueError(f"{name} must be in [0, 1), got {eps}")
+    return eps
+
+
+def check_scalar(value: Any, name: str) -> float:
+    """Check a finite real scalar (used for TT scalar multiplication)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
+    """Return a ``np.random.Generator``: ``None`` gives a fresh one, an int seeds one."""
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
+            raise ValueError(f"{name} as a seed must be >= 0, got {rng}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"{name} must be None, an int seed or a np.random.Generator, got {_describe(rng)}")

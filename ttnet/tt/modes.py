@@ -1,0 +1,161 @@
+"""Mode bookkeeping: balanced factorisations, theoretical maximal TT-ranks, rank arguments.
+
+A TT format needs the sizes of a tensor's modes (or a matrix's row and column
+modes) and one rank per bond between neighbouring cores. This module turns the
+user's choices into validated tuples.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from functools import lru_cache
+from typing import Any, Sequence
+
+from .._checks import check_int, check_int_sequence
+
+
+class RankClippedWarning(UserWarning):
+    """A requested TT-rank was above its theoretical maximum and was lowered to it."""
+
+
+def factorize(n: int, d: int) -> tuple[int, ...]:
+    """Split ``n`` into ``d`` integer factors that are as equal as possible.
+
+    Among all ordered factorisations ``n = f_1 · … · f_d`` with
+    ``f_1 <= … <= f_d``, returns the one whose largest factor is smallest
+    (ties broken by the second largest, and so on). This is how a layer size is
+    turned into TT modes, e.g. ``factorize(8192, 4) == (8, 8, 8, 16)`` and
+    ``factorize(1536, 4) == (4, 6, 8, 8)``, the modes used by Novikov et al.
+    (2015) and Garipov et al. (2016). A prime ``n`` gives ``(1, …, 1, n)``.
+
+    Parameters
+    ----------
+    n : int
+        The number to factorise, ``n >= 1``.
+    d : int
+        The number of factors, ``d >= 1``.
+
+    Returns
+    -------
+    tuple of d ints, non-decreasing, with product ``n``.
+    """
+    n = check_int(n, "n", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    return _best_factorization(n, d, 1)
+
+
+@lru_cache(maxsize=1024)
+def _best_factorization(n: int, d: int, smallest: int) -> tuple[int, ...]:
+    """Most balanced non-decreasing d-factorisation of n with every factor >= smallest.
+
+    Exhaustive search over divisors (with memoisation); "most balanced" means
+    the factors sorted in decreasing order are lexicographically smallest.
+    Returns () if no factorisation exists.
+    """
+    if d == 1:
+        return (n,) if n >= smallest else ()
+    best: tuple[int, ...] = ()
+    # the first (smallest) factor f satisfies f**d <= n
+    f = smallest
+    while f ** d <= n:
+        if n % f == 0:
+            rest = _best_factorization(n // f, d - 1, f)
+            if rest:
+                candidate = (f,) + rest
+                if not best or sorted(candidate, reverse=True) < sorted(best, reverse=True):
+                    best = candidate
+        f += 1
+    return best
+
+
+def max_ranks(modes: Sequence[int]) -> tuple[int, ...]:
+    """Theoretical maximal TT-ranks of a tensor with the given mode sizes.
+
+    The k-th TT-rank is the rank of the k-th unfolding, a matrix of size
+    ``(n_1 … n_k) × (n_{k+1} … n_d)``, so it can never exceed
+    ``min(n_1 … n_k, n_{k+1} … n_d)`` (Oseledets 2011, Theorem 2.1).
+
+    Parameters
+    ----------
+    modes : sequence of int
+        Mode sizes ``(n_1, …, n_d)``, each >= 1. For a TT-matrix pass the
+        products ``m_k · n_k``.
+
+    Returns
+    -------
+    tuple of d + 1 ints ``(1, R_1, …, R_{d-1}, 1)`` (same layout as ``TTTensor.ranks``).
+    """
+    modes = check_int_sequence(modes, "modes", minimum=1)
+    total = math.prod(modes)
+    out = [1]
+    left = 1
+    for n_k in modes[:-1]:
+        left *= n_k
+        out.append(min(left, total // left))
+    out.append(1)
+    return tuple(out)
+
+
+def resolve_ranks(ranks: Any, modes: Sequence[int], name: str = "ranks",
+                  *, clip: bool = True) -> tuple[int, ...]:
+    """Turn a rank argument into the full rank tuple ``(1, r_1, …, r_{d-1}, 1)``.
+
+    Parameters
+    ----------
+    ranks : int, sequence of int or None
+        ``None``: the theoretical maximum at every bond. An int ``r``: every
+        internal rank is ``min(r, maximum)`` -- a cap, lowered silently where a
+        bond cannot hold it. A sequence: either the ``d - 1`` internal ranks or
+        the full ``d + 1`` tuple with 1 at both ends; an entry above the
+        theoretical maximum is lowered to it with a :class:`RankClippedWarning`.
+    modes : sequence of int
+        Mode sizes (for TT-matrices, the products ``m_k · n_k``).
+    name : str
+        Argument name for error messages.
+    clip : bool
+        If False, return the requested ranks without comparing them to the
+        theoretical maximum (used by layers, whose cores may be over-parametrised).
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a non-integer rank, a rank < 1, the wrong number of ranks, or a full
+        tuple whose end entries are not 1.
+    """
+    d = len(modes)
+    upper = max_ranks(modes)
+    if ranks is None:
+        return upper
+    if not isinstance(ranks, (Sequence,)) or isinstance(ranks, (str, bytes)):
+        try:
+            r = check_int(ranks, name, minimum=1)
+        except TypeError:
+            raise TypeError(
+                f"{name} must be None, an int or a sequence of ints, got {ranks!r}") from None
+        if not clip:
+            return (1,) + (r,) * (d - 1) + (1,)
+        return (1,) + tuple(min(r, u) for u in upper[1:-1]) + (1,)
+    values = check_int_sequence(ranks, name, minimum=1, allow_empty=True)
+    if len(values) == d + 1:
+        if values[0] != 1 or values[-1] != 1:
+            raise ValueError(
+                f"{name} given as a full tuple of {d + 1} ranks must start and end with 1, "
+                f"got {values}")
+        internal = values[1:-1]
+    elif len(values) == d - 1:
+        internal = values
+    else:
+        raise ValueError(
+            f"{name} must hold {d - 1} internal ranks (or the full tuple of {d + 1} with 1 at "
+            f"both ends) for {d} modes {tuple(modes)}, got {len(values)}: {values}")
+    if clip:
+        too_big = [(k + 1, r, u) for k, (r, u) in enumerate(zip(internal, upper[1:-1])) if r > u]
+        if too_big:
+            detail = ", ".join(f"r_{k} = {r} > {u}" for k, r, u in too_big)
+            warnings.warn(
+                f"{name}: requested rank above the theoretical maximum {upper} for modes "
+                f"{tuple(modes)} ({detail}); clipped to the maximum",
+                RankClippedWarning, stacklevel=3)
+            internal = tuple(min(r, u) for r, u in zip(internal, upper[1:-1]))
+    return (1,) + tuple(internal) + (1,)

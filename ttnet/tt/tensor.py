@@ -1,0 +1,271 @@
+"""The tensor-train format for a d-dimensional array: :class:`TTTensor`.
+
+A TT-tensor X of shape ``(n_1, …, n_d)`` stores d cores ``G_k`` of shape
+``(r_{k-1}, n_k, r_k)`` with ``r_0 = r_d = 1``, and represents
+
+    X[i_1, …, i_d] = G_1[:, i_1, :] · G_2[:, i_2, :] · … · G_d[:, i_d, :]
+
+(a product of ``r_{k-1} × r_k`` matrices; Oseledets 2011, eq. 1.2). It stores
+``Σ_k r_{k-1} n_k r_k`` numbers instead of ``Π_k n_k``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._checks import as_float_array, check_dtype, check_int_sequence, check_rng, check_scalar
+from .modes import resolve_ranks
+
+
+def _check_cores(cores: Any, name: str, core_ndim: int) -> list[np.ndarray]:
+    """Validate a list of TT cores (3-D for tensors, 4-D for matrices) and return it."""
+    if isinstance(cores, np.ndarray) or not isinstance(cores, Sequence) or isinstance(cores, str):
+        raise TypeError(f"{name} must be a list of arrays, got {type(cores).__name__}")
+    if len(cores) == 0:
+        raise ValueError(f"{name} must hold at least one core")
+    out = [as_float_array(c, f"{name}[{k}]", ndim=core_ndim) for k, c in enumerate(cores)]
+    dtypes = {c.dtype for c in out}
+    if len(dtypes) > 1:
+        raise TypeError(f"all {name} must have the same dtype, got {[str(c.dtype) for c in out]}")
+    if out[0].shape[0] != 1:
+        raise ValueError(f"{name}[0] must have first dimension r_0 = 1, got shape {out[0].shape}")
+    if out[-1].shape[-1] != 1:
+        raise ValueError(
+            f"{name}[{len(out) - 1}] must have last dimension r_d = 1, got shape {out[-1].shape}")
+    for k in range(len(out) - 1):
+        if out[k].shape[-1] != out[k + 1].shape[0]:
+            raise ValueError(
+                f"{name}[{k}] has last dimension {out[k].shape[-1]} but {name}[{k + 1}] has first "
+                f"dimension {out[k + 1].shape[0]}: neighbouring ranks must match")
+    for k, c in enumerate(out):
+        if 0 in c.shape:
+            raise ValueError(f"{name}[{k}] must not have a zero-sized dimension, got {c.shape}")
+    return out
+
+
+class TTTensor:
+    """A d-dimensional array in the tensor-train (TT) format.
+
+    Parameters
+    ----------
+    cores : list of ndarray
+        ``cores[k]`` has shape ``(r_{k-1}, n_k, r_k)`` with ``r_0 = r_d = 1``;
+        all float32 or all float64 (integer cores become float64). The arrays
+        are stored as given, not copied.
+
+    Attributes
+    ----------
+    cores : list of ndarray
+        The core arrays (a new list holding the same array objects).
+    shape : tuple of int
+        ``(n_1, …, n_d)``.
+    ranks : tuple of int
+        ``(1, r_1, …, r_{d-1}, 1)``.
+    ndim : int
+        d, the number of cores.
+    n_params : int
+        ``Σ_k r_{k-1} n_k r_k``.
+    compression_ratio : float
+        ``Π_k n_k / n_params``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ttnet import TTTensor
+    >>> X = TTTensor.random((4, 5, 6), ranks=2, rng=0)
+    >>> X.shape, X.ranks
+    ((4, 5, 6), (1, 2, 2, 1))
+    >>> bool(np.isclose(X.norm(), np.linalg.norm(X.full())))
+    True
+    """
+
+    __array_ufunc__ = None  # make ``ndarray * TTTensor`` defer to TTTensor.__rmul__
+
+    def __init__(self, cores: Sequence[np.ndarray]):
+        self._cores = _check_cores(cores, "cores", 3)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def cores(self) -> list[np.ndarray]:
+        return list(self._cores)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(c.shape[1] for c in self._cores)
+
+    @property
+    def ranks(self) -> tuple[int, ...]:
+        return (1,) + tuple(c.shape[2] for c in self._cores)
+
+    @property
+    def ndim(self) -> int:
+        return len(self._cores)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._cores[0].dtype
+
+    @property
+    def n_params(self) -> int:
+        return sum(c.size for c in self._cores)
+
+    @property
+    def compression_ratio(self) -> float:
+        return math.prod(self.shape) / self.n_params
+
+    def __repr__(self) -> str:
+        return f"TTTensor(shape={self.shape}, ranks={self.ranks}, dtype={self.dtype})"
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def random(cls, shape: Sequence[int], ranks: Any, rng: Any = None,
+               dtype: Any = np.float64) -> "TTTensor":
+        """A TT-tensor with independent Gaussian cores.
+
+        Core k has entries ``N(0, 1 / r_{k-1})``, so every entry of the full
+        tensor has mean 0 and variance ``Π_k r_k / Π_k r_{k-1} = 1`` (the sum
+        over the ``Π r_k`` index paths telescopes), whatever the ranks.
+
+        Parameters
+        ----------
+        shape : sequence of int
+            Mode sizes ``(n_1, …, n_d)``.
+        ranks : int or sequence of int
+            Internal ranks (see :func:`ttnet.tt.modes.resolve_ranks`); values above
+            the theoretical maximum are lowered to it.
+        rng : np.random.Generator, int or None
+            Source of randomness (an int is a seed).
+        dtype : np.float32 or np.float64
+        """
+        shape = check_int_sequence(shape, "shape", minimum=1)
+        full_ranks = resolve_ranks(ranks, shape, "ranks")
+        rng = check_rng(rng)
+        dtype = check_dtype(dtype)
+        cores = []
+        for k, n_k in enumerate(shape):
+            r0, r1 = full_ranks[k], full_ranks[k + 1]
+            core = rng.standard_normal((r0, n_k, r1)) / math.sqrt(r0)
+            cores.append(core.astype(dtype))
+        return cls(cores)
+
+    def copy(self) -> "TTTensor":
+        """A deep copy (the cores are copied)."""
+        return TTTensor([c.copy() for c in self._cores])
+
+    def astype(self, dtype: Any) -> "TTTensor":
+        """A copy with cores cast to ``dtype`` (np.float32 or np.float64)."""
+        dtype = check_dtype(dtype)
+        return TTTensor([c.astype(dtype) for c in self._cores])
+
+    # ------------------------------------------------------------------ dense view
+    def full(self) -> np.ndarray:
+        """The dense array, shape ``(n_1, …, n_d)``.
+
+        Contracts the cores left to right: after step k the partial product is a
+        matrix of shape ``(n_1 … n_k, r_k)``. Memory is that of the result, so
+        only call this on tensors that fit in memory.
+        """
+        result = self._cores[0].reshape(-1, self._cores[0].shape[2])
+        for core in self._cores[1:]:
+            r0, n_k, r1 = core.shape
+            result = (result @ core.reshape(r0, n_k * r1)).reshape(-1, r1)
+        return result.reshape(self.shape)
+
+    # ------------------------------------------------------------------ algebra
+    def dot(self, other: "TTTensor") -> float:
+        """Inner product ``Σ_i X[i] Y[i]`` computed in TT form.
+
+        Sweeps left to right carrying the ``r_k × r'_k`` matrix
+        ``Φ_k = Σ_{i_1..i_k} (G_1[i_1]…G_k[i_k])ᵀ (H_1[i_1]…H_k[i_k])``;
+        cost ``O(d n r³)``, the dense tensor is never formed.
+        """
+        self._check_same_shape(other, "other")
+        phi = np.ones((1, 1), dtype=np.result_type(self.dtype, other.dtype))
+        for g, h in zip(self._cores, other._cores):
+            # phi (a, b), g (a, n, c), h (b, n, e) -> (c, e)
+            t = np.tensordot(phi, g, axes=(0, 0))          # (b, n, c)
+            phi = np.tensordot(t, h, axes=([0, 1], [0, 1]))  # (c, e)
+        return float(phi[0, 0])
+
+    def norm(self) -> float:
+        """Frobenius norm ``‖X‖_F``, computed in TT form.
+
+        Orthogonalises the cores left to right with QR (Oseledets 2011,
+        Algorithm 2); the norm is then that of the last core. This is more
+        accurate than ``sqrt(X.dot(X))`` (no squaring) and never forms the
+        dense tensor.
+        """
+        from .round import orthogonalize_left_to_right  # local import: round imports this module
+
+        cores = orthogonalize_left_to_right(self._cores)
+        return float(np.linalg.norm(cores[-1].ravel()))
+
+    def round(self, eps: float | None = None, max_rank: Any = None) -> "TTTensor":
+        """Recompress to lower ranks; see :func:`ttnet.tt.round.tt_round`."""
+        from .round import tt_round  # local import: round imports this module
+
+        return tt_round(self, eps=eps, max_rank=max_rank)
+
+    def __add__(self, other: Any) -> "TTTensor":
+        """Sum in TT form: ranks add (``r_k + r'_k``), cores become block matrices.
+
+        ``(X + Y)[i] = [G_1 H_1] · diag(G_2, H_2) · … · [G_d ; H_d]`` (Oseledets
+        2011, §4.1). Call :meth:`round` afterwards to bring the ranks down.
+        """
+        if not isinstance(other, TTTensor):
+            return NotImplemented
+        self._check_same_shape(other, "other")
+        dtype = np.result_type(self.dtype, other.dtype)
+        d = self.ndim
+        if d == 1:
+            return TTTensor([(self._cores[0] + other._cores[0]).astype(dtype)])
+        cores = []
+        for k, (g, h) in enumerate(zip(self._cores, other._cores)):
+            (a, n, b), (c, _, e) = g.shape, h.shape
+            if k == 0:
+                core = np.concatenate([g, h], axis=2).astype(dtype, copy=False)
+            elif k == d - 1:
+                core = np.concatenate([g, h], axis=0).astype(dtype, copy=False)
+            else:
+                core = np.zeros((a + c, n, b + e), dtype=dtype)
+                core[:a, :, :b] = g
+                core[a:, :, b:] = h
+            cores.append(core)
+        return TTTensor(cores)
+
+    def __neg__(self) -> "TTTensor":
+        return self * -1.0
+
+    def __sub__(self, other: Any) -> "TTTensor":
+        if not isinstance(other, TTTensor):
+            return NotImplemented
+        return self + (-other)
+
+    def __mul__(self, alpha: Any) -> "TTTensor":
+        """Scalar multiple: only the first core is scaled."""
+        if isinstance(alpha, TTTensor) or not isinstance(alpha, numbers.Real):
+            return NotImplemented
+        alpha = check_scalar(alpha, "alpha")
+        cores = [c.copy() for c in self._cores]
+        cores[0] *= self.dtype.type(alpha)
+        return TTTensor(cores)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, alpha: Any) -> "TTTensor":
+        if isinstance(alpha, TTTensor) or not isinstance(alpha, numbers.Real):
+            return NotImplemented
+        alpha = check_scalar(alpha, "alpha")
+        if alpha == 0.0:
+            raise ZeroDivisionError("cannot divide a TTTensor by zero")
+        return self * (1.0 / alpha)
+
+    def _check_same_shape(self, other: Any, name: str) -> None:
+        if not isinstance(other, TTTensor):
+            raise TypeError(f"{name} must be a TTTensor, got {type(other).__name__}")
+        if other.shape != self.shape:
+            raise ValueError(f"{name} must have shape {self.shape}, got {other.shape}")
