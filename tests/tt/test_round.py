@@ -1,0 +1,72 @@
+"""Orthogonalisation and TT rounding."""
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from ttnet import TTTensor, tt_round
+from ttnet.tt import orthogonalize_left_to_right, orthogonalize_right_to_left
+
+from ..helpers import rel_err
+
+
+def test_rounding_x_plus_x_returns_the_ranks_of_x():
+    X = TTTensor.random((4, 5, 6, 5, 4), (3, 4, 4, 2), rng=0)
+    S = X + X
+    assert S.ranks == (1, 6, 8, 8, 4, 1)
+    R = S.round()
+    assert R.ranks == X.ranks
+    assert rel_err(R.full(), 2 * X.full()) < 1e-13
+
+
+@given(shape=st.lists(st.integers(2, 5), min_size=2, max_size=6),
+       eps=st.sampled_from([1e-10, 1e-3, 0.05, 0.2, 0.5]),
+       seed=st.integers(0, 1000))
+def test_rounding_obeys_the_eps_bound(shape, eps, seed):
+    rng = np.random.default_rng(seed)
+    X = TTTensor.random(shape, 3, rng=rng) + 0.1 * TTTensor.random(shape, 2, rng=rng)
+    Y = tt_round(X, eps=eps)
+    x = X.full()
+    assert rel_err(Y.full(), x) <= eps + 1e-12
+    assert all(a <= b for a, b in zip(Y.ranks, X.ranks))
+
+
+def test_rounding_with_a_rank_cap_matches_the_matrix_svd():
+    # d = 2: rounding to rank r is the best rank-r approximation
+    X = TTTensor.random((20, 30), 8, rng=3)
+    x = X.full()
+    U, s, Vt = np.linalg.svd(x)
+    Y = tt_round(X, max_rank=3)
+    assert Y.ranks == (1, 3, 1)
+    assert rel_err(Y.full(), (U[:, :3] * s[:3]) @ Vt[:3]) < 1e-10
+
+
+def test_orthogonalisation_keeps_the_tensor_and_makes_cores_orthonormal():
+    X = TTTensor.random((3, 4, 5, 6), 3, rng=1)
+    left = orthogonalize_left_to_right(X.cores)
+    for core in left[:-1]:
+        m = core.reshape(-1, core.shape[2])
+        assert np.allclose(m.T @ m, np.eye(m.shape[1]), atol=1e-13)
+    right = orthogonalize_right_to_left(X.cores)
+    for core in right[1:]:
+        m = core.reshape(core.shape[0], -1)
+        assert np.allclose(m @ m.T, np.eye(m.shape[0]), atol=1e-13)
+    for cores in (left, right):
+        assert rel_err(TTTensor(cores).full(), X.full()) < 1e-13
+    assert np.isclose(np.linalg.norm(left[-1]), np.linalg.norm(X.full()))
+    assert np.isclose(np.linalg.norm(right[0]), np.linalg.norm(X.full()))
+
+
+def test_round_keeps_float32():
+    X = TTTensor.random((4, 5, 6), 3, rng=0, dtype=np.float32)
+    assert all(c.dtype == np.float32 for c in tt_round(X + X, eps=1e-3).cores)
+
+
+def test_round_rejects_bad_input():
+    X = TTTensor.random((4, 5, 6), 3, rng=0)
+    with pytest.raises(TypeError, match="X must be a TTTensor"):
+        tt_round(X.full())
+    with pytest.raises(ValueError, match=r"eps must be in \[0, 1\)"):
+        tt_round(X, eps=1.5)
+    with pytest.raises(ValueError, match="max_rank must be >= 1"):
+        X.round(max_rank=0)
