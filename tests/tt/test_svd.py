@@ -210,3 +210,26 @@ def test_bad_arguments_are_rejected(kwargs, exc, match, rng):
 def test_bad_data_is_rejected(A, exc, match):
     with pytest.raises(exc, match=match):
         tt_svd(A)
+
+
+# ---------------------------------------------------------------- regressions
+@pytest.mark.parametrize("transpose", [False, True])
+@pytest.mark.parametrize("eps", [None, 0.01])
+def test_float32_long_unfolding_keeps_a_small_but_real_component(transpose, eps):
+    # a per-value round-off floor sigma_0 * max(m, n) * u (np.linalg.matrix_rank's rule)
+    # would drop the 5 % component of this float32 matrix: 1.2e-7 * 1e6 = 0.12 > 0.05
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    A = np.stack([rng.standard_normal(n), 0.05 * rng.standard_normal(n)], 1).astype(np.float32)
+    A = A.T.copy() if transpose else A
+    Y = tt_svd(A, eps=eps)
+    assert Y.ranks == (1, 2, 1)
+    assert rel_err(Y.full(), A) < 1e-6
+
+
+def test_rank_clipping_warning_points_at_the_callers_line():
+    from ttnet import TTMatrix
+
+    with pytest.warns(RankClippedWarning) as record:
+        TTMatrix.from_dense(np.ones((6, 20)), (2, 3), (4, 5), max_rank=(50,))
+    assert record[0].filename == __file__

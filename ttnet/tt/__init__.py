@@ -12,11 +12,11 @@ This package knows nothing about neural networks.
 from .matrix import TTMatrix
 from .modes import RankClippedWarning, factorize, max_ranks
 from .round import orthogonalize_left_to_right, orthogonalize_right_to_left, tt_round
-from .svd import truncated_svd, truncation_rank, tt_svd
+from .svd import roundoff_tolerance, truncated_svd, truncation_rank, tt_svd
 from .tensor import TTTensor
 
 __all__ = [
     "TTTensor", "TTMatrix", "tt_svd", "tt_round", "factorize", "max_ranks",
-    "RankClippedWarning", "truncation_rank", "truncated_svd",
+    "RankClippedWarning", "truncation_rank", "truncated_svd", "roundoff_tolerance",
     "orthogonalize_left_to_right", "orthogonalize_right_to_left",
 ]

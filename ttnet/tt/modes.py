@@ -8,6 +8,7 @@ user's choices into validated tuples.
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from functools import lru_cache
 from typing import Any, Sequence
@@ -17,6 +18,15 @@ from .._checks import check_int, check_int_sequence
 
 class RankClippedWarning(UserWarning):
     """A requested TT-rank was above its theoretical maximum and was lowered to it."""
+
+
+def _user_stacklevel() -> int:
+    """``stacklevel`` that attributes a warning to the first caller outside ttnet."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("ttnet."):
+        level += 1
+        frame = frame.f_back
+    return level
 
 
 def factorize(n: int, d: int) -> tuple[int, ...]:
@@ -156,6 +166,6 @@ def resolve_ranks(ranks: Any, modes: Sequence[int], name: str = "ranks",
             warnings.warn(
                 f"{name}: requested rank above the theoretical maximum {upper} for modes "
                 f"{tuple(modes)} ({detail}); clipped to the maximum",
-                RankClippedWarning, stacklevel=3)
+                RankClippedWarning, stacklevel=_user_stacklevel())
             internal = tuple(min(r, u) for r, u in zip(internal, upper[1:-1]))
     return (1,) + tuple(internal) + (1,)

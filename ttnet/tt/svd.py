@@ -30,17 +30,34 @@ _U64 = np.finfo(np.float64).eps
 _GRAM_SAFETY = 1e3
 
 
+def roundoff_tolerance(norm: float, shape: tuple[int, int], dtype: Any) -> float:
+    """The round-off level ``δ_0 = u · sqrt(m n) · ‖C‖_F`` of an ``m × n`` matrix.
+
+    ``u`` is the unit round-off of ``dtype`` (``np.finfo(dtype).eps``). Rounding
+    every entry of C to that precision perturbs it by up to about this much in
+    Frobenius norm, so a singular-value tail below ``δ_0`` carries no
+    information; :func:`truncation_rank` never keeps one. (A per-value floor such
+    as ``np.linalg.matrix_rank``'s ``σ_0 · max(m, n) · u`` would be too coarse
+    here: for a float32 unfolding with a million columns it drops everything
+    below ``0.12 σ_0``.)
+    """
+    m, n = shape
+    return float(np.finfo(dtype).eps * math.sqrt(m * n) * norm)
+
+
 def truncation_rank(singular_values: np.ndarray, delta: float = 0.0,
                     max_rank: int | None = None, *, shape: tuple[int, int] | None = None,
                     dtype: Any = np.float64) -> int:
     """Number of singular values to keep: the TT-SVD truncation rule.
 
     The rank ``r`` is the smallest one whose discarded tail satisfies
-    ``sqrt(σ_r² + σ_{r+1}² + …) <= delta`` (0-based σ, sorted in decreasing
-    order), then lowered to ``max_rank``. Singular values at the round-off
-    level, ``σ_i <= σ_0 · max(m, n) · u`` with ``u`` the unit round-off of
-    ``dtype`` (the rule of ``np.linalg.matrix_rank``), are always dropped, so
-    ``delta = 0`` gives the numerical rank. At least one value is kept.
+
+        sqrt(σ_r² + σ_{r+1}² + …) <= max(delta, δ_0)
+
+    (0-based σ, sorted in decreasing order), then lowered to ``max_rank``;
+    ``δ_0`` is the round-off level of :func:`roundoff_tolerance`, so
+    ``delta = 0`` gives the numerical rank and the dropped part is always at most
+    ``max(delta, δ_0)``. At least one value is kept.
 
     Parameters
     ----------
@@ -51,10 +68,9 @@ def truncation_rank(singular_values: np.ndarray, delta: float = 0.0,
     max_rank : int, optional
         Upper bound on the rank.
     shape : (m, n), optional
-        Shape of the matrix the values come from (for the round-off level);
-        defaults to ``(k, k)``.
+        Shape of the matrix the values come from (for ``δ_0``); defaults to ``(k, k)``.
     dtype : dtype
-        Precision of the data (for the round-off level).
+        Precision of the data (for ``δ_0``).
 
     Returns
     -------
@@ -68,10 +84,8 @@ def truncation_rank(singular_values: np.ndarray, delta: float = 0.0,
         shape = (k, k)
     # tail[r] = sum of squares of s[r:], tail[k] = 0
     tail = np.concatenate([np.cumsum((s * s)[::-1])[::-1], [0.0]])
-    r_eps = int(np.argmax(tail <= delta * delta))  # first r with tail <= delta²
-    floor = s[0] * max(shape) * np.finfo(dtype).eps
-    r_num = int(np.count_nonzero(s > floor))
-    r = min(r_eps, r_num)
+    tol = max(delta, roundoff_tolerance(math.sqrt(tail[0]), shape, dtype))
+    r = int(np.argmax(tail <= tol * tol))  # first r with tail <= tol²
     if max_rank is not None:
         r = min(r, max_rank)
     return max(r, 1)
@@ -133,29 +147,29 @@ def _truncated_svd_gram(C: np.ndarray, delta: float, max_rank: int | None,
     lam = np.maximum(lam[::-1], 0.0)
     vecs = vecs[:, ::-1]
     m = C.shape[0]
-    noise = m * _U64 * float(np.sum(lam))  # sum(lam) = ‖C‖_F²
-    s = np.sqrt(lam)
-    r = truncation_rank(s, delta, max_rank, shape=C.shape, dtype=np.float64)
+    norm2 = float(np.sum(lam))  # = ‖C‖_F²
+    noise = m * _U64 * norm2
+    r = truncation_rank(np.sqrt(lam), delta, max_rank, shape=C.shape, dtype=C.dtype)
+    tol = max(delta, roundoff_tolerance(math.sqrt(norm2), C.shape, C.dtype))
     cap = m if max_rank is None else min(max_rank, m)
     kept_resolved = lam[r - 1] >= _GRAM_SAFETY * noise
-    if delta > 0.0:
-        # the tolerance must be far above the eigenvalue noise; if the rank cap
-        # binds, the last kept singular vector must be resolved too
-        resolved = delta * delta >= _GRAM_SAFETY * noise and (r < cap or r == m or kept_resolved)
+    if tol * tol >= _GRAM_SAFETY * noise:
+        # the tolerance is far above the eigenvalue noise; if the rank cap binds,
+        # the last kept singular vector must be resolved too
+        resolved = r < cap or r == m or kept_resolved
     else:
-        # with no tolerance, only a rank cap may truncate (the round-off floor
-        # cannot be seen through the noise), and every kept σ² must be resolved
+        # the tolerance is lost in the noise: only a rank cap may truncate, and
+        # every kept σ² must be resolved
         resolved = r == cap and kept_resolved
     if check and not resolved:
         return None
     U = vecs[:, :r]
     W = U.T @ C64
-    if check and delta > 0.0:
+    if check and r < cap:
         # Pythagoras: the discarded part has squared norm ‖C‖² − ‖U_rᵀ C‖² because
         # U_r has orthonormal columns; verify the bound instead of trusting the
         # eigenvalue tail (cheap: r·n operations).
-        discarded = float(np.sum(lam)) - float(np.sum(W * W))
-        if discarded > delta * delta and r < cap:
+        if norm2 - float(np.sum(W * W)) > tol * tol:
             return None
     return U.astype(C.dtype), W.astype(C.dtype, copy=False)
 
@@ -175,8 +189,9 @@ def tt_svd(A: Any, eps: float | None = None, max_rank: Any = None) -> TTTensor:
       ``d = 2`` the result is the best rank-r approximation (Eckart–Young).
     * With both: both hold for the ranks; the error bound holds whenever the
       rank cap does not bind.
-    * With neither: exact to round-off; only singular values at the round-off
-      level are dropped, so a low-rank tensor gets its numerical TT-ranks.
+    * With neither: exact to round-off; only singular-value tails below the
+      round-off level (:func:`roundoff_tolerance`) are dropped, so a low-rank
+      tensor gets its numerical TT-ranks.
 
     Parameters
     ----------
