@@ -10,6 +10,8 @@ crashes deep inside NumPy.
 from __future__ import annotations
 
 import numbers
+import os
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -170,3 +172,73 @@ def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
             raise ValueError(f"{name} as a seed must be >= 0, got {rng}")
         return np.random.default_rng(int(rng))
     raise TypeError(f"{name} must be None, an int seed or a np.random.Generator, got {_describe(rng)}")
+
+
+def check_pair(value: Any, name: str, *, minimum: int = 1) -> tuple[int, int]:
+    """Return an int or a pair of ints as a ``(height, width)`` tuple, checking the lower bound.
+
+    Used for kernel sizes, strides and paddings: ``3`` means ``(3, 3)``.
+    """
+    if isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, (str, bytes)):
+        return check_int_sequence(value, name, length=2, minimum=minimum)  # type: ignore[return-value]
+    value = check_int(value, name, minimum=minimum)
+    return value, value
+
+
+def check_in_range(value: Any, name: str, low: float, high: float, *,
+                   include_low: bool = True, include_high: bool = True) -> float:
+    """Return ``value`` as a float if it is a real number in the given interval, else raise.
+
+    ``include_low`` / ``include_high`` choose closed or open ends, e.g. a dropout
+    probability lies in ``[0, 1)``.
+    """
+    value = check_scalar(value, name)
+    above = value >= low if include_low else value > low
+    below = value <= high if include_high else value < high
+    if not (above and below):
+        interval = f"{'[' if include_low else '('}{low}, {high}{']' if include_high else ')'}"
+        raise ValueError(f"{name} must be in {interval}, got {value}")
+    return value
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Return ``value`` as a Python bool if it is ``True`` or ``False`` (or a NumPy bool), else raise.
+
+    Integers such as ``0`` and ``1`` are rejected: a flag passed as a number is
+    usually an argument in the wrong position.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {_describe(value)}")
+    return bool(value)
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of the strings ``choices``, else raise.
+
+    The error lists every valid value, e.g.
+    ``split must be one of 'train', 'test'; got 'valid'``.
+    """
+    valid = ", ".join(repr(c) for c in choices)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {valid}; got {_describe(value)}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {valid}; got {value!r}")
+    return value
+
+
+def check_path(value: Any, name: str, *, allow_none: bool = False) -> Path | None:
+    """Return ``value`` as a ``pathlib.Path`` (``~`` expanded) if it is a str or ``os.PathLike``.
+
+    With ``allow_none``, ``None`` is passed through (an optional directory).
+    Empty strings are rejected: ``Path("")`` silently means the current directory.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (str, os.PathLike)) and not isinstance(value, bytes):
+        text = os.fspath(value)
+        if isinstance(text, str) and text != "":
+            return Path(text).expanduser()
+        if isinstance(text, str):
+            raise ValueError(f"{name} must be a non-empty path, got ''")
+    expected = "a path (str or os.PathLike)" + (" or None" if allow_none else "")
+    raise TypeError(f"{name} must be {expected}, got {_describe(value)}")

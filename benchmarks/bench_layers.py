@@ -1,0 +1,165 @@
+"""Timings of ttnet's dense layers: Conv2d forward + backward at the paper's CIFAR shapes.
+
+Run from the repository root::
+
+    PYTHONPATH=. python benchmarks/bench_layers.py            # full run, batch 128
+    PYTHONPATH=. python benchmarks/bench_layers.py --quick    # batch 16, one repeat
+
+Prints, in one run so the numbers are comparable:
+
+1. the machine's float32 matrix-product speed (NumPy ``@``, i.e. its BLAS);
+2. Conv2d (3×3, padding 1, float32, NCHW) forward, backward and both, in ms
+   and GFLOP/s, counting 2·MACs per product and 3 products (forward, weight
+   gradient, input gradient): ``GFLOP = 3 · 2 · B·S·C·9·H'·W' / 1e9``; and the
+   ratio to the matmul speed;
+3. the numba kernels (im2col, col2im, max-pool forward and backward) against
+   their NumPy twins (``TTNET_NUMBA=0``), and the speed-up;
+4. the other layers of the paper's network (BatchNorm2d, ReLU, MaxPool2d) for scale.
+
+Timings are the best of ``--repeats`` runs after one warm-up run. Other
+processes on the machine slow BLAS down a lot (its threads wait for each
+other), so run it on an otherwise idle machine.
+
+Thread pools: NumPy's OpenBLAS and numba's OpenMP each keep their worker
+threads spinning for a while after a call (OpenBLAS for about 0.1 s). A numba
+kernel launched right after a matrix product therefore shares the cores with
+spinning BLAS threads and runs up to 2× slower. Setting, before Python starts,
+
+    OPENBLAS_THREAD_TIMEOUT=4 OMP_WAIT_POLICY=PASSIVE
+
+makes idle threads sleep almost at once. The header shows both variables;
+run the benchmark with and without them to see the effect on your machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from typing import Callable
+
+import numpy as np
+
+from ttnet.nn import BatchNorm2d, Conv2d, MaxPool2d, ReLU
+from ttnet.ops import col2im, im2col
+from ttnet.ops.pool import max_pool2d, max_pool2d_backward
+
+#: (in_channels, out_channels, height = width) of the paper's 3×3 convolutions (CIFAR-10).
+CONV_SHAPES = [(3, 64, 32), (64, 64, 32), (64, 128, 16), (128, 128, 16), (128, 128, 8)]
+
+
+def best_time(fn: Callable[[], object], repeats: int) -> float:
+    """Best wall-clock time of ``fn()`` in seconds over ``repeats`` runs, after one warm-up."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def matmul_gflops(repeats: int, n: int = 2048) -> float:
+    """float32 GFLOP/s of an n×n by n×n product."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    return 2 * n ** 3 / best_time(lambda: a @ b, repeats) / 1e9
+
+
+def with_numba(enabled: bool, fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn`` run with the TTNET_NUMBA switch set to ``enabled``."""
+    def run() -> object:
+        old = os.environ.get("TTNET_NUMBA")
+        os.environ["TTNET_NUMBA"] = "1" if enabled else "0"
+        try:
+            return fn()
+        finally:
+            if old is None:
+                del os.environ["TTNET_NUMBA"]
+            else:
+                os.environ["TTNET_NUMBA"] = old
+    return run
+
+
+def bench_conv(batch: int, repeats: int, matmul: float) -> None:
+    print(f"\n## Conv2d 3×3, padding 1, float32, batch {batch} (forward + backward)\n")
+    print("| layer | forward ms | backward ms | fwd+bwd ms | GFLOP/s (2·MACs·3) | vs matmul |")
+    print("|---|---:|---:|---:|---:|---:|")
+    rng = np.random.default_rng(0)
+    for c, s, hw in CONV_SHAPES:
+        conv = Conv2d(c, s, 3, padding=1, rng=rng)
+        x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
+        dout = rng.standard_normal((batch, s, hw, hw), dtype=np.float32)
+        t_fwd = best_time(lambda: conv.forward(x), repeats)
+        t_bwd = best_time(lambda: conv.backward(dout), repeats)
+        t_both = best_time(lambda: conv.backward(dout) if conv.forward(x) is not None else None,
+                           repeats)
+        gflop = 3 * 2 * batch * s * c * 9 * hw * hw / 1e9
+        print(f"| {c}→{s} @ {hw}×{hw} | {t_fwd * 1e3:.1f} | {t_bwd * 1e3:.1f} | "
+              f"{t_both * 1e3:.1f} | {gflop / t_both:.0f} | {gflop / t_both / matmul:.2f} |")
+
+
+def bench_kernels(batch: int, repeats: int) -> None:
+    print(f"\n## numba kernels vs their NumPy twins (TTNET_NUMBA=0), float32, batch {batch}\n")
+    print("| kernel | input | numba ms | NumPy ms | speed-up |")
+    print("|---|---|---:|---:|---:|")
+    rng = np.random.default_rng(0)
+    cases = []
+    for c, _, hw in CONV_SHAPES[1:]:
+        x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
+        cols, dx = im2col(x, 3, 1, 1), np.empty_like(x)      # reused outputs, as in Conv2d
+        cases.append(("im2col 3×3 pad 1", x.shape,
+                      lambda x=x, cols=cols: im2col(x, 3, 1, 1, out=cols)))
+        cases.append(("col2im 3×3 pad 1", x.shape,
+                      lambda x=x, cols=cols, dx=dx: col2im(cols, x.shape, 3, 1, 1, out=dx)))
+    for c, hw in [(64, 32), (128, 16)]:
+        x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
+        out, argmax = max_pool2d(x, 3, 2)
+        cases.append(("max_pool2d 3×3 / 2", x.shape, lambda x=x: max_pool2d(x, 3, 2)))
+        cases.append(("max_pool2d_backward", x.shape, lambda x=x, out=out, argmax=argmax:
+                      max_pool2d_backward(out, argmax, x.shape, 3, 2)))
+    for name, shape, fn in cases:
+        fast = best_time(with_numba(True, fn), repeats)
+        slow = best_time(with_numba(False, fn), repeats)
+        print(f"| {name} | {shape} | {fast * 1e3:.1f} | {slow * 1e3:.1f} | {slow / fast:.1f}× |")
+
+
+def bench_other_layers(batch: int, repeats: int) -> None:
+    print(f"\n## Other layers, float32, batch {batch} (forward + backward ms)\n")
+    print("| layer | input | fwd+bwd ms |")
+    print("|---|---|---:|")
+    rng = np.random.default_rng(0)
+    cases = [(BatchNorm2d(64), (64, 32, 32)), (ReLU(), (64, 32, 32)),
+             (MaxPool2d(3, stride=2), (64, 32, 32)), (MaxPool2d(3, stride=2), (128, 16, 16))]
+    for layer, shape in cases:
+        x = rng.standard_normal((batch, *shape), dtype=np.float32)
+        dout = rng.standard_normal(layer.forward(x).shape, dtype=np.float32)
+        t = best_time(lambda: layer.backward(dout) if layer.forward(x) is not None else None,
+                      repeats)
+        print(f"| {layer!r} | {(batch, *shape)} | {t * 1e3:.1f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="batch 16, 1 repeat (a smoke test)")
+    args = parser.parse_args()
+    batch, repeats = (16, 1) if args.quick else (args.batch, args.repeats)
+
+    print(f"# ttnet layer benchmark — {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs, NumPy {np.__version__}")
+    print("\nenvironment: " + ", ".join(
+        f"{name}={os.environ.get(name, '(unset)')}"
+        for name in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY", "TTNET_NUMBA")))
+    matmul = matmul_gflops(repeats)
+    print(f"\nfloat32 matmul (2048×2048 @ 2048×2048): {matmul:.0f} GFLOP/s")
+    bench_conv(batch, repeats, matmul)
+    bench_kernels(batch, repeats)
+    bench_other_layers(batch, repeats)
+
+
+if __name__ == "__main__":
+    main()

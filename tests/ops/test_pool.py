@@ -1,0 +1,129 @@
+"""Max pooling with argmax: loop reference, ties, padding, NaN, numba vs NumPy twin."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from ttnet.ops.pool import max_pool2d, max_pool2d_backward, pool_params
+
+from .numba_switch import numba_path
+
+
+@st.composite
+def pool_geometries(draw):
+    B, C = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    H, W = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    assume(kernel[0] <= H + 2 * padding[0] and kernel[1] <= W + 2 * padding[1])
+    return (B, C, H, W), kernel, stride, padding
+
+
+def max_pool_loop(x, kernel, stride, padding):
+    """Reference: scan each window in row-major order, keep the first strict maximum."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    B, C, H, W = x.shape
+    _, _, _, (Ho, Wo) = pool_params((H, W), kernel, stride, padding)
+    out = np.empty((B, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((B, C, Ho, Wo), dtype=np.int64)
+    dx_positions = {}
+    for b in range(B):
+        for c in range(C):
+            for p in range(Ho):
+                for q in range(Wo):
+                    best, best_k = -np.inf, None
+                    for k in range(kh * kw):
+                        h, w = p * sh - ph + k // kw, q * sw - pw + k % kw
+                        value = x[b, c, h, w] if 0 <= h < H and 0 <= w < W else -np.inf
+                        if best_k is None or value > best:
+                            best, best_k = value, k
+                    out[b, c, p, q], argmax[b, c, p, q] = best, best_k
+                    dx_positions[b, c, p, q] = (b, c, p * sh - ph + best_k // kw,
+                                                q * sw - pw + best_k % kw)
+    return out, argmax, dx_positions
+
+
+@pytest.mark.parametrize("numba", [True, False])
+@given(geometry=pool_geometries(), seed=st.integers(0, 2**32 - 1))
+def test_forward_and_backward_match_loop_reference_with_ties(numba, geometry, seed):
+    shape, kernel, stride, padding = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, size=shape).astype(np.float64)        # few values: many ties
+    dout_shape = pool_params(shape[2:], kernel, stride, padding)[3]
+    dout = rng.standard_normal((*shape[:2], *dout_shape))
+    with numba_path(numba):
+        out, argmax = max_pool2d(x, kernel, stride, padding)
+        dx = max_pool2d_backward(dout, argmax, shape, kernel, stride, padding)
+    ref_out, ref_argmax, positions = max_pool_loop(x, kernel, stride, padding)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(argmax, ref_argmax)
+    ref_dx = np.zeros(shape)
+    for window, position in positions.items():
+        ref_dx[position] += dout[window]
+    np.testing.assert_allclose(dx, ref_dx, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(geometry=pool_geometries(), seed=st.integers(0, 2**32 - 1))
+def test_numba_kernels_match_numpy_twins(dtype, geometry, seed):
+    shape, kernel, stride, padding = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-3, 4, size=shape).astype(dtype)
+    out_hw = pool_params(shape[2:], kernel, stride, padding)[3]
+    dout = rng.integers(-5, 6, size=(*shape[:2], *out_hw)).astype(dtype)  # exact sums
+    results = {}
+    for numba in (True, False):
+        with numba_path(numba):
+            out, argmax = max_pool2d(x, kernel, stride, padding)
+            results[numba] = (out, argmax, max_pool2d_backward(dout, argmax, shape, kernel,
+                                                               stride, padding))
+    for fast, slow in zip(results[True], results[False]):
+        assert fast.dtype == slow.dtype
+        np.testing.assert_array_equal(fast, slow)
+    assert results[True][0].dtype == results[True][2].dtype == dtype
+
+
+def test_tie_sends_gradient_to_first_maximum_only():
+    x = np.array([[[[5.0, 5.0], [5.0, 1.0]]]])
+    for numba in (True, False):
+        with numba_path(numba):
+            out, argmax = max_pool2d(x, 2)
+            dx = max_pool2d_backward(np.array([[[[3.0]]]]), argmax, x.shape, 2)
+        assert out[0, 0, 0, 0] == 5.0 and argmax[0, 0, 0, 0] == 0
+        np.testing.assert_array_equal(dx[0, 0], [[3.0, 0.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("numba", [True, False])
+def test_padding_never_wins(numba):
+    """All inputs negative: a zero padding would win, the −∞ padding does not."""
+    x = -1.0 - np.arange(16.0).reshape(1, 1, 4, 4)
+    with numba_path(numba):
+        out, argmax = max_pool2d(x, 3, stride=2, padding=1)
+        dx = max_pool2d_backward(np.ones_like(out), argmax, x.shape, 3, 2, 1)
+    np.testing.assert_array_equal(out[0, 0], [[-1.0, -2.0], [-5.0, -6.0]])
+    assert dx.sum() == out.size                                    # no gradient lost in padding
+
+
+@pytest.mark.parametrize("numba", [True, False])
+def test_nan_propagates(numba):
+    x = np.array([[[[1.0, np.nan], [7.0, 3.0]]]])
+    with numba_path(numba):
+        out, argmax = max_pool2d(x, 2)
+    assert np.isnan(out[0, 0, 0, 0]) and argmax[0, 0, 0, 0] == 1
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: max_pool2d(np.ones((1, 1, 4, 4)), 2, padding=2), ValueError, "at most half"),
+    (lambda: max_pool2d(np.ones((1, 4, 4)), 2), ValueError, "x must have 4 dimensions"),
+    (lambda: max_pool2d(np.ones((1, 1, 2, 2)), 3), ValueError, "larger than the padded input"),
+    (lambda: max_pool2d(np.ones((1, 1, 4, 4)), 2, stride=0), ValueError, "stride must be >= 1"),
+    (lambda: max_pool2d_backward(np.ones((1, 1, 2, 2)), np.zeros((1, 1, 2, 2), int),
+                                 (1, 1, 4, 4), 3), ValueError, "dout and argmax must have"),
+    (lambda: max_pool2d_backward(np.ones((1, 1, 2, 2)), np.zeros((1, 1, 2, 2)),
+                                 (1, 1, 4, 4), 2), TypeError, "argmax must be an integer"),
+])
+def test_bad_input_raises_clear_error(call, error, words):
+    with pytest.raises(error, match=words):
+        call()

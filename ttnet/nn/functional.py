@@ -1,0 +1,599 @@
+"""The maths of every layer as pure functions: ``*_forward`` and ``*_backward`` pairs.
+
+Each ``*_forward(...)`` returns ``(out, cache)``; ``cache`` is a dict holding
+what the backward pass needs. Each ``*_backward(dout, cache)`` takes the
+gradient of a scalar loss L with respect to ``out`` (``dout = ∂L/∂out``, same
+shape and dtype as ``out``) and returns the gradients with respect to the
+forward's array arguments, in their order: a single array for one-input
+functions, otherwise a tuple (``None`` for an absent bias). Nothing is stored
+between calls; the Module classes in :mod:`ttnet.nn.layers` keep the cache.
+
+Shapes use B for the batch, C / S for input / output channels (features),
+``(H, W)`` → ``(H', W')`` for the spatial size before / after a window sweep.
+
+dtype rule (DESIGN.md §2): outputs and gradients have the dtype of the input.
+A function with parameters requires the input and the parameters to have the
+same dtype and raises ``TypeError`` otherwise; ttnet never converts silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._checks import as_float_array, check_bool, check_in_range, check_rng
+from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
+from ..ops.pool import max_pool2d, max_pool2d_backward, pool_params
+
+__all__ = [
+    "linear_forward", "linear_backward",
+    "conv2d_forward", "conv2d_backward",
+    "batchnorm_forward", "batchnorm_backward",
+    "relu_forward", "relu_backward",
+    "maxpool2d_forward", "maxpool2d_backward",
+    "avgpool2d_forward", "avgpool2d_backward",
+    "global_avgpool2d_forward", "global_avgpool2d_backward",
+    "dropout_forward", "dropout_backward",
+    "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
+]
+
+Cache = dict[str, Any]
+
+
+# ---------------------------------------------------------------------------
+# argument checks shared by the functions below
+# ---------------------------------------------------------------------------
+
+def _same_dtype(x: np.ndarray, param: np.ndarray, param_name: str) -> None:
+    """Raise TypeError unless the input and a parameter have the same dtype."""
+    if x.dtype != param.dtype:
+        raise TypeError(
+            f"x has dtype {x.dtype} but {param_name} has dtype {param.dtype}; ttnet does not "
+            f"convert silently: pass x.astype(np.{param.dtype}) or use parameters of dtype "
+            f"{x.dtype} (layers: dtype=np.{x.dtype})")
+
+
+def _check_bias(bias: Any, n: int, x: np.ndarray) -> np.ndarray | None:
+    """Validate an optional bias of shape (n,) and the dtype of ``x``."""
+    if bias is None:
+        return None
+    bias = as_float_array(bias, "bias", ndim=1, finite=False)
+    if bias.shape != (n,):
+        raise ValueError(f"bias must have shape ({n},), got {bias.shape}")
+    _same_dtype(x, bias, "bias")
+    return bias
+
+
+def _check_dout(dout: Any, cache: Cache) -> np.ndarray:
+    """``dout`` must have the shape and dtype of the forward output recorded in the cache."""
+    if not isinstance(cache, dict) or "out_shape" not in cache:
+        raise TypeError("cache must be the dict returned by the matching *_forward function")
+    dout = as_float_array(dout, "dout", finite=False)
+    if dout.shape != cache["out_shape"]:
+        raise ValueError(f"dout must have the shape of the forward output {cache['out_shape']}, "
+                         f"got {dout.shape}")
+    if dout.dtype != cache["dtype"]:
+        raise TypeError(f"dout must have the dtype of the forward output ({cache['dtype']}), "
+                        f"got {dout.dtype}")
+    return dout
+
+
+# ---------------------------------------------------------------------------
+# Linear:  y = x Wᵀ + b
+# ---------------------------------------------------------------------------
+
+def linear_forward(x: Any, weight: Any, bias: Any = None) -> tuple[np.ndarray, Cache]:
+    """Affine map ``y = x Wᵀ + b`` (DESIGN.md §2 layout).
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, N)
+    weight : ndarray, shape (M, N)
+        ``(out_features, in_features)``.
+    bias : ndarray, shape (M,), optional
+
+    Returns
+    -------
+    out : ndarray, shape (B, M)
+    cache : dict
+    """
+    x = as_float_array(x, "x", ndim=2, finite=False)
+    weight = as_float_array(weight, "weight", ndim=2, finite=False)
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} features but weight {weight.shape} expects "
+                         f"{weight.shape[1]} (weight shape is (out_features, in_features))")
+    _same_dtype(x, weight, "weight")
+    bias = _check_bias(bias, weight.shape[0], x)
+    out = x @ weight.T
+    if bias is not None:
+        out += bias
+    return out, {"x": x, "weight": weight, "has_bias": bias is not None,
+                 "out_shape": out.shape, "dtype": out.dtype}
+
+
+def linear_backward(dout: Any, cache: Cache
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Gradients of ``y = x Wᵀ + b``: ``dx = dy W``, ``dW = dyᵀ x``, ``db = Σ_batch dy``.
+
+    Returns
+    -------
+    dx : (B, N), dweight : (M, N), dbias : (M,) or None
+    """
+    dout = _check_dout(dout, cache)
+    dx = dout @ cache["weight"]
+    dweight = dout.T @ cache["x"]
+    dbias = dout.sum(axis=0) if cache["has_bias"] else None
+    return dx, dweight, dbias
+
+
+# ---------------------------------------------------------------------------
+# Conv2d via im2col:  Y_mat = K_mat @ cols   (ttnet.ops.im2col, equation 2)
+# ---------------------------------------------------------------------------
+
+def _scratch(workspace: dict | None, name: str, shape: tuple[int, ...],
+             dtype: np.dtype) -> np.ndarray:
+    """An uninitialised array: ``workspace[name]`` if it has this shape and dtype, else a new one.
+
+    Large arrays cost more to allocate than to fill (the operating system
+    zeroes every fresh page), so layers keep their big scratch arrays in a
+    workspace dict and reuse them from one batch to the next.
+    """
+    if workspace is None:
+        return np.empty(shape, dtype=dtype)
+    buffer = workspace.get(name)
+    if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+        buffer = workspace[name] = np.empty(shape, dtype=dtype)
+    return buffer
+
+
+def conv2d_forward(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, *,
+                   workspace: dict | None = None) -> tuple[np.ndarray, Cache]:
+    """2-D cross-correlation of an NCHW batch as one matrix product (Garipov et al. 2016, Fig. 1).
+
+    ``Y[b, s, p, q] = Σ_{c,i,j} K[s, c, i, j] · X̃[b, c, p·sh + i, q·sw + j] + bias[s]``,
+    computed as ``K.reshape(S, C·kh·kw) @ im2col(x)`` (see :mod:`ttnet.ops.im2col`).
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, C, H, W)
+    weight : ndarray, shape (S, C, kh, kw)
+    bias : ndarray, shape (S,), optional
+    stride : int or pair of int, >= 1
+    padding : int or pair of int, >= 0
+        Zeros added on each side of the height and width.
+    workspace : dict, optional
+        Scratch arrays reused between calls (the patch matrix and the
+        (S, B·H'·W') product). Pass the same dict every time, as
+        :class:`~ttnet.nn.layers.Conv2d` does, to avoid allocating hundreds of
+        MB per batch. The cache then refers to the workspace, so it is only
+        valid until the next call with that workspace.
+
+    Returns
+    -------
+    out : ndarray, shape (B, S, H', W')
+        ``H' = (H + 2·ph − kh) // sh + 1``, same for W'. A new array.
+    cache : dict
+        Holds the patch matrix ``cols`` (C·kh·kw × B·H'·W' numbers, the
+        largest array of the layer) for the weight gradient.
+    """
+    x = as_float_array(x, "x", ndim=4, finite=False)
+    weight = as_float_array(weight, "weight", ndim=4, finite=False)
+    S, C, kh, kw = weight.shape
+    if x.shape[1] != C:
+        raise ValueError(f"x has {x.shape[1]} channels but weight {weight.shape} expects {C} "
+                         f"(weight shape is (S, C, kh, kw), x is NCHW)")
+    _same_dtype(x, weight, "weight")
+    bias = _check_bias(bias, S, x)
+    if workspace is not None and not isinstance(workspace, dict):
+        raise TypeError(f"workspace must be a dict or None, got {type(workspace).__name__}")
+    B = x.shape[0]
+    _, stride, padding = window_params((kh, kw), stride, padding)
+    Ho, Wo = conv_output_shape(x.shape[2:], (kh, kw), stride, padding)
+    cols = im2col(x, (kh, kw), stride, padding,                   # (C·kh·kw, B·H'·W')
+                  out=_scratch(workspace, "cols", (C * kh * kw, B * Ho * Wo), x.dtype))
+    out_mat = np.matmul(weight.reshape(S, -1), cols,               # (S, B·H'·W')
+                        out=_scratch(workspace, "out_mat", (S, B * Ho * Wo), x.dtype))
+    if bias is not None:
+        out_mat += bias[:, None]
+    out = np.ascontiguousarray(out_mat.reshape(S, B, Ho, Wo).transpose(1, 0, 2, 3))
+    cache = {"x_shape": x.shape, "cols": cols, "weight": weight, "has_bias": bias is not None,
+             "stride": stride, "padding": padding, "workspace": workspace,
+             "out_shape": out.shape, "dtype": out.dtype}
+    return out, cache
+
+
+def conv2d_backward(dout: Any, cache: Cache
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Gradients of the im2col convolution.
+
+    With ``dY_mat`` the (S, B·H'·W') matrix of ``dout``:
+    ``dK_mat = dY_mat colsᵀ``, ``dcols = K_matᵀ dY_mat``, ``dx = col2im(dcols)``
+    (the adjoint of im2col sums the gradients of overlapping patches) and
+    ``dbias = Σ_{b,p,q} dY``.
+
+    Returns
+    -------
+    dx : (B, C, H, W), dweight : (S, C, kh, kw), dbias : (S,) or None
+    """
+    dout = _check_dout(dout, cache)
+    weight, cols, workspace = cache["weight"], cache["cols"], cache["workspace"]
+    B, S, Ho, Wo = dout.shape
+    dout_mat = _scratch(workspace, "dout_mat", (S, B * Ho * Wo), dout.dtype)
+    dout_mat.reshape(S, B, Ho, Wo)[...] = dout.transpose(1, 0, 2, 3)
+    # dK_mat = dY_mat colsᵀ, evaluated as (cols dY_matᵀ)ᵀ: the same product, which OpenBLAS
+    # ran 1.2-1.5x faster in this order on the benchmark shapes.
+    dweight = np.ascontiguousarray((cols @ dout_mat.T).T).reshape(weight.shape)
+    dcols = np.matmul(weight.reshape(S, -1).T, dout_mat,          # (C·kh·kw, B·H'·W')
+                      out=_scratch(workspace, "dcols", cols.shape, dout.dtype))
+    dx = col2im(dcols, cache["x_shape"], weight.shape[2:], cache["stride"], cache["padding"])
+    dbias = dout_mat.sum(axis=1) if cache["has_bias"] else None    # Σ over (b, p, q)
+    return dx, dweight, dbias
+
+
+# ---------------------------------------------------------------------------
+# Batch normalisation (Ioffe & Szegedy 2015), over all axes but the channel axis 1
+# ---------------------------------------------------------------------------
+
+def _bn_axes(ndim: int) -> tuple[int, ...]:
+    """Axes averaged over: (0,) for (B, C), (0, 2, 3) for (B, C, H, W)."""
+    return (0,) if ndim == 2 else (0, 2, 3)
+
+
+def _bn_shape(ndim: int) -> tuple[int, ...]:
+    """Shape that broadcasts a per-channel vector against an array of this ndim."""
+    return (1, -1) if ndim == 2 else (1, -1, 1, 1)
+
+
+def batchnorm_forward(x: Any, gamma: Any, beta: Any, *, eps: float = 1e-5, training: bool = True,
+                      running_mean: Any = None, running_var: Any = None
+                      ) -> tuple[np.ndarray, Cache]:
+    """Batch normalisation per channel: ``y = γ · (x − μ) / √(σ² + ε) + β``.
+
+    In training mode μ and σ² are the mean and the biased variance (divide by
+    m) of the current batch over the m = B (or B·H·W) values of each channel,
+    and the cache also holds them (``cache["mean"]``, ``cache["var"]``) so the
+    caller can update running averages. In evaluation mode μ and σ² are the
+    given ``running_mean`` and ``running_var``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, C) or (B, C, H, W)
+    gamma, beta : ndarray, shape (C,)
+    eps : float
+        Added to the variance, > 0.
+    training : bool
+    running_mean, running_var : ndarray, shape (C,)
+        Required when ``training`` is False.
+
+    Returns
+    -------
+    out : ndarray, the shape of x
+    cache : dict
+
+    Raises
+    ------
+    ValueError
+        For a channel mismatch, ``eps <= 0``, a missing running statistic in
+        evaluation mode, or a single value per channel in training mode (its
+        variance is undefined).
+    """
+    x = as_float_array(x, "x", finite=False)
+    if x.ndim not in (2, 4):
+        raise ValueError(f"x must have 2 dimensions (B, C) or 4 (B, C, H, W), got {x.ndim} "
+                         f"(shape {x.shape})")
+    C = x.shape[1]
+    training = check_bool(training, "training")
+    params = {}
+    for name, value in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
+                        ("running_var", running_var)):
+        if value is None and (name in ("gamma", "beta") or not training):
+            raise ValueError(f"{name} is required" + ("" if name in ("gamma", "beta")
+                                                      else " in evaluation mode (training=False)"))
+        if value is not None:
+            arr = as_float_array(value, name, ndim=1, finite=False)
+            if arr.shape != (C,):
+                raise ValueError(f"{name} must have shape ({C},) to match the {C} channels of x, "
+                                 f"got {arr.shape}")
+            _same_dtype(x, arr, name)
+            params[name] = arr
+    eps = check_in_range(eps, "eps", 0.0, np.inf, include_low=False)
+    axes, shape = _bn_axes(x.ndim), _bn_shape(x.ndim)
+    m = x.size // C
+    if training:
+        if m < 2:
+            raise ValueError(f"batch normalisation in training mode needs more than one value per "
+                             f"channel, got x of shape {x.shape}")
+        mean = x.mean(axis=axes)
+        x_hat = x - mean.reshape(shape)                            # x − μ for now
+        var = (x_hat * x_hat).mean(axis=axes)                      # biased σ²
+    else:
+        mean, var = params["running_mean"], params["running_var"]
+        x_hat = x - mean.reshape(shape)
+    inv_std = 1 / np.sqrt(var + eps)                              # (C,), dtype of x
+    x_hat *= inv_std.reshape(shape)                        # now x̂ = (x − μ) / √(σ² + ε)
+    out = x_hat * params["gamma"].reshape(shape)
+    out += params["beta"].reshape(shape)
+    cache = {"x_hat": x_hat, "inv_std": inv_std, "gamma": params["gamma"], "training": training,
+             "mean": mean, "var": var, "m": m, "out_shape": out.shape, "dtype": out.dtype}
+    return out, cache
+
+
+def batchnorm_backward(dout: Any, cache: Cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of batch normalisation.
+
+    ``dβ = Σ dy``, ``dγ = Σ dy · x̂`` (sums over all axes but the channel). In
+    training mode μ and σ² depend on x, which gives (per channel, means over
+    the m values of that channel, ``dx̂ = γ dy``)
+
+        dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) / √(σ² + ε)
+           = (γ / √(σ² + ε)) · (dy − dβ/m − x̂ · dγ/m);
+
+    in evaluation mode they are constants and ``dx = γ dy / √(σ² + ε)``.
+
+    Returns
+    -------
+    dx : the shape of x, dgamma : (C,), dbeta : (C,)
+    """
+    dout = _check_dout(dout, cache)
+    x_hat, m = cache["x_hat"], cache["m"]
+    axes, shape = _bn_axes(dout.ndim), _bn_shape(dout.ndim)
+    dbeta = dout.sum(axis=axes)
+    dgamma = np.einsum("bc,bc->c" if dout.ndim == 2 else "bchw,bchw->c", dout, x_hat)  # Σ dy·x̂
+    scale = cache["gamma"] * cache["inv_std"]                      # γ / √(σ² + ε), (C,)
+    dx = dout * scale.reshape(shape)
+    if cache["training"]:
+        dx -= x_hat * (scale * dgamma / m).reshape(shape)
+        dx -= (scale * dbeta / m).reshape(shape)
+    return dx, dgamma, dbeta
+
+
+# ---------------------------------------------------------------------------
+# ReLU
+# ---------------------------------------------------------------------------
+
+def relu_forward(x: Any) -> tuple[np.ndarray, Cache]:
+    """``y = max(x, 0)`` elementwise, any shape (NaN stays NaN)."""
+    x = as_float_array(x, "x", finite=False)
+    out = np.maximum(x, x.dtype.type(0))
+    return out, {"positive": x > 0, "out_shape": x.shape, "dtype": x.dtype}
+
+
+def relu_backward(dout: Any, cache: Cache) -> np.ndarray:
+    """``dx = dy · [x > 0]`` (the subgradient 0 is used at x = 0)."""
+    dout = _check_dout(dout, cache)
+    return dout * cache["positive"]
+
+
+# ---------------------------------------------------------------------------
+# Pooling windows
+# ---------------------------------------------------------------------------
+
+def maxpool2d_forward(x: Any, kernel_size: Any, stride: Any = None,
+                      padding: Any = 0) -> tuple[np.ndarray, Cache]:
+    """Max over each window: ``y[b, c, p, q] = max_{i,j} X̃[b, c, p·sh + i, q·sw + j]``.
+
+    The padding is −∞, so it never wins the max. The cache records, for each
+    window, which entry was the maximum: the *first* one in row-major window
+    order (smallest ``i·kw + j``) when several entries tie; the backward pass
+    sends the window's gradient to that entry only. A NaN in a window makes
+    its output NaN. Computed by :func:`ttnet.ops.pool.max_pool2d`.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, C, H, W)
+    kernel_size : int or pair of int
+    stride : int or pair of int, optional
+        Defaults to ``kernel_size``.
+    padding : int or pair of int
+        At most half of the kernel size.
+
+    Returns
+    -------
+    out : ndarray, shape (B, C, H', W')
+    cache : dict
+    """
+    x = as_float_array(x, "x", ndim=4, finite=False)
+    kernel, stride, padding, _ = pool_params(x.shape[2:], kernel_size, stride, padding)
+    out, argmax = max_pool2d(x, kernel, stride, padding)
+    cache = {"argmax": argmax, "x_shape": x.shape, "kernel_size": kernel, "stride": stride,
+             "padding": padding, "out_shape": out.shape, "dtype": out.dtype}
+    return out, cache
+
+
+def maxpool2d_backward(dout: Any, cache: Cache) -> np.ndarray:
+    """Route each window's gradient to its recorded maximum: ``dx[argmax(window)] += dy``.
+
+    Windows overlap when stride < kernel size, so one input can receive the
+    gradient of several windows; these are summed.
+    """
+    dout = _check_dout(dout, cache)
+    return max_pool2d_backward(dout, cache["argmax"], cache["x_shape"], cache["kernel_size"],
+                               cache["stride"], cache["padding"])
+
+
+def _window(i: int, j: int, stride: tuple[int, int], out_hw: tuple[int, ...]) -> tuple:
+    """Index of entry (i, j) of every window in the padded input: a (B, C, H', W') view."""
+    (sh, sw), (Ho, Wo) = stride, out_hw
+    return (slice(None), slice(None), slice(i, i + sh * (Ho - 1) + 1, sh),
+            slice(j, j + sw * (Wo - 1) + 1, sw))
+
+
+def avgpool2d_forward(x: Any, kernel_size: Any, stride: Any = None,
+                      padding: Any = 0) -> tuple[np.ndarray, Cache]:
+    """Mean over each window: ``y[b, c, p, q] = Σ_{i,j} X̃[b, c, p·sh+i, q·sw+j] / (kh·kw)``.
+
+    Padded zeros count in the divisor, which is always ``kh·kw`` (PyTorch's
+    default ``count_include_pad=True``): a window half in the padding
+    averages the real values with zeros.
+
+    Parameters and returns as :func:`maxpool2d_forward`.
+    """
+    x = as_float_array(x, "x", ndim=4, finite=False)
+    (kh, kw), stride, (ph, pw), out_hw = pool_params(x.shape[2:], kernel_size, stride, padding)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out = np.zeros((*x.shape[:2], *out_hw), dtype=x.dtype)
+    for k in range(kh * kw):
+        out += xp[_window(k // kw, k % kw, stride, out_hw)]
+    out /= x.dtype.type(kh * kw)
+    cache = {"x_shape": x.shape, "kernel_size": (kh, kw), "stride": stride, "padding": (ph, pw),
+             "out_shape": out.shape, "dtype": out.dtype}
+    return out, cache
+
+
+def avgpool2d_backward(dout: Any, cache: Cache) -> np.ndarray:
+    """Every input of a window receives ``dy / (kh·kw)``; overlapping windows add up."""
+    dout = _check_dout(dout, cache)
+    (kh, kw), (ph, pw) = cache["kernel_size"], cache["padding"]
+    B, C, H, W = cache["x_shape"]
+    share = dout / dout.dtype.type(kh * kw)
+    dxp = np.zeros((B, C, H + 2 * ph, W + 2 * pw), dtype=dout.dtype)
+    for k in range(kh * kw):
+        dxp[_window(k // kw, k % kw, cache["stride"], dout.shape[2:])] += share
+    return dxp[:, :, ph:ph + H, pw:pw + W].copy()
+
+
+def global_avgpool2d_forward(x: Any) -> tuple[np.ndarray, Cache]:
+    """Mean over all positions of each channel: ``y[b, c] = (1 / HW) Σ_{h,w} x[b, c, h, w]``.
+
+    Shapes: (B, C, H, W) → (B, C).
+    """
+    x = as_float_array(x, "x", ndim=4, finite=False)
+    out = x.mean(axis=(2, 3))
+    return out, {"x_shape": x.shape, "out_shape": out.shape, "dtype": out.dtype}
+
+
+def global_avgpool2d_backward(dout: Any, cache: Cache) -> np.ndarray:
+    """``dx[b, c, h, w] = dy[b, c] / (H·W)``."""
+    dout = _check_dout(dout, cache)
+    B, C, H, W = cache["x_shape"]
+    share = dout / dout.dtype.type(H * W)
+    return np.broadcast_to(share[:, :, None, None], (B, C, H, W)).copy()
+
+
+# ---------------------------------------------------------------------------
+# Dropout (inverted)
+# ---------------------------------------------------------------------------
+
+def dropout_forward(x: Any, p: float, rng: Any = None, training: bool = True
+                    ) -> tuple[np.ndarray, Cache]:
+    """Inverted dropout: ``y = x · mask / (1 − p)`` with ``mask ~ Bernoulli(1 − p)``.
+
+    Each entry is zeroed with probability ``p``; survivors are scaled by
+    ``1/(1 − p)`` so that ``E[y] = x`` and nothing needs rescaling at test
+    time. With ``training=False`` (or ``p = 0``) it is the identity.
+
+    Parameters
+    ----------
+    x : ndarray, any shape
+    p : float in [0, 1)
+        Drop probability.
+    rng : np.random.Generator, int seed or None
+        Source of the mask (see :func:`ttnet._checks.check_rng`).
+    training : bool
+
+    Returns
+    -------
+    out : ndarray, the shape of x
+    cache : dict, holding the scaled mask (``None`` for the identity)
+    """
+    x = as_float_array(x, "x", finite=False)
+    p = check_in_range(p, "p", 0.0, 1.0, include_high=False)
+    rng = check_rng(rng)
+    training = check_bool(training, "training")
+    scaled_mask = None
+    out = x
+    if training and p > 0:
+        keep = rng.random(x.shape, dtype=x.dtype) >= p
+        scaled_mask = keep * x.dtype.type(1 / (1 - p))              # dtype of x
+        out = x * scaled_mask
+    return out, {"scaled_mask": scaled_mask, "out_shape": x.shape, "dtype": x.dtype}
+
+
+def dropout_backward(dout: Any, cache: Cache) -> np.ndarray:
+    """``dx = dy · mask / (1 − p)`` (the identity when the forward was)."""
+    dout = _check_dout(dout, cache)
+    return dout if cache["scaled_mask"] is None else dout * cache["scaled_mask"]
+
+
+# ---------------------------------------------------------------------------
+# Softmax cross-entropy
+# ---------------------------------------------------------------------------
+
+def _check_labels(labels: Any, batch: int, n_classes: int) -> np.ndarray:
+    """Integer class indices of shape (batch,), each in [0, n_classes)."""
+    if isinstance(labels, (str, bytes)) or labels is None:
+        raise TypeError(f"labels must be an array of integer class indices, got {labels!r}")
+    arr = np.asarray(labels)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"labels must be integer class indices, got dtype {arr.dtype}; "
+                        f"convert with labels.astype(int) if they are whole numbers")
+    if arr.ndim != 1:
+        raise ValueError(f"labels must have 1 dimension (B,), got shape {arr.shape}")
+    if arr.shape[0] != batch:
+        raise ValueError(f"labels must have one entry per row of logits ({batch}), "
+                         f"got {arr.shape[0]}")
+    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
+        bad = arr[(arr < 0) | (arr >= n_classes)]
+        raise ValueError(f"labels must be in [0, {n_classes}) for logits with {n_classes} classes, "
+                         f"got {bad[:5].tolist()}{'...' if bad.size > 5 else ''}")
+    return arr
+
+
+def softmax_cross_entropy_forward(logits: Any, labels: Any) -> tuple[np.ndarray, Cache]:
+    """Mean cross-entropy of the softmax: ``L = (1/B) Σ_b (log Σ_k e^{z_bk} − z_{b,y_b})``.
+
+    The log-sum-exp is evaluated stably as ``max_k z_bk + log Σ_k e^{z_bk − max}``.
+
+    Parameters
+    ----------
+    logits : ndarray, shape (B, K)
+        Unnormalised class scores z; must be finite.
+    labels : ndarray of int, shape (B,)
+        Class indices y_b in [0, K).
+
+    Returns
+    -------
+    loss : 0-d ndarray of the dtype of ``logits``
+    cache : dict, holding the softmax probabilities
+
+    Raises
+    ------
+    ValueError
+        If ``logits`` holds NaN or Inf, is not 2-D, or ``labels`` has the wrong
+        length or a value out of range.
+    TypeError
+        If ``labels`` is not an integer array.
+    """
+    logits = as_float_array(logits, "logits", ndim=2, finite=True)
+    B, K = logits.shape
+    labels = _check_labels(labels, B, K)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_probs = shifted - log_sum                                  # log softmax, (B, K)
+    loss = -log_probs[np.arange(B), labels].mean()
+    cache = {"probs": np.exp(log_probs), "labels": labels, "out_shape": (), "dtype": logits.dtype}
+    return np.asarray(loss, dtype=logits.dtype), cache
+
+
+def softmax_cross_entropy_backward(dout: Any, cache: Cache) -> np.ndarray:
+    """``∂(dL · L)/∂z = dL · (softmax(z) − onehot(y)) / B`` (labels are not differentiable).
+
+    ``dout`` is the scalar upstream gradient dL (1 when L is the final loss):
+    a Python number, NumPy scalar or 0-d array, used in the logits' dtype.
+
+    Returns
+    -------
+    dlogits : ndarray, shape (B, K)
+    """
+    if not isinstance(cache, dict) or "probs" not in cache:
+        raise TypeError("cache must be the dict returned by softmax_cross_entropy_forward")
+    if np.ndim(dout) == 0 and not isinstance(dout, (str, bytes)):
+        dout = np.asarray(dout).astype(cache["dtype"])      # a scalar: no precision concern
+    dout = _check_dout(dout, cache)
+    probs, labels = cache["probs"], cache["labels"]
+    B = probs.shape[0]
+    dlogits = probs.copy()
+    dlogits[np.arange(B), labels] -= 1
+    dlogits *= dout / dout.dtype.type(B)
+    return dlogits

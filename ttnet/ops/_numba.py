@@ -1,0 +1,83 @@
+"""The one switch between numba kernels and their NumPy twins.
+
+Every compiled kernel in ``ttnet.ops`` has a NumPy twin with the same
+signature that computes the same thing with whole-array operations. The twin
+is the readable reference; the kernel is the fast path. Which one runs is
+decided *at every call* by :func:`numba_enabled`, so a notebook or a test can
+flip the switch without re-importing anything::
+
+    import os
+    os.environ["TTNET_NUMBA"] = "0"   # every kernel now runs its NumPy twin
+
+A module that owns a kernel pair dispatches with :func:`choose`::
+
+    @numba_kernel
+    def _scale_kernel(x, out): ...       # loops, prange over the batch
+
+    def _scale_numpy(x, out): ...        # same signature, NumPy only
+
+    choose(_scale_kernel, _scale_numpy)(x, out)
+
+Kernels are compiled lazily (on their first call, once per dtype) and cached
+on disk (``cache=True``), so importing ttnet stays fast and later runs skip
+compilation. If numba cannot be imported, :func:`numba_enabled` is False and
+the twins run.
+
+Rules for kernels (DESIGN.md §5): ``prange`` over the outer, independent loop
+(batch or batch × channel); keep the input dtype (cast literals with
+``x.dtype.type(...)`` or build accumulators from the arrays' own values); no
+``fastmath`` flags that assume NaN and Inf never occur, so a NaN in gives a
+NaN out.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, TypeVar
+
+try:
+    import numba
+except ImportError:  # numba is a dependency, but the NumPy twins work without it
+    numba = None
+
+#: Name of the environment variable that switches numba off when set to "0".
+ENV_VAR = "TTNET_NUMBA"
+
+#: ``numba.prange`` (parallel loop) when numba is available, else ``range``.
+prange = numba.prange if numba is not None else range
+
+F = TypeVar("F", bound=Callable)
+
+
+def numba_available() -> bool:
+    """True if numba could be imported."""
+    return numba is not None
+
+
+def numba_enabled() -> bool:
+    """True if numba kernels should run: numba imports and ``TTNET_NUMBA`` is not ``"0"``.
+
+    The environment variable is read at every call, so changing
+    ``os.environ["TTNET_NUMBA"]`` takes effect immediately.
+    """
+    return numba is not None and os.environ.get(ENV_VAR, "1").strip() != "0"
+
+
+def numba_kernel(func: F | None = None, *, parallel: bool = True) -> F | Callable[[F], F]:
+    """Decorator: compile ``func`` with ``numba.njit(parallel=parallel, cache=True)``.
+
+    Use as ``@numba_kernel`` or ``@numba_kernel(parallel=False)``. Compilation
+    happens on the first call. Without numba the plain Python function is
+    returned; it is never called then, because :func:`numba_enabled` is False.
+    """
+    def decorate(f: F) -> F:
+        if numba is None:
+            return f
+        return numba.njit(parallel=parallel, cache=True)(f)
+
+    return decorate(func) if func is not None else decorate
+
+
+def choose(kernel: F, twin: F) -> F:
+    """Return ``kernel`` if :func:`numba_enabled` else its NumPy ``twin`` (same signature)."""
+    return kernel if numba_enabled() else twin
