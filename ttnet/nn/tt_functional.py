@@ -1,0 +1,473 @@
+"""Pure functions for the TT layers: ``*_forward(...) -> (out, cache)``, ``*_backward(dout, cache)``.
+
+Three layers, each with a hand-written reverse mode:
+
+* **TT-FC** (Novikov et al. 2015): ``y = x Wᵀ + b`` with W a TT-matrix whose
+  row modes are the output modes ``m_k`` and column modes the input modes
+  ``n_k``; cores ``(r_{k-1}, m_k, n_k, r_k)``.
+* **TT-conv** (Garipov et al. 2016): the kernel ``K (S, C, l, l)`` is the
+  TT-matrix of shape ``S × (l² C)`` with ``d + 1`` cores: core 0 of shape
+  ``(1, 1, l², r_0)`` (the spatial part) and cores ``(r_{k-1}, s_k, c_k, r_k)``
+  (see :mod:`ttnet.ops.kernels`).
+* **Naive TT-conv**: the kernel as the TT-tensor of shape ``(l, l, C, S)``,
+  four cores ``(r_{k-1}, n_k, r_k)``.
+
+Two algorithms evaluate the TT layers (identical results to round-off):
+
+``"full"``
+    Build the dense weight from the cores (a chain of small matrix products,
+    :func:`ttnet.ops.contract.tt_full_forward`), apply the dense layer, and in
+    the backward pass turn the dense weight gradient into core gradients with
+    the reverse mode of that chain.
+``"sequential"``
+    Never form the weight: contract the input with one core at a time
+    (:func:`ttnet.ops.contract.tt_step_forward`); the backward pass runs the
+    same steps in reverse (:func:`ttnet.ops.contract.tt_step_backward`), so it
+    costs about twice the forward -- not the O(d²) recomputation of the
+    original MATLAB code.
+
+:func:`tt_linear_cost` and :func:`tt_conv2d_cost` give the floating-point
+operations and cached bytes of each algorithm; the layers' ``algorithm="auto"``
+picks the one with fewer operations.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._checks import as_float_array
+from ..ops.contract import tt_full_backward, tt_full_forward, tt_step_backward, tt_step_forward
+from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
+from .functional import Cache, _check_bias, _check_dout, _same_dtype, conv2d_backward, conv2d_forward
+
+ALGORITHMS = ("full", "sequential")
+
+
+def check_algorithm(algorithm: Any, allowed: Sequence[str] = ALGORITHMS) -> str:
+    """Validate an algorithm name (one of ``allowed``)."""
+    if not isinstance(algorithm, str) or algorithm not in allowed:
+        raise ValueError(f"algorithm must be one of {', '.join(map(repr, allowed))}, "
+                         f"got {algorithm!r}")
+    return algorithm
+
+
+def _check_cores(cores: Any, core_ndim: int) -> list[np.ndarray]:
+    """Light structural check of a core list (no finiteness scan: NaN propagates)."""
+    if not isinstance(cores, (list, tuple)) or not cores:
+        raise TypeError(f"cores must be a non-empty list of arrays, got {type(cores).__name__}")
+    cores = [as_float_array(c, f"cores[{k}]", ndim=core_ndim, finite=False)
+             for k, c in enumerate(cores)]
+    if cores[0].shape[0] != 1 or cores[-1].shape[-1] != 1:
+        raise ValueError(f"the first core must start and the last core end with rank 1, got "
+                         f"shapes {[c.shape for c in cores]}")
+    for k in range(len(cores) - 1):
+        if cores[k].shape[-1] != cores[k + 1].shape[0] or cores[k].dtype != cores[k + 1].dtype:
+            raise ValueError(f"cores[{k}] {cores[k].shape} {cores[k].dtype} does not chain with "
+                             f"cores[{k + 1}] {cores[k + 1].shape} {cores[k + 1].dtype}")
+    return cores
+
+
+def _merged(cores: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """TT-matrix cores (r, m, n, r') viewed as TT-tensor cores (r, m·n, r')."""
+    return [c.reshape(c.shape[0], c.shape[1] * c.shape[2], c.shape[3]) for c in cores]
+
+
+# ---------------------------------------------------------------- dense weight from TT-matrix cores
+def tt_matrix_full_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Cache]:
+    """The dense ``(M, N)`` matrix of TT-matrix cores ``(r_{k-1}, m_k, n_k, r_k)``.
+
+    The chain :func:`~ttnet.ops.contract.tt_full_forward` produces the entries in
+    the interleaved order ``(m_1, n_1, …, m_d, n_d)``; one transpose gives
+    ``W[(i_1..i_d), (j_1..j_d)]``.
+    """
+    cores = _check_cores(cores, 4)
+    rows = [c.shape[1] for c in cores]
+    cols = [c.shape[2] for c in cores]
+    d = len(cores)
+    flat, chain = tt_full_forward(_merged(cores))
+    order = list(range(0, 2 * d, 2)) + list(range(1, 2 * d, 2))
+    W = flat.reshape([x for m, n in zip(rows, cols) for x in (m, n)]).transpose(order)
+    W = np.ascontiguousarray(W).reshape(math.prod(rows), math.prod(cols))
+    return W, {"cores": cores, "chain": chain, "rows": rows, "cols": cols}
+
+
+def tt_matrix_full_backward(dW: np.ndarray, cache: Cache) -> list[np.ndarray]:
+    """Core gradients from the gradient of the dense matrix (reverse of the chain)."""
+    rows, cols, cores = cache["rows"], cache["cols"], cache["cores"]
+    d = len(rows)
+    interleave = [ax for k in range(d) for ax in (k, d + k)]
+    dflat = np.ascontiguousarray(dW.reshape(rows + cols).transpose(interleave)).reshape(-1)
+    grads = tt_full_backward(dflat, _merged(cores), cache["chain"])
+    return [g.reshape(c.shape) for g, c in zip(grads, cores)]
+
+
+# ---------------------------------------------------------------- TT-FC
+def tt_linear_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
+                      algorithm: str = "sequential") -> tuple[np.ndarray, Cache]:
+    """TT-FC layer ``y = x Wᵀ + b`` (Novikov et al. 2015, §4).
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, N), ``N = n_1 ⋯ n_d``
+    cores : list of d arrays ``(r_{k-1}, m_k, n_k, r_k)``
+        W is the ``(M, N)`` TT-matrix of these cores (rows = output modes).
+    bias : ndarray, shape (M,), optional
+    algorithm : {"sequential", "full"}
+        ``"sequential"``: read x as ``X[b, j_1, …, j_d]`` and apply the core
+        steps for k = 1..d, each exchanging ``n_k`` for ``m_k``:
+        ``Z_k[b i_1..i_k, r_k, j_{k+1}..j_d] = Σ_{r_{k-1}, j_k} G_k[r_{k-1}, i_k, j_k, r_k]
+        Z_{k-1}[b i_1..i_{k-1}, r_{k-1}, j_k, j_{k+1}..j_d]``.
+        ``"full"``: build W (:func:`tt_matrix_full_forward`) and compute ``x Wᵀ``.
+
+    Returns
+    -------
+    y : ndarray, shape (B, M)
+    cache : dict for :func:`tt_linear_backward`
+    """
+    cores = _check_cores(cores, 4)
+    algorithm = check_algorithm(algorithm)
+    x = as_float_array(x, "x", ndim=2, finite=False)
+    in_modes = [c.shape[2] for c in cores]
+    out_modes = [c.shape[1] for c in cores]
+    N, M = math.prod(in_modes), math.prod(out_modes)
+    if x.shape[1] != N:
+        raise ValueError(f"x has {x.shape[1]} features but the input modes {tuple(in_modes)} "
+                         f"multiply to {N}")
+    _same_dtype(x, cores[0], "cores")
+    bias = _check_bias(bias, M, x)
+    B = x.shape[0]
+    cache: Cache = {"algorithm": algorithm, "x": x, "cores": cores, "has_bias": bias is not None,
+                    "out_shape": (B, M), "dtype": x.dtype}
+    if algorithm == "full":
+        W, cache["full"] = tt_matrix_full_forward(cores)
+        cache["W"] = W
+        y = x @ W.T
+    else:
+        inputs = []
+        z = x.reshape(B, 1, in_modes[0], -1)
+        for k, core in enumerate(cores):
+            inputs.append(z)
+            z = tt_step_forward(z, core)                         # (p, m_k, r_k, q)
+            p, m, r1, q = z.shape
+            n_next = in_modes[k + 1] if k + 1 < len(cores) else 1
+            z = z.reshape(p * m, r1, n_next, q // n_next)
+        cache["inputs"] = inputs
+        y = z.reshape(B, M)
+    if bias is not None:
+        y = y + bias
+    return y, cache
+
+
+def tt_linear_backward(dout: Any, cache: Cache
+                       ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
+    """Gradients of :func:`tt_linear_forward`.
+
+    ``"full"``: ``dW = doutᵀ x``, ``dx = dout W`` and the core gradients from dW.
+    ``"sequential"``: the core steps in reverse order; step k returns the
+    gradient of its input (which is the output gradient of step k − 1) and of
+    its core (:func:`ttnet.ops.contract.tt_step_backward`).
+
+    Returns
+    -------
+    dx : (B, N), dcores : list like ``cores``, dbias : (M,) or None
+    """
+    dout = _check_dout(dout, cache)
+    cores, x = cache["cores"], cache["x"]
+    dbias = dout.sum(axis=0) if cache["has_bias"] else None
+    if cache["algorithm"] == "full":
+        dW = dout.T @ x
+        dx = dout @ cache["W"]
+        return dx, tt_matrix_full_backward(dW, cache["full"]), dbias
+    dcores: list[np.ndarray] = [np.empty(0)] * len(cores)
+    dz = dout
+    for k in range(len(cores) - 1, -1, -1):
+        T, G = cache["inputs"][k], cores[k]
+        p, _, _, q = T.shape
+        dz = dz.reshape(p, G.shape[1], G.shape[3], q)
+        dz, dcores[k] = tt_step_backward(dz, T, G)
+    return dz.reshape(x.shape), dcores, dbias
+
+
+def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequence[int],
+                   batch: int, itemsize: int = 4) -> dict[str, dict[str, int]]:
+    """Operations and memory of one forward + backward pass of a TT-FC layer.
+
+    With ``p_k = B m_1 ⋯ m_{k-1}`` and ``q_k = n_{k+1} ⋯ n_d``, the sequential
+    forward step k costs ``2 p_k m_k r_k r_{k-1} n_k q_k`` flops and its backward
+    twice that (input and core gradients). The full algorithm builds W
+    (``Σ_{k>=2} 2 (m_1 n_1 ⋯ m_{k-1} n_{k-1}) r_{k-1} m_k n_k r_k`` flops, and
+    twice that backwards) and does three dense products of ``2 B M N`` flops
+    (``x Wᵀ``, ``dout W``, ``doutᵀ x``).
+
+    Parameters
+    ----------
+    in_modes, out_modes : sequences of d ints
+    ranks : full rank tuple ``(1, r_1, …, r_{d-1}, 1)``
+    batch : int
+    itemsize : bytes per number (4 for float32)
+
+    Returns
+    -------
+    ``{"full": {"flops": …, "bytes": …}, "sequential": {…}}``; ``bytes`` is the
+    memory held between forward and backward (cached intermediates).
+    """
+    d = len(in_modes)
+    M, N = math.prod(out_modes), math.prod(in_modes)
+    seq_flops, seq_bytes = 0, 0
+    for k in range(d):
+        p = batch * math.prod(out_modes[:k])
+        q = math.prod(in_modes[k + 1:])
+        seq_flops += 3 * 2 * p * out_modes[k] * ranks[k + 1] * ranks[k] * in_modes[k] * q
+        seq_bytes += p * ranks[k] * in_modes[k] * q * itemsize     # cached step input
+    build, size = 0, out_modes[0] * in_modes[0] * ranks[1]
+    for k in range(1, d):
+        left = math.prod(m * n for m, n in zip(out_modes[:k], in_modes[:k]))
+        build += 2 * left * ranks[k] * out_modes[k] * in_modes[k] * ranks[k + 1]
+        size += left * out_modes[k] * in_modes[k] * ranks[k + 1]
+    full_flops = 3 * build + 3 * 2 * batch * M * N
+    full_bytes = (size + batch * N) * itemsize                     # chain, W and x
+    return {"full": {"flops": full_flops, "bytes": full_bytes},
+            "sequential": {"flops": seq_flops, "bytes": seq_bytes}}
+
+
+# ---------------------------------------------------------------- TT-conv
+def tt_conv_kernel_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Cache]:
+    """The dense ``(S, C, l, l)`` kernel of TT-conv cores (the paper's scheme).
+
+    ``K[s, c, i, j] = G_0[0, 0, i l + j, :] G_1[:, s_1, c_1, :] ⋯ G_d[:, s_d, c_d, 0]``:
+    the TT-matrix ``S × (l² C)`` of the cores, whose columns are ``(i l + j) C + c``,
+    reshaped by :func:`ttnet.ops.kernels.matrix_to_kernel`.
+    """
+    cores = _check_cores(cores, 4)
+    l = math.isqrt(cores[0].shape[2])
+    Kmat, cache = tt_matrix_full_forward(cores)                      # (S, l² C)
+    S = Kmat.shape[0]
+    K = np.ascontiguousarray(Kmat.reshape(S, l, l, -1).transpose(0, 3, 1, 2))
+    return K, cache
+
+
+def tt_conv_kernel_backward(dK: np.ndarray, cache: Cache) -> list[np.ndarray]:
+    """Core gradients from the gradient of the dense kernel."""
+    S, C, l, _ = dK.shape
+    dKmat = np.ascontiguousarray(dK.transpose(0, 2, 3, 1)).reshape(S, l * l * C)
+    return tt_matrix_full_backward(dKmat, cache)
+
+
+def _check_tt_conv_cores(cores: Any) -> list[np.ndarray]:
+    cores = _check_cores(cores, 4)
+    l2 = cores[0].shape[2]
+    if len(cores) < 2 or cores[0].shape[1] != 1 or math.isqrt(l2) ** 2 != l2:
+        raise ValueError(f"TT-conv cores need a spatial core of shape (1, 1, l², r_0) followed by "
+                         f"at least one channel core, got shapes {[c.shape for c in cores]}")
+    return cores
+
+
+def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, stride: Any = 1,
+                      padding: Any = 0, algorithm: str = "full") -> tuple[np.ndarray, Cache]:
+    """TT-conv layer (Garipov et al. 2016, §3): a convolution whose kernel is a TT-matrix.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, C, H, W), ``C = c_1 ⋯ c_d``
+    cores : ``[G_0 (1, 1, l², r_0), G_1 (r_0, s_1, c_1, r_1), …, G_d (r_{d-1}, s_d, c_d, 1)]``
+    bias : ndarray, shape (S,), optional
+    stride, padding : int or pair
+    algorithm : {"full", "sequential"}
+        ``"full"``: build the kernel (:func:`tt_conv_kernel_forward`) and run the
+        im2col convolution. ``"sequential"`` (the order of the paper's §3.2):
+
+        1. convolve every input channel separately with the spatial core:
+           ``Z_0[b, r_0, c, p] = Σ_{i,j} G_0[0, 0, i l + j, r_0] X̃[b, c, p + (i, j)]``
+           (one product ``G_0ᵀ (r_0 × l²) @ im2col`` of the single-channel patches);
+        2. contract the channel cores one by one with the core step, reading
+           ``c = (c_1, …, c_d)`` and carrying the pixels ``p`` along:
+           ``Z_k[b s_1..s_k, r_k, c_{k+1}..c_d p] = Σ_{r_{k-1}, c_k} G_k[r_{k-1}, s_k, c_k, r_k] Z_{k-1}[…]``.
+
+    Returns
+    -------
+    y : ndarray, shape (B, S, H', W')
+    cache : dict for :func:`tt_conv2d_backward`
+    """
+    cores = _check_tt_conv_cores(cores)
+    algorithm = check_algorithm(algorithm)
+    x = as_float_array(x, "x", ndim=4, finite=False)
+    l = math.isqrt(cores[0].shape[2])
+    in_modes = [c.shape[2] for c in cores[1:]]
+    out_modes = [c.shape[1] for c in cores[1:]]
+    C, S = math.prod(in_modes), math.prod(out_modes)
+    if x.shape[1] != C:
+        raise ValueError(f"x has {x.shape[1]} channels but the input modes {tuple(in_modes)} "
+                         f"multiply to {C}")
+    _same_dtype(x, cores[0], "cores")
+    if algorithm == "full":
+        K, kernel_cache = tt_conv_kernel_forward(cores)
+        y, conv_cache = conv2d_forward(x, K, bias, stride, padding)
+        return y, {"algorithm": "full", "kernel": kernel_cache, "conv": conv_cache,
+                   "out_shape": y.shape, "dtype": y.dtype}
+    bias = _check_bias(bias, S, x)
+    _, stride, padding = window_params(l, stride, padding)
+    B, _, H, W = x.shape
+    Ho, Wo = conv_output_shape((H, W), l, stride, padding)
+    P = Ho * Wo
+    cols = im2col(x.reshape(B * C, 1, H, W), l, stride, padding)    # (l², B·C·P)
+    r0 = cores[0].shape[3]
+    G0 = cores[0].reshape(l * l, r0)
+    z = (G0.T @ cols).reshape(r0, B, C, P).transpose(1, 0, 2, 3)    # (B, r_0, C, P)
+    z = np.ascontiguousarray(z).reshape(B, r0, in_modes[0], -1)
+    inputs = []
+    for k, core in enumerate(cores[1:]):
+        inputs.append(z)
+        z = tt_step_forward(z, core)                                # (p, s_k, r_k, q)
+        p, s, r1, q = z.shape
+        n_next = in_modes[k + 1] if k + 1 < len(in_modes) else 1
+        z = z.reshape(p * s, r1, n_next, q // n_next)
+    y = z.reshape(B, S, Ho, Wo)
+    if bias is not None:
+        y = y + bias[:, None, None]
+    cache = {"algorithm": "sequential", "cores": cores, "cols": cols, "inputs": inputs,
+             "x_shape": x.shape, "stride": stride, "padding": padding,
+             "has_bias": bias is not None, "out_shape": y.shape, "dtype": y.dtype}
+    return y, cache
+
+
+def tt_conv2d_backward(dout: Any, cache: Cache
+                       ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
+    """Gradients of :func:`tt_conv2d_forward`.
+
+    ``"full"``: the im2col convolution's gradients, then the kernel gradient is
+    turned into core gradients (:func:`tt_conv_kernel_backward`).
+    ``"sequential"``: the channel steps in reverse, then the spatial core:
+    ``dG_0 = dZ_0 colsᵀ`` and ``dx = col2im(G_0 dZ_0)``.
+
+    Returns
+    -------
+    dx : (B, C, H, W), dcores : list like ``cores``, dbias : (S,) or None
+    """
+    dout = _check_dout(dout, cache)
+    if cache["algorithm"] == "full":
+        dx, dK, dbias = conv2d_backward(dout, cache["conv"])
+        return dx, tt_conv_kernel_backward(dK, cache["kernel"]), dbias
+    cores, inputs = cache["cores"], cache["inputs"]
+    B, C, H, W = cache["x_shape"]
+    dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
+    dcores: list[np.ndarray] = [np.empty(0)] * len(cores)
+    dz = dout
+    for k in range(len(cores) - 1, 0, -1):
+        T, G = inputs[k - 1], cores[k]
+        p, _, _, q = T.shape
+        dz = dz.reshape(p, G.shape[1], G.shape[3], q)
+        dz, dcores[k] = tt_step_backward(dz, T, G)
+    l2, r0 = cores[0].shape[2], cores[0].shape[3]
+    dz = np.ascontiguousarray(dz.reshape(B, r0, C, -1).transpose(1, 0, 2, 3)).reshape(r0, -1)
+    cols = cache["cols"]
+    dcores[0] = (cols @ dz.T).reshape(cores[0].shape)              # (l², r_0)
+    dcols = cores[0].reshape(l2, r0) @ dz                          # (l², B·C·P)
+    l = math.isqrt(l2)
+    dx = col2im(dcols, (B * C, 1, H, W), l, cache["stride"], cache["padding"])
+    return dx.reshape(B, C, H, W), dcores, dbias
+
+
+def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequence[int],
+                   kernel_size: int, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
+                   itemsize: int = 4) -> dict[str, dict[str, int]]:
+    """Operations and memory of one forward + backward pass of a TT-conv layer.
+
+    With ``P = H' W'`` output pixels, ``C = Π c_k``, ``S = Π s_k``:
+
+    * ``"full"``: the kernel chain (negligible next to the rest: ``Σ_k 2 (l² s_1 c_1 ⋯) r_{k-1} s_k c_k r_k``,
+      three times for forward and backward) plus three im2col products of
+      ``2 B P S C l²`` flops (output, input gradient, kernel gradient);
+      bytes: the patch matrix ``C l² B P``.
+    * ``"sequential"``: the spatial step ``2 B C P l² r_0`` plus the channel steps
+      ``2 p_k s_k r_k r_{k-1} c_k q_k`` with ``p_k = B s_1 ⋯ s_{k-1}``,
+      ``q_k = c_{k+1} ⋯ c_d P``, each three times (forward, input and core
+      gradients); bytes: the single-channel patch matrix ``l² B C P`` plus every
+      step's cached input.
+
+    Parameters
+    ----------
+    in_modes, out_modes : sequences of d ints
+    ranks : full rank tuple ``(1, r_0, r_1, …, r_{d-1}, 1)``
+    kernel_size : int (l)
+    input_shape : (B, C, H, W)
+    stride, padding : int or pair
+    itemsize : bytes per number
+    """
+    B, _, H, W = input_shape
+    (kh, kw), stride, padding = window_params(kernel_size, stride, padding)
+    Ho, Wo = conv_output_shape((H, W), (kh, kw), stride, padding)
+    P, l2 = Ho * Wo, kh * kw
+    C, S = math.prod(in_modes), math.prod(out_modes)
+    d = len(in_modes)
+    build, prefix = 0, l2
+    for k in range(d):
+        build += 2 * prefix * ranks[k + 1] * out_modes[k] * in_modes[k] * ranks[k + 2]
+        prefix *= out_modes[k] * in_modes[k]
+    full_flops = 3 * build + 3 * 2 * B * P * S * C * l2
+    full_bytes = C * l2 * B * P * itemsize
+    seq_flops = 3 * 2 * B * C * P * l2 * ranks[1]
+    seq_bytes = l2 * B * C * P * itemsize
+    for k in range(d):
+        p = B * math.prod(out_modes[:k])
+        q = math.prod(in_modes[k + 1:]) * P
+        seq_flops += 3 * 2 * p * out_modes[k] * ranks[k + 2] * ranks[k + 1] * in_modes[k] * q
+        seq_bytes += p * ranks[k + 1] * in_modes[k] * q * itemsize
+    return {"full": {"flops": full_flops, "bytes": full_bytes},
+            "sequential": {"flops": seq_flops, "bytes": seq_bytes}}
+
+
+# ---------------------------------------------------------------- naive TT-conv
+def naive_tt_kernel_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Cache]:
+    """The dense ``(S, C, l, l)`` kernel of the naive scheme's four TT cores.
+
+    ``K[s, c, i, j] = T[i, j, c, s] = H_1[0, i, :] H_2[:, j, :] H_3[:, c, :] H_4[:, s, 0]``.
+    """
+    cores = _check_cores(cores, 3)
+    if len(cores) != 4:
+        raise ValueError(f"the naive TT-conv kernel needs 4 cores (modes l, l, C, S), got "
+                         f"{len(cores)}")
+    flat, chain = tt_full_forward(cores)
+    shape = tuple(c.shape[1] for c in cores)                        # (l, l, C, S)
+    K = np.ascontiguousarray(flat.reshape(shape).transpose(3, 2, 0, 1))
+    return K, {"cores": cores, "chain": chain}
+
+
+def naive_tt_kernel_backward(dK: np.ndarray, cache: Cache) -> list[np.ndarray]:
+    """Core gradients from the gradient of the dense kernel."""
+    dT = np.ascontiguousarray(dK.transpose(2, 3, 1, 0)).reshape(-1)
+    return tt_full_backward(dT, cache["cores"], cache["chain"])
+
+
+def naive_tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
+                            stride: Any = 1, padding: Any = 0) -> tuple[np.ndarray, Cache]:
+    """Naive TT-conv: build the kernel from the 4-D TT (:func:`naive_tt_kernel_forward`), convolve.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, C, H, W)
+    cores : four arrays of shapes ``(1, l, r_1)``, ``(r_1, l, r_2)``, ``(r_2, C, r_3)``, ``(r_3, S, 1)``
+    bias : ndarray, shape (S,), optional
+    stride, padding : int or pair
+
+    Returns
+    -------
+    y : ndarray, shape (B, S, H', W'); cache
+    """
+    x = as_float_array(x, "x", ndim=4, finite=False)
+    K, kernel_cache = naive_tt_kernel_forward(cores)
+    if x.shape[1] != K.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} channels but the cores' channel mode is "
+                         f"{K.shape[1]}")
+    y, conv_cache = conv2d_forward(x, K, bias, stride, padding)
+    return y, {"kernel": kernel_cache, "conv": conv_cache, "out_shape": y.shape, "dtype": y.dtype}
+
+
+def naive_tt_conv2d_backward(dout: Any, cache: Cache
+                             ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
+    """Gradients of :func:`naive_tt_conv2d_forward`: dx, dcores, dbias."""
+    dout = _check_dout(dout, cache)
+    dx, dK, dbias = conv2d_backward(dout, cache["conv"])
+    return dx, naive_tt_kernel_backward(dK, cache["kernel"]), dbias

@@ -1,0 +1,175 @@
+"""Conv-kernel reshaping schemes: the paper's TT-matrix view and the naive 4-D view.
+
+A convolution kernel K has shape ``(S, C, l, l)`` (output channels, input
+channels, height, width; DESIGN §2). Garipov et al. (2016, §3) compress it in
+two ways, and this module maps a dense kernel to each view and back.
+
+The paper's scheme (TT-conv)
+    Read K as the ``S × (l² C)`` matrix
+
+        K_mat[s, (i l + j) C + c] = K[s, c, i, j],
+
+    split ``S = s_1 ⋯ s_d`` and ``C = c_1 ⋯ c_d`` and write ``K_mat`` as a
+    TT-matrix with ``d + 1`` cores: core 0 has row mode 1 and column mode ``l²``
+    (the whole spatial part, index ``i l + j``), core k has row mode ``s_k`` and
+    column mode ``c_k``:
+
+        K[s, c, i, j] = G_0[0, 0, i l + j, :] · G_1[:, s_1, c_1, :] ⋯ G_d[:, s_d, c_d, 0],
+
+    with ``s = (s_1, …, s_d)`` and ``c = (c_1, …, c_d)`` row-major multi-indices.
+    The internal ranks are ``(r_0, r_1, …, r_{d-1})``: ``r_0`` between the
+    spatial core and core 1.
+
+The naive scheme
+    Decompose the 4-D kernel itself with TT, modes in the paper's order
+    ``(l, l, C, S)``:
+
+        K[s, c, i, j] = T[i, j, c, s] = H_1[0, i, :] · H_2[:, j, :] · H_3[:, c, :] · H_4[:, s, 0],
+
+    three internal ranks. With a 1×1 kernel the first two cores are trivial
+    and this is a rank-r matrix factorisation, which is why it compresses
+    worse (Novikov et al. 2015 showed TT-matrices beat low-rank matrices).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._checks import as_float_array, check_int, check_int_sequence
+from ..tt import TTMatrix, TTTensor, tt_svd
+
+
+def _check_kernel(kernel: Any, name: str = "kernel") -> np.ndarray:
+    kernel = as_float_array(kernel, name, ndim=4)
+    if kernel.shape[2] != kernel.shape[3]:
+        raise ValueError(f"{name} must have a square spatial part (S, C, l, l), got shape "
+                         f"{kernel.shape}")
+    return kernel
+
+
+def _check_channel_modes(in_modes: Any, out_modes: Any, C: int | None = None,
+                         S: int | None = None, where: str = "") -> tuple[tuple[int, ...], ...]:
+    in_modes = check_int_sequence(in_modes, "in_modes", minimum=1)
+    out_modes = check_int_sequence(out_modes, "out_modes", minimum=1)
+    if len(in_modes) != len(out_modes):
+        raise ValueError(
+            f"in_modes and out_modes must have the same length, got {len(in_modes)} input modes "
+            f"{in_modes} and {len(out_modes)} output modes {out_modes}")
+    if C is not None and math.prod(in_modes) != C:
+        raise ValueError(f"in_modes {in_modes} multiply to {math.prod(in_modes)}, but {where} has "
+                         f"{C} input channels")
+    if S is not None and math.prod(out_modes) != S:
+        raise ValueError(f"out_modes {out_modes} multiply to {math.prod(out_modes)}, but {where} "
+                         f"has {S} output channels")
+    return in_modes, out_modes
+
+
+# ---------------------------------------------------------------- the paper's scheme
+def kernel_to_matrix(kernel: Any) -> np.ndarray:
+    """The kernel as the ``S × (l² C)`` matrix of the paper's scheme.
+
+    ``K_mat[s, (i l + j) C + c] = K[s, c, i, j]``: the spatial index is the most
+    significant part of the column index, the channel index the least.
+
+    Parameters
+    ----------
+    kernel : ndarray, shape (S, C, l, l)
+
+    Returns
+    -------
+    ndarray, shape (S, l*l*C), a new array.
+    """
+    kernel = _check_kernel(kernel)
+    S, C, l, _ = kernel.shape
+    return np.ascontiguousarray(kernel.transpose(0, 2, 3, 1)).reshape(S, l * l * C)
+
+
+def matrix_to_kernel(matrix: Any, kernel_size: int) -> np.ndarray:
+    """Inverse of :func:`kernel_to_matrix`: ``(S, l² C)`` → ``(S, C, l, l)``."""
+    matrix = as_float_array(matrix, "matrix", ndim=2)
+    l = check_int(kernel_size, "kernel_size", minimum=1)
+    S, cols = matrix.shape
+    if cols % (l * l):
+        raise ValueError(f"matrix has {cols} columns, not a multiple of kernel_size² = {l * l}")
+    C = cols // (l * l)
+    return np.ascontiguousarray(matrix.reshape(S, l, l, C).transpose(0, 3, 1, 2))
+
+
+def conv_kernel_to_tt(kernel: Any, in_modes: Sequence[int], out_modes: Sequence[int],
+                      ranks: Any = None, eps: float | None = None) -> TTMatrix:
+    """Compress a kernel with the paper's scheme: TT-SVD of its ``S × (l² C)`` matrix.
+
+    Parameters
+    ----------
+    kernel : ndarray, shape (S, C, l, l)
+    in_modes : sequence of d ints with product C
+    out_modes : sequence of d ints with product S
+    ranks : int or sequence of d ints, optional
+        Cap on the internal ranks ``(r_0, …, r_{d-1})`` (as ``max_rank`` of
+        :func:`ttnet.tt_svd`; values above the theoretical maximum are clipped
+        with a warning).
+    eps : float in [0, 1), optional
+        Relative accuracy: ``‖K − K_TT‖_F <= eps ‖K‖_F``.
+
+    Returns
+    -------
+    TTMatrix with ``d + 1`` cores, row modes ``(1, s_1, …, s_d)`` and column
+    modes ``(l², c_1, …, c_d)``; :func:`tt_to_conv_kernel` turns it back.
+    """
+    kernel = _check_kernel(kernel)
+    S, C, l, _ = kernel.shape
+    in_modes, out_modes = _check_channel_modes(in_modes, out_modes, C, S, f"kernel {kernel.shape}")
+    return TTMatrix.from_dense(kernel_to_matrix(kernel), (1,) + out_modes, (l * l,) + in_modes,
+                               eps=eps, max_rank=ranks)
+
+
+def tt_to_conv_kernel(tt: TTMatrix) -> np.ndarray:
+    """The dense ``(S, C, l, l)`` kernel of a TT-conv TT-matrix (see :func:`conv_kernel_to_tt`)."""
+    if not isinstance(tt, TTMatrix):
+        raise TypeError(f"tt must be a TTMatrix, got {type(tt).__name__}")
+    if tt.row_modes[0] != 1:
+        raise ValueError(f"tt's first core must have row mode 1 (the spatial core), got row modes "
+                         f"{tt.row_modes}")
+    l = math.isqrt(tt.col_modes[0])
+    if l * l != tt.col_modes[0]:
+        raise ValueError(f"tt's first column mode must be l² for a square kernel, got "
+                         f"{tt.col_modes[0]}")
+    return matrix_to_kernel(tt.full(), l)
+
+
+# ---------------------------------------------------------------- the naive scheme
+def kernel_to_naive_tensor(kernel: Any) -> np.ndarray:
+    """The kernel with its modes in the paper's order: ``T[i, j, c, s] = K[s, c, i, j]``.
+
+    Returns a new array of shape ``(l, l, C, S)``.
+    """
+    kernel = _check_kernel(kernel)
+    return np.ascontiguousarray(kernel.transpose(2, 3, 1, 0))
+
+
+def naive_tensor_to_kernel(tensor: Any) -> np.ndarray:
+    """Inverse of :func:`kernel_to_naive_tensor`: ``(l, l, C, S)`` → ``(S, C, l, l)``."""
+    tensor = as_float_array(tensor, "tensor", ndim=4)
+    return np.ascontiguousarray(tensor.transpose(3, 2, 0, 1))
+
+
+def conv_kernel_to_naive_tt(kernel: Any, ranks: Any = None, eps: float | None = None) -> TTTensor:
+    """Compress a kernel with the naive scheme: TT-SVD of the 4-D ``(l, l, C, S)`` tensor.
+
+    Parameters
+    ----------
+    kernel : ndarray, shape (S, C, l, l)
+    ranks : int or sequence of 3 ints, optional
+        Cap on the internal ranks ``(r_1, r_2, r_3)``.
+    eps : float in [0, 1), optional
+        Relative accuracy: ``‖K − K_TT‖_F <= eps ‖K‖_F``.
+
+    Returns
+    -------
+    TTTensor of shape ``(l, l, C, S)``; ``naive_tensor_to_kernel(tt.full())``
+    is the kernel.
+    """
+    return tt_svd(kernel_to_naive_tensor(kernel), eps=eps, max_rank=ranks)
