@@ -1,0 +1,173 @@
+"""Checkpoints: round trip, atomic replacement under a failing writer, corrupt files, misfits."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from ttnet.nn import Linear, Sequential
+from ttnet.train import (EMA, SGD, Adam, CheckpointError, atomic_write, load_checkpoint,
+                         save_checkpoint)
+from ttnet.train.checkpoint import module_rngs
+
+from .synthetic import conv_net, make_task, prepare
+
+
+def trained_state(steps=3, seed=0):
+    """A conv net (with BatchNorm buffers and a Dropout rng) after a few SGD steps, with an EMA."""
+    model = conv_net(seed=seed)
+    opt = SGD(model, lr=0.1, momentum=0.9)
+    ema = EMA(model, 0.99)
+    images, labels = make_task(16, seed=seed)
+    from ttnet.nn import SoftmaxCrossEntropy
+    loss = SoftmaxCrossEntropy()
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        loss(model(prepare(images, rng, True)), labels)
+        model.backward(loss.backward())
+        opt.step()
+        ema.update()
+    return model, opt, ema
+
+
+def test_round_trip_restores_everything(tmp_path):
+    model, opt, ema = trained_state()
+    path = tmp_path / "c.npz"
+    metrics = [{"epoch": 1, "test_acc": 0.5}]
+    save_checkpoint(path, model, optimizer=opt, ema=ema, epoch=3, config={"a": [1, 2]},
+                    metrics=metrics)
+    ck = load_checkpoint(path)
+    assert ck.epoch == 3 and ck.config == {"a": [1, 2]} and ck.metrics == metrics
+    assert ck.optimizer_type == "SGD" and list(ck.params) == list(model.params)
+
+    fresh, fresh_opt, fresh_ema = conv_net(seed=9), None, None
+    fresh_opt = SGD(fresh, lr=0.1, momentum=0.9)
+    fresh_ema = EMA(fresh, 0.99)
+    ck.restore(fresh, fresh_opt, fresh_ema)
+    for kind in ("params", "buffers"):
+        for name, arr in getattr(model, kind).items():
+            assert np.array_equal(getattr(fresh, kind)[name], arr), name
+            assert getattr(fresh, kind)[name].dtype == arr.dtype
+    for key, arr in opt.state_dict().items():
+        assert np.array_equal(fresh_opt.state_dict()[key], arr), key
+    for key, arr in ema.state_dict().items():
+        assert np.array_equal(fresh_ema.state_dict()[key], arr), key
+    # the Dropout generators continue with the same numbers
+    (name, gen), = module_rngs(model).items()
+    assert np.array_equal(module_rngs(fresh)[name].random(5), gen.random(5))
+
+
+def test_restore_model_with_ema_weights(tmp_path):
+    model, opt, ema = trained_state()
+    save_checkpoint(tmp_path / "c.npz", model, optimizer=opt, ema=ema)
+    fresh = conv_net(seed=9)
+    load_checkpoint(tmp_path / "c.npz").restore_model(fresh, use_ema=True)
+    for name in model.params:
+        assert np.array_equal(fresh.params[name], ema.shadow[name])
+
+
+def test_rng_states_are_json(tmp_path):
+    model, _, _ = trained_state(steps=1)
+    save_checkpoint(tmp_path / "c.npz", model)
+    with np.load(tmp_path / "c.npz", allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"][()]))
+    (state,) = meta["rng_states"].values()
+    assert state["bit_generator"] == "PCG64" and isinstance(state["state"]["state"], int)
+
+
+def _files(directory):
+    return sorted(os.listdir(directory))
+
+
+def test_a_writer_failing_midway_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    model, opt, ema = trained_state(steps=1)
+    path = tmp_path / "last.npz"
+    save_checkpoint(path, model, optimizer=opt, ema=ema, epoch=1)
+    before = path.read_bytes()
+
+    real_write_array = np.lib.format.write_array
+    calls = []
+
+    def write_then_crash(fp, array, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:            # some arrays are already in the file
+            raise OSError("disk full (simulated)")
+        return real_write_array(fp, array, *args, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, "write_array", write_then_crash)
+    model.params["0.weight"][...] += 1
+    with pytest.raises(OSError, match="simulated"):
+        save_checkpoint(path, model, optimizer=opt, ema=ema, epoch=2)
+    assert len(calls) == 4
+    assert path.read_bytes() == before
+    assert load_checkpoint(path).epoch == 1
+    assert _files(tmp_path) == ["last.npz"]          # the temporary file was removed
+
+
+def test_atomic_write_failure_keeps_old_content(tmp_path):
+    path = tmp_path / "f.bin"
+    atomic_write(path, lambda f: f.write(b"old"))
+
+    def half_then_fail(f):
+        f.write(b"new, half")
+        raise RuntimeError("crash")
+
+    with pytest.raises(RuntimeError, match="crash"):
+        atomic_write(path, half_then_fail)
+    assert path.read_bytes() == b"old"
+    assert _files(tmp_path) == ["f.bin"]
+    atomic_write(path, lambda f: f.write(b"new"))
+    assert path.read_bytes() == b"new"
+
+
+def test_corrupt_and_foreign_files(tmp_path):
+    model, _, _ = trained_state(steps=1)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.npz")
+    good = tmp_path / "good.npz"
+    save_checkpoint(good, model)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="truncated.npz is not a readable .npz"):
+        load_checkpoint(truncated)
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a zip file at all")
+    with pytest.raises(CheckpointError, match="garbage.npz"):
+        load_checkpoint(garbage)
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, x=np.zeros(3))
+    with pytest.raises(CheckpointError, match="is not a ttnet checkpoint"):
+        load_checkpoint(foreign)
+
+
+def test_restore_into_another_model_lists_the_differences(tmp_path):
+    model, opt, _ = trained_state(steps=1)
+    save_checkpoint(tmp_path / "c.npz", model, optimizer=opt)
+    ck = load_checkpoint(tmp_path / "c.npz")
+    other = Sequential(Linear(64, 3, rng=0))
+    with pytest.raises(CheckpointError, match="does not fit this model") as info:
+        ck.restore_model(other)
+    message = str(info.value)
+    assert "'0.weight'" in message and "'1.running_mean'" in message
+    assert "random generators" in message
+    with pytest.raises(CheckpointError, match="holds the state of a SGD optimiser, not of a Adam"):
+        ck.restore(conv_net(), Adam(conv_net()))
+    with pytest.raises(CheckpointError, match="has no EMA"):
+        ck.restore_model(conv_net(), use_ema=True)
+    fresh = conv_net()
+    with pytest.raises(CheckpointError, match="has no EMA state"):
+        ck.restore(fresh, SGD(fresh, momentum=0.9), EMA(fresh))
+
+
+def test_save_errors(tmp_path):
+    model = Linear(2, 2, rng=0)
+    with pytest.raises(TypeError, match="JSON-serialisable"):
+        save_checkpoint(tmp_path / "c.npz", model, config={"f": object()})
+    with pytest.raises(TypeError, match="model must be a ttnet.nn Module"):
+        save_checkpoint(tmp_path / "c.npz", {"w": 1})
+    with pytest.raises(TypeError, match="optimizer must be a ttnet.train Optimizer"):
+        save_checkpoint(tmp_path / "c.npz", model, optimizer="sgd")
+    with pytest.raises(ValueError, match="epoch must be >= 0"):
+        save_checkpoint(tmp_path / "c.npz", model, epoch=-1)
+    assert _files(tmp_path) == []

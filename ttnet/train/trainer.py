@@ -1,0 +1,624 @@
+"""The training loop: minibatch SGD over arrays, evaluation, metrics, checkpoints and exact resume.
+
+:class:`Trainer` is decoupled from data loading: it receives the images and
+labels as arrays and a ``prepare(images, rng, training) -> float array``
+callable that turns a batch of stored images (e.g. uint8) into network input
+(normalisation, and augmentation when ``training`` is True).
+
+Each epoch e = 0, 1, … (``fit``):
+
+1. ``rng = np.random.default_rng([seed, e])`` — the epoch's generator, a pure
+   function of the seed and the epoch number; it shuffles the training set
+   and is passed to ``prepare`` for augmentation;
+2. for each minibatch: forward, loss, backward, ``optimizer.lr =
+   schedule(e + i / steps_per_epoch)``, ``optimizer.step()``, ``ema.update()``;
+3. evaluate on the test set in evaluation mode, with the EMA weights if there
+   is an EMA (:func:`evaluate`);
+4. write ``best.npz`` (if the test accuracy improved), then ``last.npz`` —
+   the commit point of the epoch — then ``metrics.json``, ``metrics.csv``
+   and ``learning_curves.png``; every file atomically.
+
+**Exact resume.** Everything that influences the numbers lives either in the
+checkpoint or in the epoch number: parameters, BatchNorm buffers, optimiser
+state, EMA, the generators of the modules (Dropout) are saved; the shuffling
+and augmentation generator is re-derived from ``[seed, epoch]``; the learning
+rate is a function of the epoch. So a run resumed from ``last.npz`` — also
+after ``kill -9`` in the middle of an epoch, whose partial work is simply
+redone — ends with bit-identical weights to an uninterrupted run, provided the
+numerical environment is the same (same machine, library versions and thread
+counts, see :func:`ttnet.train.checkpoint.environment`; a difference gives a
+:class:`ReproducibilityWarning`). ``prepare`` must be a pure function of its
+arguments (use the ``rng`` it is given, not a generator of its own).
+
+**Run directories.** ``out_dir`` must be empty or missing unless
+``resume=True`` (continue the run in it; its configuration and model must
+match) or ``overwrite=True`` (delete the previous run's files and start
+again); otherwise :class:`RunDirectoryError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import time
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+
+from .._checks import _describe, check_int
+from ..nn.losses import SoftmaxCrossEntropy
+from ..nn.module import Module
+from tqdm import tqdm
+
+from .checkpoint import (CheckpointError, atomic_write, environment, load_checkpoint,
+                         module_rngs, save_checkpoint)
+from .ema import EMA
+from .metrics import plot_learning_curves, write_metrics
+from .optim import Optimizer
+from .schedules import Schedule
+
+__all__ = ["Trainer", "evaluate", "RunDirectoryError", "ReproducibilityWarning", "RUN_FILES"]
+
+#: The files a run writes into its directory (``overwrite=True`` deletes exactly these).
+RUN_FILES = ("config.json", "last.npz", "best.npz", "metrics.json", "metrics.csv",
+             "learning_curves.png")
+
+#: Environment entries compared on resume (a difference may change the last bits).
+_ENVIRONMENT_KEYS = ("numpy", "numba", "numba_threads", "machine", "OMP_NUM_THREADS",
+                     "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "TTNET_NUMBA")
+
+#: Run-configuration entries that may change on resume (they do not change any step).
+_MAY_CHANGE_ON_RESUME = ("epochs",)
+
+
+def _is_leftover(filename: str) -> bool:
+    """A temporary file left by an interrupted write of a run file (``.last.npz.<pid>.<x>.tmp``)."""
+    return filename.endswith(".tmp") and any(filename.startswith(f".{name}.") for name in RUN_FILES)
+
+
+class RunDirectoryError(ValueError):
+    """The run directory cannot be used as asked: not empty, nothing to resume, or another run."""
+
+
+class ReproducibilityWarning(UserWarning):
+    """A run is resumed in another numerical environment; the result may differ in the last bits."""
+
+
+# ---------------------------------------------------------------- argument checks
+def _check_images_labels(images: Any, labels: Any, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(images, np.ndarray) or images.dtype.kind not in "uif" or images.ndim < 2:
+        raise TypeError(f"{prefix}_images must be a numeric ndarray (N, ...) of uint8 or float, "
+                        f"got {_describe(images)}")
+    if not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu" or labels.ndim != 1:
+        raise TypeError(f"{prefix}_labels must be a 1-D integer ndarray (N,), got "
+                        f"{_describe(labels)}")
+    if len(images) != len(labels):
+        raise ValueError(f"{prefix}_images and {prefix}_labels must have the same length, got "
+                         f"{len(images)} images and {len(labels)} labels")
+    if len(images) == 0:
+        raise ValueError(f"{prefix}_images must not be empty")
+    return images, labels
+
+
+def _model_dtype(model: Module) -> np.dtype | None:
+    for p in model.params.values():
+        return p.dtype
+    return None
+
+
+def _prepared(prepare: Callable, images: np.ndarray, rng: np.random.Generator, training: bool,
+              dtype: np.dtype | None) -> np.ndarray:
+    """Call ``prepare`` and check that it returned a batch in the model's dtype."""
+    x = prepare(images, rng, training)
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        raise TypeError(f"prepare must return a float ndarray, got {_describe(x)}")
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(f"prepare returned dtype {x.dtype} but the model's parameters are "
+                        f"{dtype}; return x.astype(np.{dtype}) (no silent promotion)")
+    if len(x) != len(images):
+        raise ValueError(f"prepare must return one row per image ({len(images)}), got shape "
+                         f"{x.shape}")
+    return x
+
+
+def _check_output_dtype(logits: np.ndarray, dtype: np.dtype | None) -> None:
+    if dtype is not None and logits.dtype != dtype:
+        raise TypeError(f"the model returned dtype {logits.dtype} for a {dtype} input: a layer "
+                        f"promotes its input; every layer must keep the dtype of its parameters")
+
+
+# ---------------------------------------------------------------- evaluation
+def evaluate(model: Module, images: np.ndarray, labels: np.ndarray, prepare: Callable,
+             batch_size: int = 100, loss: Module | None = None) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on a data set, in evaluation mode.
+
+    The model is put in evaluation mode (BatchNorm uses running statistics,
+    Dropout is the identity) and each module's previous mode is restored
+    afterwards. Nothing in the model changes. To evaluate with EMA weights,
+    call it inside ``with ema.applied():``.
+
+    Parameters
+    ----------
+    model : Module
+        Maps a prepared batch (B, ...) to logits (B, K).
+    images : ndarray (N, ...), uint8 or float
+    labels : ndarray of int (N,)
+    prepare : callable(images, rng, training) -> float ndarray
+        Called with ``training=False`` (and a fixed generator, in case it wants one).
+    batch_size : int >= 1
+    loss : Module, optional
+        ``loss.forward(logits, labels)`` gives the batch-mean loss; default
+        :class:`~ttnet.nn.SoftmaxCrossEntropy`.
+
+    Returns
+    -------
+    loss : float
+        Mean loss over the N images.
+    accuracy : float
+        Fraction of images whose largest logit is the label's, in [0, 1].
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+    images, labels = _check_images_labels(images, labels, "eval")
+    if not callable(prepare):
+        raise TypeError(f"prepare must be callable(images, rng, training), got "
+                        f"{_describe(prepare)}")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    loss_fn = SoftmaxCrossEntropy() if loss is None else loss
+    dtype = _model_dtype(model)
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    rng = np.random.default_rng(0)
+    total_loss, correct = 0.0, 0
+    try:
+        for start in range(0, len(images), batch_size):
+            y = labels[start:start + batch_size]
+            x = _prepared(prepare, images[start:start + batch_size], rng, False, dtype)
+            logits = model.forward(x)
+            _check_output_dtype(logits, dtype)
+            total_loss += float(loss_fn.forward(logits, y)) * len(y)
+            correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
+    finally:
+        for module, mode in modes:
+            module.training = mode
+    return total_loss / len(images), correct / len(images)
+
+
+# ---------------------------------------------------------------- configuration
+def _data_fingerprint(images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """Shapes, dtypes and a BLAKE2 digest of a data set (resuming on other data is refused)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for arr in (images, labels):
+        digest.update(np.ascontiguousarray(arr).view(np.uint8).reshape(-1).data)
+    return {"images": f"{images.shape} {images.dtype}", "labels": f"{labels.shape} {labels.dtype}",
+            "blake2b": digest.hexdigest()}
+
+
+def _model_description(model: Module) -> dict[str, Any]:
+    """What identifies a model's architecture: its repr and its arrays' names, shapes and dtypes."""
+    return {
+        "class": type(model).__name__,
+        "repr": repr(model).splitlines(),
+        "params": {name: f"{p.shape} {p.dtype}" for name, p in model.params.items()},
+        "buffers": {name: f"{b.shape} {b.dtype}" for name, b in model.buffers.items()},
+        "rngs": sorted(module_rngs(model)),
+    }
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def config_differences(saved: Any, now: Any, path: str = "") -> list[str]:
+    """Readable list of the differences between two JSON-like configurations.
+
+    Each entry reads ``"a.b.c: saved X, now Y"``. Dicts are compared key by
+    key and lists of equal length element by element.
+    """
+    if isinstance(saved, dict) and isinstance(now, dict):
+        out: list[str] = []
+        for key in list(saved) + [k for k in now if k not in saved]:
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in now:
+                out.append(f"{sub}: saved {_short(saved[key])}, now absent")
+            elif key not in saved:
+                out.append(f"{sub}: absent in the saved run, now {_short(now[key])}")
+            else:
+                out += config_differences(saved[key], now[key], sub)
+        return out
+    if (isinstance(saved, list) and isinstance(now, list) and len(saved) == len(now)
+            and any(isinstance(v, (dict, list, str)) for v in saved + now)):
+        out = []
+        for k, (a, b) in enumerate(zip(saved, now)):
+            out += config_differences(a, b, f"{path}[{k}]")
+        return out
+    return [] if saved == now else [f"{path or 'config'}: saved {_short(saved)}, now {_short(now)}"]
+
+
+# ---------------------------------------------------------------- the trainer
+class Trainer:
+    """Train a model on arrays with a schedule, evaluate every epoch, checkpoint, resume exactly.
+
+    Parameters
+    ----------
+    model : Module
+        Maps a prepared batch (B, ...) to logits (B, K); e.g. a ``Sequential``.
+    optimizer : Optimizer
+        Built on ``model`` (its parameters must be the model's arrays).
+    schedule : Schedule
+        Learning rate as a function of the fractional epoch; set before every step.
+    prepare : callable(images, rng, training) -> float ndarray
+        Turns a batch of stored images into network input in the model's dtype
+        (normalisation; augmentation with ``rng`` when ``training``). Must be
+        a pure function of its arguments for runs to be reproducible.
+    out_dir : str or path-like
+        Run directory (created if missing).
+    epochs : int >= 1
+        Train until this many epochs are complete. May be raised when
+        resuming, to extend a run (the only setting that may change).
+    batch_size : int >= 1
+    seed : int >= 0
+        Shuffling and augmentation of epoch e use ``default_rng([seed, e])``.
+        (The model's initialisation and Dropout generators are seeded where
+        the model is built.)
+    loss : Module, optional
+        ``forward(logits, labels) -> mean loss``, ``backward() -> dlogits``;
+        default :class:`~ttnet.nn.SoftmaxCrossEntropy`.
+    ema : EMA, optional
+        Updated after every step; the test set is evaluated with its weights.
+    config : dict, optional
+        Your description of the run (model name, ranks, data set, …),
+        JSON-serialisable; saved in every checkpoint and compared on resume.
+    resume : bool
+        Continue the run in ``out_dir`` from ``last.npz``.
+    overwrite : bool
+        Delete the files of a previous run in ``out_dir`` (:data:`RUN_FILES`,
+        nothing else) and start afresh.
+    eval_batch_size : int, optional
+        Batch size of evaluation (default ``batch_size``).
+    drop_last : bool
+        Skip the last, incomplete batch of each epoch (a different random
+        subset every epoch), so every step has ``batch_size`` images.
+    progress : bool or None
+        Show a tqdm progress bar per epoch; None shows it only on a terminal.
+    log : callable(str), optional
+        Receives one summary line per epoch (e.g. ``print``).
+    plot : bool
+        Write ``learning_curves.png`` after every epoch.
+
+    Attributes
+    ----------
+    history : list of dict
+        Metrics of the completed epochs (:mod:`ttnet.train.metrics`).
+    epoch : int
+        Number of completed epochs.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> from ttnet.nn import Sequential, Flatten, Linear
+    >>> from ttnet.train import Trainer, SGD, ConstantLR
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.integers(0, 256, (200, 1, 4, 4), dtype=np.uint8)
+    >>> labels = (images[:, 0, 0, 0] > 127).astype(np.int64)     # learnable
+    >>> prepare = lambda x, rng, training: (x / np.float32(255)).astype(np.float32)
+    >>> model = Sequential(Flatten(), Linear(16, 2, rng=0))
+    >>> trainer = Trainer(model, SGD(model, momentum=0.9), ConstantLR(0.5), prepare,
+    ...                   out_dir=tempfile.mkdtemp(), epochs=3, batch_size=20, progress=False)
+    >>> history = trainer.fit(images, labels, images, labels)
+    >>> len(history), history[-1]["test_acc"] > 0.8
+    (3, True)
+    """
+
+    def __init__(self, model: Module, optimizer: Optimizer, schedule: Schedule, prepare: Callable,
+                 *, out_dir: str | os.PathLike, epochs: int, batch_size: int = 100, seed: int = 0,
+                 loss: Module | None = None, ema: EMA | None = None,
+                 config: dict[str, Any] | None = None, resume: bool = False,
+                 overwrite: bool = False, eval_batch_size: int | None = None,
+                 drop_last: bool = True, progress: bool | None = None,
+                 log: Callable[[str], Any] | None = None, plot: bool = True) -> None:
+        if not isinstance(model, Module):
+            raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a ttnet.train Optimizer (SGD, Adam), got "
+                            f"{_describe(optimizer)}")
+        if any(optimizer.params.get(name) is not p for name, p in model.params.items()) or \
+                len(optimizer.params) != len(model.params):
+            raise ValueError("optimizer must be built on this model (its parameters are not the "
+                             "model's arrays): use SGD(model, ...)")
+        if not isinstance(schedule, Schedule):
+            raise TypeError(f"schedule must be a ttnet.train Schedule (ConstantLR, StepLR, "
+                            f"CosineLR), got {_describe(schedule)}")
+        if not callable(prepare):
+            raise TypeError(f"prepare must be callable(images, rng, training), got "
+                            f"{_describe(prepare)}")
+        if ema is not None:
+            if not isinstance(ema, EMA):
+                raise TypeError(f"ema must be a ttnet.train EMA or None, got {_describe(ema)}")
+            if any(ema.params.get(name) is not p for name, p in model.params.items()):
+                raise ValueError("ema must be built on this model: use EMA(model, ...)")
+        if loss is not None and not isinstance(loss, Module):
+            raise TypeError(f"loss must be a ttnet.nn Module (e.g. SoftmaxCrossEntropy), got "
+                            f"{_describe(loss)}")
+        for name, flag in (("resume", resume), ("overwrite", overwrite), ("drop_last", drop_last),
+                           ("plot", plot)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {_describe(flag)}")
+        if resume and overwrite:
+            raise ValueError("resume and overwrite cannot both be True: resume continues the run "
+                             "in out_dir, overwrite deletes it")
+        if progress is not None and not isinstance(progress, (bool, np.bool_)):
+            raise TypeError(f"progress must be True, False or None, got {_describe(progress)}")
+        if log is not None and not callable(log):
+            raise TypeError(f"log must be callable(str) or None, got {_describe(log)}")
+        if config is not None and not isinstance(config, dict):
+            raise TypeError(f"config must be a dict or None, got {_describe(config)}")
+        try:
+            self.config = json.loads(json.dumps({} if config is None else config))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"config must be JSON-serialisable: {exc}") from None
+        if isinstance(out_dir, (bytes, bytearray)) or not isinstance(out_dir, (str, os.PathLike)):
+            raise TypeError(f"out_dir must be a path, got {_describe(out_dir)}")
+
+        self.model, self.optimizer, self.schedule = model, optimizer, schedule
+        self.prepare = prepare
+        self.loss = SoftmaxCrossEntropy() if loss is None else loss
+        self.ema = ema
+        self.out_dir = os.fspath(out_dir)
+        self.epochs = check_int(epochs, "epochs", minimum=1)
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
+        self.seed = check_int(seed, "seed", minimum=0)
+        self.eval_batch_size = (self.batch_size if eval_batch_size is None
+                                else check_int(eval_batch_size, "eval_batch_size", minimum=1))
+        self.resume, self.overwrite = bool(resume), bool(overwrite)
+        self.drop_last, self.plot = bool(drop_last), bool(plot)
+        self.progress, self.log = progress, log
+        self.history: list[dict[str, Any]] = []
+        self.epoch = 0
+        self._dtype = _model_dtype(model)
+
+    # -- configuration and run directory --------------------------------------------------
+    def run_config(self, train_images: np.ndarray, train_labels: np.ndarray,
+                   test_images: np.ndarray, test_labels: np.ndarray) -> dict[str, Any]:
+        """The run's full configuration, saved in ``config.json`` and every checkpoint.
+
+        Everything here except ``epochs`` must be equal for a resume to be
+        accepted: your ``config``, the model's architecture, loss, optimiser,
+        schedule, EMA, batch size, seed, ``drop_last`` and fingerprints of the
+        data.
+        """
+        run = {
+            "config": self.config,
+            "model": _model_description(self.model),
+            "loss": type(self.loss).__name__,
+            "optimizer": self.optimizer.config(),
+            "schedule": self.schedule.config(),
+            "ema": None if self.ema is None else self.ema.config(),
+            "batch_size": self.batch_size,
+            "drop_last": self.drop_last,
+            "seed": self.seed,
+            "data": {"train": _data_fingerprint(train_images, train_labels),
+                     "test": _data_fingerprint(test_images, test_labels)},
+            "epochs": self.epochs,
+        }
+        return json.loads(json.dumps(run))
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.out_dir, name)
+
+    def _refuse_other_run(self, saved: dict[str, Any], now: dict[str, Any], source: str) -> None:
+        comparable = {k: v for k, v in saved.items() if k not in _MAY_CHANGE_ON_RESUME}
+        current = {k: v for k, v in now.items() if k not in _MAY_CHANGE_ON_RESUME}
+        differences = config_differences(comparable, current)
+        if differences:
+            shown = differences[:20] + ([f"... and {len(differences) - 20} more"]
+                                        if len(differences) > 20 else [])
+            raise RunDirectoryError(
+                f"cannot resume: {source} was written by a different model or configuration:\n  - "
+                + "\n  - ".join(shown)
+                + "\nUse another output directory, or overwrite=True (--overwrite) to delete "
+                  "that run and start again.")
+
+    def _open_run_directory(self, run: dict[str, Any]) -> None:
+        """Check ``out_dir``; set ``epoch`` and ``history`` (restored on resume); write config."""
+        out = self.out_dir
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise RunDirectoryError(f"out_dir {out} exists and is not a directory")
+        entries = sorted(os.listdir(out)) if os.path.isdir(out) else []
+        leftovers = [e for e in entries if _is_leftover(e)]
+        real = [e for e in entries if not _is_leftover(e)]
+
+        if self.resume and "last.npz" in real:
+            try:
+                checkpoint = load_checkpoint(self._path("last.npz"))
+            except CheckpointError as exc:
+                raise RunDirectoryError(f"cannot resume: {exc}") from None
+            self._refuse_other_run(checkpoint.config, run, self._path("last.npz"))
+            try:
+                checkpoint.restore(self.model, self.optimizer, self.ema)
+            except CheckpointError as exc:
+                raise RunDirectoryError(f"cannot resume: {exc}") from None
+            self._warn_environment(checkpoint.environment)
+            self.epoch, self.history = checkpoint.epoch, list(checkpoint.metrics)
+            self._remove(leftovers)
+            if self.history:      # rewrite the derived files from the committed history
+                self._write_metrics_files()
+            self._write_config(run)
+            self._say(f"resuming {out} after epoch {self.epoch}")
+            return
+        if self.resume and "config.json" in real:      # stopped during the first epoch
+            try:
+                with open(self._path("config.json"), encoding="utf-8") as f:
+                    saved = json.load(f)["run"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise RunDirectoryError(f"cannot resume: {self._path('config.json')} is "
+                                        f"unreadable ({exc})") from None
+            self._refuse_other_run(saved, run, self._path("config.json"))
+            self._say(f"resuming {out}: no epoch was completed, starting from epoch 1")
+        elif self.resume and real:
+            raise RunDirectoryError(
+                f"cannot resume: {out} holds no ttnet run (no last.npz or config.json) but is not "
+                f"empty ({', '.join(real[:5])}{', ...' if len(real) > 5 else ''})")
+        elif self.overwrite:
+            self._remove([e for e in real if e in RUN_FILES])
+        elif entries:
+            raise RunDirectoryError(
+                f"run directory {out} is not empty ({', '.join(entries[:5])}"
+                f"{', ...' if len(entries) > 5 else ''}); pass resume=True (--resume) to continue "
+                f"the run in it or overwrite=True (--overwrite) to replace it, or choose another "
+                f"directory")
+        os.makedirs(out, exist_ok=True)
+        self._remove(leftovers)
+        self.epoch, self.history = 0, []
+        self._write_config(run)
+
+    def _write_config(self, run: dict[str, Any]) -> None:
+        """Write ``config.json``, so that a run stopped during epoch 1 can be checked on resume."""
+        text = json.dumps({"format": "ttnet-run", "run": run, "environment": environment()},
+                          indent=1) + "\n"
+        atomic_write(self._path("config.json"), lambda f: f.write(text.encode("utf-8")))
+
+    def _remove(self, names: list[str]) -> None:
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self._path(name))
+
+    def _warn_environment(self, saved: dict[str, Any]) -> None:
+        now = environment()
+        changed = [f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in _ENVIRONMENT_KEYS
+                   if saved.get(k) != now.get(k)]
+        if changed:
+            warnings.warn("resuming in a different numerical environment (" + "; ".join(changed)
+                          + "): the run continues, but its weights may differ in the last bits "
+                            "from an uninterrupted run", ReproducibilityWarning, stacklevel=4)
+
+    def _say(self, line: str) -> None:
+        if self.log is not None:
+            self.log(line)
+
+    # -- training ------------------------------------------------------------------------------
+    def steps_per_epoch(self, n_images: int) -> int:
+        """Number of optimiser steps in an epoch over ``n_images`` training images."""
+        if self.drop_last:
+            return n_images // self.batch_size
+        return math.ceil(n_images / self.batch_size)
+
+    def fit(self, train_images: np.ndarray, train_labels: np.ndarray, test_images: np.ndarray,
+            test_labels: np.ndarray) -> list[dict[str, Any]]:
+        """Train until ``epochs`` epochs are complete; return the metrics history.
+
+        Parameters
+        ----------
+        train_images, test_images : ndarray (N, ...), uint8 or float
+            Stored images; ``prepare`` turns batches of them into input.
+        train_labels, test_labels : ndarray of int (N,)
+
+        Returns
+        -------
+        history : list of dict
+            One entry per completed epoch (also ``self.history``).
+
+        Raises
+        ------
+        RunDirectoryError
+            Before any training step, if ``out_dir`` is not empty and neither
+            ``resume`` nor ``overwrite`` is set, or the run to resume has
+            another configuration or model (all differences are listed).
+        FloatingPointError
+            If the network's output or the training loss becomes NaN or
+            infinite, i.e. training diverged (the checkpoints of the last
+            completed epoch stay in place).
+        """
+        train_images, train_labels = _check_images_labels(train_images, train_labels, "train")
+        test_images, test_labels = _check_images_labels(test_images, test_labels, "test")
+        if self.drop_last and len(train_images) < self.batch_size:
+            raise ValueError(f"batch_size ({self.batch_size}) must be <= the number of training "
+                             f"images ({len(train_images)}) when drop_last=True")
+        run = self.run_config(train_images, train_labels, test_images, test_labels)
+        self._open_run_directory(run)
+        self._run = run
+        best = max((row["test_acc"] for row in self.history), default=-math.inf)
+        while self.epoch < self.epochs:
+            row = self._train_one_epoch(train_images, train_labels, test_images, test_labels)
+            self.history.append(row)
+            self.epoch += 1
+            improved = row["test_acc"] > best
+            if improved:          # best first: a crash before last.npz redoes this epoch
+                best = row["test_acc"]
+                self._save("best.npz")
+            self._save("last.npz")                 # the commit point of the epoch
+            self._write_metrics_files()
+            self._say(f"epoch {row['epoch']}/{self.epochs}  lr {row['lr']:.4g}  "
+                      f"train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
+                      f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}"
+                      f"{' (best)' if improved else ''}  {row['seconds']:.1f} s  "
+                      f"{row['images_per_s']:.0f} img/s")
+        return self.history
+
+    def _save(self, name: str) -> None:
+        save_checkpoint(self._path(name), self.model, optimizer=self.optimizer, ema=self.ema,
+                        epoch=self.epoch, config=self._run, metrics=self.history)
+
+    def _write_metrics_files(self) -> None:
+        write_metrics(self.out_dir, self.history)
+        if self.plot:
+            plot_learning_curves(self.history, self._path("learning_curves.png"),
+                                 title=os.path.basename(os.path.abspath(self.out_dir)))
+
+    def _train_one_epoch(self, train_images: np.ndarray, train_labels: np.ndarray,
+                         test_images: np.ndarray, test_labels: np.ndarray) -> dict[str, Any]:
+        e = self.epoch
+        start = time.perf_counter()
+        rng = np.random.default_rng([self.seed, e])
+        order = rng.permutation(len(train_images))
+        steps = self.steps_per_epoch(len(train_images))
+        model, loss_fn, optimizer = self.model, self.loss, self.optimizer
+        model.train()
+        total_loss, correct, seen = 0.0, 0, 0
+        bar = tqdm(total=steps, desc=f"epoch {e + 1}/{self.epochs}", unit="batch", leave=False,
+                   disable=None if self.progress is None else not self.progress)
+        try:
+            for i in range(steps):
+                index = order[i * self.batch_size:(i + 1) * self.batch_size]
+                y = train_labels[index]
+                x = _prepared(self.prepare, train_images[index], rng, True, self._dtype)
+                logits = model.forward(x)
+                _check_output_dtype(logits, self._dtype)
+                if not np.all(np.isfinite(logits)):
+                    raise FloatingPointError(
+                        f"the network's output became non-finite (NaN or Inf) at epoch {e + 1}, "
+                        f"step {i + 1}: training diverged; try a smaller learning rate (the "
+                        f"checkpoints of epoch {e} are intact)")
+                loss = loss_fn.forward(logits, y)
+                if not np.isfinite(loss):
+                    raise FloatingPointError(
+                        f"the training loss became {float(loss)} at epoch {e + 1}, step {i + 1}: "
+                        f"training diverged; try a smaller learning rate (the checkpoints of "
+                        f"epoch {e} are intact)")
+                model.backward(loss_fn.backward())
+                optimizer.lr = self.schedule(e + i / steps)
+                optimizer.step()
+                if self.ema is not None:
+                    self.ema.update()
+                total_loss += float(loss) * len(y)
+                correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
+                seen += len(y)
+                elapsed = time.perf_counter() - start
+                bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}",
+                                img_s=f"{seen / elapsed:.0f}", refresh=False)
+                bar.update(1)
+        finally:
+            bar.close()
+        train_seconds = time.perf_counter() - start
+        with self.ema.applied() if self.ema is not None else contextlib.nullcontext():
+            test_loss, test_acc = evaluate(model, test_images, test_labels, self.prepare,
+                                           self.eval_batch_size, loss_fn)
+        return {"epoch": e + 1, "lr": self.schedule(e),
+                "train_loss": total_loss / seen, "train_acc": correct / seen,
+                "test_loss": test_loss, "test_acc": test_acc,
+                "seconds": time.perf_counter() - start, "images_per_s": seen / train_seconds}
