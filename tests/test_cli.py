@@ -1,6 +1,7 @@
 """The command-line interface: ``ttnet`` and ``python -m ttnet``."""
 
 import io
+import json
 import re
 import subprocess
 import sys
@@ -8,7 +9,10 @@ import sys
 import pytest
 
 from ttnet import __version__
-from ttnet.cli import main, tour
+from ttnet.cli import main, parse_ranks, tour
+
+TINY = ["--model", "tt-conv", "--width", "0.125", "--ranks", "2", "--data", "fashion-mnist-mini",
+        "--subset", "200", "--batch-size", "50", "--no-progress"]
 
 
 def test_tour_prints_ranks_errors_and_sizes():
@@ -19,11 +23,7 @@ def test_tour_prints_ranks_errors_and_sizes():
     errors = [float(e) for e in re.findall(r"relative error (\S+),", text)]
     assert errors and errors[0] < 1e-9
     assert "(X + X).round().ranks (1, 4, 4, 4, 4, 4, 4, 4, 1)" in text
-
-
-def test_main_defaults_to_the_tour(capsys):
-    assert main([]) == 0
-    assert "a tour of the tensor-train format" in capsys.readouterr().out
+    assert main(["tour"]) == 0
 
 
 def test_python_dash_m_runs_and_reports_its_version():
@@ -32,8 +32,72 @@ def test_python_dash_m_runs_and_reports_its_version():
     assert result.stdout.strip() == f"ttnet {__version__}"
 
 
-def test_unknown_command_is_an_error(capsys):
+def test_every_command_has_help_with_an_example():
+    for command in ("demo", "train", "eval", "summary", "tour"):
+        result = subprocess.run([sys.executable, "-m", "ttnet", command, "--help"],
+                                capture_output=True, text=True, check=True)
+        assert "Example: ttnet " + command in result.stdout
+
+
+def test_usage_errors_exit_with_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["frobnicate"])
     assert info.value.code == 2
-    assert "invalid choice" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--model", "tt-conv", "--epochs", "0", "--out", "x"])
+    assert info.value.code == 2
+    assert "expected an integer >= 1, got 0" in capsys.readouterr().err
+
+
+def test_parse_ranks():
+    assert parse_ranks("16") == 16
+    assert parse_ranks("40/30") == [40, 30]
+    assert parse_ranks("22,20,20/27,22,22") == [[22, 20, 20], [27, 22, 22]]
+
+
+def test_summary(capsys):
+    assert main(["summary", "--model", "tt-conv-tt-fc", "--ranks", "16", "--fc-ranks", "40/30"]) == 0
+    assert "compression: 41.65x" in capsys.readouterr().out
+
+
+def test_train_eval_refusals_and_resume(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert main(["train", *TINY, "--epochs", "1", "--out", out]) == 0
+    text = capsys.readouterr().out
+    assert "test accuracy" in text and "compression" in text
+    for name in ("last.npz", "best.npz", "metrics.json", "metrics.csv", "learning_curves.png"):
+        assert (tmp_path / "run" / name).exists(), name
+
+    # a non-empty run directory is refused without --resume or --overwrite
+    assert main(["train", *TINY, "--epochs", "1", "--out", out]) == 1
+    assert "is not empty" in capsys.readouterr().err
+    # resuming a different configuration is refused, naming the difference
+    assert main(["train", *TINY, "--lr", "0.05", "--epochs", "2", "--out", out, "--resume"]) == 1
+    assert "lr" in capsys.readouterr().err
+    # resuming the same configuration continues the run
+    assert main(["train", *TINY, "--epochs", "2", "--out", out, "--resume"]) == 0
+    capsys.readouterr()
+    assert len(json.loads((tmp_path / "run" / "metrics.json").read_text())) == 2
+    assert main(["train", *TINY, "--epochs", "1", "--out", out, "--overwrite"]) == 0
+    capsys.readouterr()
+
+    assert main(["eval", "--checkpoint", str(tmp_path / "run" / "last.npz")]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"test set of fashion-mnist-mini: accuracy \d+\.\d\d %", text)
+    assert main(["eval", "--checkpoint", str(tmp_path / "missing.npz")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_end_to_end_training_learns(tmp_path, capsys):
+    # a few hundred SGD steps on the packaged Fashion-MNIST subset: the loss falls and the
+    # test accuracy beats chance (10 %) by a wide margin
+    out = tmp_path / "run"
+    args = ["--model", "tt-conv", "--width", "0.25", "--ranks", "8", "--data",
+            "fashion-mnist-mini", "--subset", "3000", "--batch-size", "50", "--schedule", "cosine",
+            "--epochs", "4", "--seed", "1", "--out", str(out), "--no-progress"]
+    assert main(["train", *args]) == 0
+    history = json.loads((out / "metrics.json").read_text())
+    assert len(history) == 4                               # 4 x 60 = 240 steps
+    assert history[-1]["train_loss"] < 0.8 * history[0]["train_loss"]
+    assert history[-1]["test_acc"] > 0.6
+    capsys.readouterr()

@@ -1,10 +1,24 @@
 """Command-line interface: ``ttnet`` (console script) and ``python -m ttnet``.
 
-Subcommands
------------
+Subcommands (``ttnet COMMAND --help`` shows the options and an example):
+
+demo
+    The README's main job and the default: train a small TT-conv network on
+    the packaged Fashion-MNIST subset (offline, a couple of minutes on two
+    cores) and print its test accuracy, parameters and compression.
+train
+    Train any of the paper's networks (:mod:`ttnet.models`) on a data set,
+    with checkpoints, metrics and learning curves in a run directory.
+eval
+    Evaluate a checkpoint.
+summary
+    Print a network's layers, output shapes, parameters and compression.
 tour
-    A short tour of the tensor-train format (the default when no subcommand is
-    given): decompose tensors with TT-SVD and print ranks, errors and sizes.
+    A short tour of the tensor-train format.
+
+Errors in the user's input (a missing data set, a non-empty run directory, a
+checkpoint of another model, ...) are printed to stderr as one clear message
+and the command exits with status 1; argparse's usage errors exit with 2.
 """
 
 from __future__ import annotations
@@ -12,14 +26,25 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 
 from . import __version__
 from .tt import TTMatrix, TTTensor, tt_svd
 
+EXAMPLES = {
+    "demo": "ttnet demo --out runs/demo",
+    "train": "ttnet train --model tt-conv --ranks 16 --width 0.5 --data fashion-mnist "
+             "--epochs 30 --batch-size 100 --lr 0.1 --seed 0 --out runs/tt-conv",
+    "eval": "ttnet eval --checkpoint runs/tt-conv/best.npz --data fashion-mnist",
+    "summary": "ttnet summary --model tt-conv-tt-fc --ranks 16 --fc-ranks 40/30",
+    "tour": "ttnet tour --seed 1",
+}
 
+
+# ---------------------------------------------------------------- tour
 def _relative_error(approx: np.ndarray, exact: np.ndarray) -> float:
     return float(np.linalg.norm(approx - exact) / np.linalg.norm(exact))
 
@@ -75,18 +100,197 @@ def tour(seed: int = 0, out=None) -> None:
     say("\nNext: the notebooks in notebooks/ walk through every equation.")
 
 
+# ---------------------------------------------------------------- argument types
+def parse_ranks(text: str) -> Any:
+    """``"16"`` → 16; ``"22,20,20/27,22,22"`` → [[22, 20, 20], [27, 22, 22]] (one tuple per layer).
+
+    A layer given as one number (``"40/30"``) means that rank at every bond of the layer.
+    """
+    try:
+        if "/" not in text and "," not in text:
+            return int(text)
+        layers = []
+        for part in text.split("/"):
+            numbers = [int(v) for v in part.split(",")]
+            layers.append(numbers[0] if len(numbers) == 1 else numbers)
+        return layers
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"ranks must be an integer or comma-separated ranks per layer separated by '/' "
+            f"(e.g. 16 or 22,20,20/27,22,22/23,23,23/23,23,23/23,23,23), got {text!r}") from None
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 3,32,32, "
+                                         f"got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+    return value
+
+
+# ---------------------------------------------------------------- commands
+def _print_result(result: dict[str, Any], out_dir: Path) -> None:
+    last = result["history"][-1]
+    summary = result["summary"]
+    print(f"\ntest accuracy {100 * last['test_acc']:.2f} % after {last['epoch']} epochs "
+          f"({result['seconds']:.0f} s)")
+    print(f"parameters {summary.n_params:,}; dense twin {summary.dense_params:,}; "
+          f"compression {summary.compression:.2f}x")
+    print(f"run directory {out_dir}: last.npz, best.npz, metrics.json, metrics.csv, "
+          f"learning_curves.png")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .experiments import DEMO_CONFIG, demo
+
+    print(f"ttnet demo: {DEMO_CONFIG.model} (width {DEMO_CONFIG.width}, ranks "
+          f"{DEMO_CONFIG.conv_ranks}) on {DEMO_CONFIG.data}, {args.epochs} epochs")
+    result = demo(args.out, epochs=args.epochs, progress=args.progress)
+    _print_result(result, Path(args.out))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .experiments import RunConfig, train
+
+    config = RunConfig(model=args.model, conv_ranks=args.ranks, fc_ranks=args.fc_ranks,
+                       width=args.width, data=args.data, subset=args.subset,
+                       batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
+                       weight_decay=args.weight_decay, schedule=args.schedule,
+                       lr_step=args.lr_step, ema_decay=None if args.no_ema else args.ema,
+                       augment=not args.no_augment, seed=args.seed)
+    result = train(config, args.out, args.epochs, resume=args.resume, overwrite=args.overwrite,
+                   progress=args.progress)
+    _print_result(result, Path(args.out))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .experiments import evaluate_checkpoint
+
+    result = evaluate_checkpoint(args.checkpoint, data=args.data, split=args.split)
+    cfg = result["config"]
+    print(f"{args.checkpoint}: {cfg['model']} (width {cfg['width']}) after {result['epoch']} "
+          f"epochs, {result['n_params']:,} parameters, {'EMA' if result['use_ema'] else 'live'} "
+          f"weights")
+    print(f"{args.split} set of {args.data or cfg['data']}: accuracy "
+          f"{100 * result['accuracy']:.2f} %, loss {result['loss']:.4f}")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from . import models
+
+    model = models.build(args.model, input_shape=args.input_shape, num_classes=args.classes,
+                         width=args.width, conv_ranks=args.ranks, fc_ranks=args.fc_ranks, rng=0)
+    print(f"{args.model}, input {args.input_shape}, width {args.width}")
+    models.summary(model, args.input_shape)
+    return 0
+
+
+def cmd_tour(args: argparse.Namespace) -> int:
+    tour(seed=args.seed)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .models import MODEL_NAMES
+
+    datasets = ("fashion-mnist", "fashion-mnist-mini", "cifar10")
     parser = argparse.ArgumentParser(
-        prog="ttnet",
-        description="Tensor-train compressed neural networks from scratch in NumPy.",
-        epilog="Example: ttnet tour --seed 1")
+        prog="ttnet", description="Tensor-train compressed neural networks from scratch in NumPy. "
+        "Without a command, runs the demo.",
+        epilog="Examples:\n  " + "\n  ".join(EXAMPLES.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"ttnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p_tour = sub.add_parser(
-        "tour", help="a short tour of the TT format (the default)",
-        description="Decompose a few tensors with TT-SVD and print ranks, errors and sizes.",
-        epilog="Example: ttnet tour --seed 1")
-    p_tour.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    def add(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=description,
+                              epilog=f"Example: {EXAMPLES[name]}")
+
+    def progress_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="show progress bars (default: only on a terminal)")
+
+    p = add("demo", "train a small TT-conv net on the packaged Fashion-MNIST subset (default)",
+            "Train a small TT-conv network on fashion-mnist-mini (offline) and print its test "
+            "accuracy, parameters and compression against its dense twin.")
+    p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; "
+                   "a previous demo there is overwritten)")
+    p.add_argument("--epochs", type=_positive_int, default=None,
+                   help="number of epochs (default: the demo's)")
+    progress_flag(p)
+
+    p = add("train", "train one of the paper's networks",
+            "Train a network with SGD + momentum, the paper's augmentation and an EMA of the "
+            "weights; checkpoints (last.npz, best.npz), metrics.json/csv and learning curves go "
+            "to --out.")
+    p.add_argument("--model", choices=MODEL_NAMES, required=True)
+    p.add_argument("--ranks", type=parse_ranks, default=None,
+                   help="TT-conv ranks: one int, or r0,r1,r2 per layer separated by '/'")
+    p.add_argument("--fc-ranks", type=parse_ranks, default=None,
+                   help="TT-FC ranks: one int, or r1,r2,r3 per layer separated by '/'")
+    p.add_argument("--width", type=_positive_float, default=1.0, help="channel multiplier")
+    p.add_argument("--data", choices=datasets, default="fashion-mnist-mini")
+    p.add_argument("--subset", type=_positive_int, default=None,
+                   help="train on a class-balanced subset of N images")
+    p.add_argument("--epochs", type=_positive_int, required=True)
+    p.add_argument("--batch-size", type=_positive_int, default=100)
+    p.add_argument("--lr", type=_positive_float, default=0.1)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--schedule", choices=("step", "cosine"), default="step",
+                   help="step: x0.1 every --lr-step epochs (the paper); cosine: to 0 at the end")
+    p.add_argument("--lr-step", type=_positive_int, default=30)
+    p.add_argument("--ema", type=float, default=0.999, help="EMA decay for evaluation")
+    p.add_argument("--no-ema", action="store_true", help="evaluate the live weights")
+    p.add_argument("--no-augment", action="store_true", help="no data augmentation")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="run directory")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true", help="continue the run in --out")
+    group.add_argument("--overwrite", action="store_true", help="replace the run in --out")
+    progress_flag(p)
+
+    p = add("eval", "evaluate a checkpoint", "Evaluate a checkpoint written by 'ttnet train'.")
+    p.add_argument("--checkpoint", required=True, help="last.npz or best.npz of a run")
+    p.add_argument("--data", choices=datasets, default=None, help="default: the run's data set")
+    p.add_argument("--split", choices=("train", "test"), default="test")
+
+    p = add("summary", "print a network's layers, shapes, parameters and compression",
+            "Print the layers of a network with their output shapes and parameter counts, and "
+            "its compression against the dense twin.")
+    p.add_argument("--model", choices=MODEL_NAMES, required=True)
+    p.add_argument("--ranks", type=parse_ranks, default=None)
+    p.add_argument("--fc-ranks", type=parse_ranks, default=None)
+    p.add_argument("--width", type=_positive_float, default=1.0)
+    p.add_argument("--input-shape", type=_shape, default=(3, 32, 32), help="C,H,W (default 3,32,32)")
+    p.add_argument("--classes", type=_positive_int, default=10)
+
+    p = add("tour", "a short tour of the TT format",
+            "Decompose a few tensors with TT-SVD and print ranks, errors and sizes.")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     return parser
 
 
@@ -94,6 +298,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ttnet`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    # "tour" is the only command so far, and the default
-    tour(seed=getattr(args, "seed", 0))
-    return 0
+    if args.command is None:
+        args = parser.parse_args(["demo"])
+    if args.command == "demo" and args.epochs is None:
+        from .experiments import DEMO_EPOCHS
+
+        args.epochs = DEMO_EPOCHS
+    commands = {"demo": cmd_demo, "train": cmd_train, "eval": cmd_eval, "summary": cmd_summary,
+                "tour": cmd_tour}
+    try:
+        return commands[args.command](args)
+    except (ValueError, OSError, FloatingPointError) as exc:
+        # invalid input, missing data, refused run directories, bad checkpoints, divergence
+        print(f"ttnet {args.command}: error: {exc}", file=sys.stderr)
+        return 1
