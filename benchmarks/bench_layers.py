@@ -27,8 +27,11 @@ spinning BLAS threads and runs up to 2× slower. Setting, before Python starts,
 
     OPENBLAS_THREAD_TIMEOUT=4 OMP_WAIT_POLICY=PASSIVE
 
-makes idle threads sleep almost at once. The header shows both variables;
-run the benchmark with and without them to see the effect on your machine.
+makes idle threads sleep almost at once. ``import ttnet`` sets the first one
+(if NumPy is not loaded yet and the variable is unset; see ``ttnet/__init__.py``),
+so this script imports ttnet before NumPy. The header shows both variables;
+run the benchmark with ``OPENBLAS_THREAD_TIMEOUT=0`` (OpenBLAS's default) to see
+the effect on your machine.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import platform
 import time
 from typing import Callable
 
+import ttnet  # noqa: F401  (first, so that its OPENBLAS_THREAD_TIMEOUT default applies)
 import numpy as np
 
 from ttnet.nn import BatchNorm2d, Conv2d, MaxPool2d, ReLU

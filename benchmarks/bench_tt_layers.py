@@ -9,8 +9,8 @@ the same run:
 * TTConv2d 64 → 64 at 32 × 32, 3 × 3, padding 1, modes 4·4·4, ranks 16, with
   ``algorithm="full"``, ``"sequential"`` and ``"auto"``, against Conv2d;
 * TTLinear 8192 → 1536, modes (8,8,8,16) → (4,6,8,8), ranks 40, sequential with
-  the numba contraction kernels and with their NumPy twins (``TTNET_NUMBA=0``),
-  full, and auto, against Linear.
+  the contraction steps of :mod:`ttnet.ops.contract` computed by BLAS (what the
+  layer uses) and by the numba kernels, full, and auto, against Linear.
 
 The machine is shared and noisy: compare the ratios, which come from one run.
 ``--quick`` uses batch 16 and one repeat (a smoke run).
@@ -19,14 +19,29 @@ The machine is shared and noisy: compare the ratios, which come from one run.
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
 import statistics
 import time
 
+import ttnet  # noqa: F401  (first, so that its OPENBLAS_THREAD_TIMEOUT default applies)
 import numpy as np
 
+from ttnet.nn import tt_functional
 from ttnet.nn.layers import Conv2d, Linear
 from ttnet.nn.tt_layers import TTConv2d, TTLinear
+from ttnet.ops import contract
+
+
+@contextlib.contextmanager
+def numba_steps():
+    """Let the TT layers compute their core steps with the numba kernels instead of BLAS."""
+    saved = tt_functional.tt_step_forward, tt_functional.tt_step_backward
+    tt_functional.tt_step_forward = contract.tt_step_forward_numba
+    tt_functional.tt_step_backward = contract.tt_step_backward_numba
+    try:
+        yield
+    finally:
+        tt_functional.tt_step_forward, tt_functional.tt_step_backward = saved
 
 
 def time_layer(layer, x: np.ndarray, repeats: int) -> float:
@@ -46,7 +61,7 @@ def time_layer(layer, x: np.ndarray, repeats: int) -> float:
 
 def row(label: str, ms: float, flops: float | None, dense_ms: float) -> None:
     gflops = f"{flops / ms / 1e6:9.1f}" if flops else f"{'':>9}"
-    print(f"{label:<44} {ms:>10.1f} {gflops} {ms / dense_ms:>8.2f}x")
+    print(f"{label:<48} {ms:>10.1f} {gflops} {ms / dense_ms:>8.2f}x")
 
 
 def main() -> None:
@@ -57,7 +72,7 @@ def main() -> None:
     batch, repeats = (16, 1) if args.quick else (128, args.repeats)
     rng = np.random.default_rng(0)
     print(f"batch {batch}, float32, median of {repeats} forward + backward passes")
-    print(f"{'layer':<44} {'ms':>10} {'GFLOP/s':>9} {'vs dense':>9}")
+    print(f"{'layer':<48} {'ms':>10} {'GFLOP/s':>9} {'vs dense':>9}")
 
     # ---- convolution
     x = rng.standard_normal((batch, 64, 32, 32)).astype(np.float32)
@@ -80,24 +95,18 @@ def main() -> None:
     dense = Linear(8192, 1536, bias=False, rng=rng)
     dense_ms = time_layer(dense, x, repeats)
     row("Linear 8192->1536", dense_ms, 3 * 2 * batch * 8192 * 1536, dense_ms)
-    variants = [("sequential, numba kernels", "sequential", "1"),
-                ("sequential, NumPy twins", "sequential", "0"),
-                ("full", "full", "1"), ("auto", "auto", "1")]
-    saved = os.environ.get("TTNET_NUMBA")
-    for label, algorithm, numba_flag in variants:
-        os.environ["TTNET_NUMBA"] = numba_flag
+    variants = [("sequential, BLAS steps", "sequential", False),
+                ("sequential, numba kernel steps", "sequential", True),
+                ("full", "full", False), ("auto", "auto", False)]
+    for label, algorithm, use_numba in variants:
         layer = TTLinear((8, 8, 8, 16), (4, 6, 8, 8), 40, bias=False, rng=rng,
                          algorithm=algorithm)
         chosen = layer.choose_algorithm(x.shape)
-        ms = time_layer(layer, x, repeats)
+        with numba_steps() if use_numba else contextlib.nullcontext():
+            ms = time_layer(layer, x, repeats)
         flops = layer.cost(x.shape)[chosen]["flops"]
         row(f"TTLinear ranks 40, {label}" + (f" (-> {chosen})" if algorithm == "auto" else ""),
             ms, flops, dense_ms)
-    if saved is None:
-        os.environ.pop("TTNET_NUMBA", None)
-    else:
-        os.environ["TTNET_NUMBA"] = saved
-
 
 if __name__ == "__main__":
     main()

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .._checks import _describe, check_bool, check_in_range, check_path
+from .._files import fsync_directory
 from .errors import DatasetError, DownloadError
 
 __all__ = ["FileSpec", "file_digest", "read_bytes", "check_digest", "read_verified", "verify_file",
@@ -296,20 +297,6 @@ def base_url(default: str) -> str:
     return os.environ.get(DATA_URL_ENV) or default
 
 
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename durable (best effort: not every platform can open a directory)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def download_file(url: str, path: Any, spec: FileSpec, *, timeout: float = 60.0,
                   quiet: bool = False) -> Path:
     """Download ``url`` to ``path`` atomically, checking it against ``spec``.
@@ -384,7 +371,7 @@ def download_file(url: str, path: Any, spec: FileSpec, *, timeout: float = 60.0,
         if actual != spec.digest:
             raise _mismatch(what, spec, actual)
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_directory(path.parent)
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -266,7 +266,8 @@ def _check_tt_conv_cores(cores: Any) -> list[np.ndarray]:
 
 
 def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, stride: Any = 1,
-                      padding: Any = 0, algorithm: str = "full") -> tuple[np.ndarray, Cache]:
+                      padding: Any = 0, algorithm: str = "full",
+                      workspace: dict | None = None) -> tuple[np.ndarray, Cache]:
     """TT-conv layer (Garipov et al. 2016, §3): a convolution whose kernel is a TT-matrix.
 
     Parameters
@@ -285,6 +286,9 @@ def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, str
         2. contract the channel cores one by one with the core step, reading
            ``c = (c_1, …, c_d)`` and carrying the pixels ``p`` along:
            ``Z_k[b s_1..s_k, r_k, c_{k+1}..c_d p] = Σ_{r_{k-1}, c_k} G_k[r_{k-1}, s_k, c_k, r_k] Z_{k-1}[…]``.
+    workspace : dict, optional
+        Scratch buffers of the im2col convolution of the "full" algorithm, reused
+        between calls (see :func:`ttnet.nn.functional.conv2d_forward`).
 
     Returns
     -------
@@ -304,7 +308,7 @@ def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, str
     _same_dtype(x, cores[0], "cores")
     if algorithm == "full":
         K, kernel_cache = tt_conv_kernel_forward(cores)
-        y, conv_cache = conv2d_forward(x, K, bias, stride, padding)
+        y, conv_cache = conv2d_forward(x, K, bias, stride, padding, workspace=workspace)
         return y, {"algorithm": "full", "kernel": kernel_cache, "conv": conv_cache,
                    "out_shape": y.shape, "dtype": y.dtype}
     bias = _check_bias(bias, S, x)
@@ -442,7 +446,8 @@ def naive_tt_kernel_backward(dK: np.ndarray, cache: Cache) -> list[np.ndarray]:
 
 
 def naive_tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
-                            stride: Any = 1, padding: Any = 0) -> tuple[np.ndarray, Cache]:
+                            stride: Any = 1, padding: Any = 0,
+                            workspace: dict | None = None) -> tuple[np.ndarray, Cache]:
     """Naive TT-conv: build the kernel from the 4-D TT (:func:`naive_tt_kernel_forward`), convolve.
 
     Parameters
@@ -451,6 +456,8 @@ def naive_tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = Non
     cores : four arrays of shapes ``(1, l, r_1)``, ``(r_1, l, r_2)``, ``(r_2, C, r_3)``, ``(r_3, S, 1)``
     bias : ndarray, shape (S,), optional
     stride, padding : int or pair
+    workspace : dict, optional
+        Reused scratch buffers of the convolution.
 
     Returns
     -------
@@ -461,7 +468,7 @@ def naive_tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = Non
     if x.shape[1] != K.shape[1]:
         raise ValueError(f"x has {x.shape[1]} channels but the cores' channel mode is "
                          f"{K.shape[1]}")
-    y, conv_cache = conv2d_forward(x, K, bias, stride, padding)
+    y, conv_cache = conv2d_forward(x, K, bias, stride, padding, workspace=workspace)
     return y, {"kernel": kernel_cache, "conv": conv_cache, "out_shape": y.shape, "dtype": y.dtype}
 
 

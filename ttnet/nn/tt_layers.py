@@ -75,9 +75,52 @@ class _TTLayer(Module):
         for k, g in enumerate(dcores):
             self._write_grad(f"core{k}", g)
 
+    #: ``*_backward(dout, cache) -> (dx, dcores, dbias)`` of :mod:`ttnet.nn.tt_functional`
+    _backward_function: Any
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Write the core (and bias) gradients of the last forward; return dx.
+
+        The gradients are *written* (overwritten), not accumulated across calls.
+        """
+        dx, dcores, dbias = self._backward_function(dout, self._last_cache())
+        self._write_core_grads(dcores)
+        if dbias is not None:
+            self._write_grad("bias", dbias)
+        return dx
+
+    def _copy_bias_from(self, dense: Module) -> None:
+        """Take over the bias of the dense layer this one compresses."""
+        if "bias" in dense.params:
+            self.params["bias"][...] = dense.params["bias"]
+
+
+class _TTMatrixLayer(_TTLayer):
+    """TT layers whose weight is a TT-matrix and that have two algorithms and a cost model."""
+
+    algorithm: str
+
+    def cost(self, input_shape: Sequence[int]) -> dict[str, dict[str, int]]:
+        raise NotImplementedError
+
+    def choose_algorithm(self, input_shape: Sequence[int]) -> str:
+        """The algorithm ``forward`` uses for this input shape.
+
+        The one given at construction, or with ``"auto"`` the one with fewer
+        floating-point operations for forward + backward (:meth:`cost`).
+        """
+        if self.algorithm != "auto":
+            return self.algorithm
+        costs = self.cost(input_shape)
+        return min(TF.ALGORITHMS, key=lambda a: costs[a]["flops"])
+
+    def to_tt_matrix(self) -> TTMatrix:
+        """The weight as a :class:`~ttnet.tt.TTMatrix` (sharing the core arrays)."""
+        return TTMatrix(self.cores)
+
 
 # ---------------------------------------------------------------------------
-class TTLinear(_TTLayer):
+class TTLinear(_TTMatrixLayer):
     """TT-FC layer (Novikov et al. 2015): ``y = x Wᵀ + b`` with W a TT-matrix.
 
     W has shape ``(M, N)``, ``M = Π out_modes``, ``N = Π in_modes``, row modes
@@ -105,6 +148,8 @@ class TTLinear(_TTLayer):
     params : ``core0 … core{d-1}`` of shapes ``(r_{k-1}, m_k, n_k, r_k)``, and ``bias`` (M,).
     cores : list of the core arrays (the same objects as in ``params``).
     """
+
+    _backward_function = staticmethod(TF.tt_linear_backward)
 
     def __init__(self, in_modes: Sequence[int], out_modes: Sequence[int], ranks: Any,
                  bias: bool = True, dtype: Any = np.float32, rng: Any = None,
@@ -134,13 +179,6 @@ class TTLinear(_TTLayer):
         return TF.tt_linear_cost(self.in_modes, self.out_modes, self.ranks, input_shape[0],
                                  itemsize)
 
-    def choose_algorithm(self, input_shape: Sequence[int]) -> str:
-        """The algorithm ``forward`` uses for this input shape."""
-        if self.algorithm != "auto":
-            return self.algorithm
-        costs = self.cost(input_shape)
-        return min(TF.ALGORITHMS, key=lambda a: costs[a]["flops"])
-
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(B, N) → (B, M)."""
         x = np.asarray(x)
@@ -149,21 +187,9 @@ class TTLinear(_TTLayer):
         self.last_algorithm = algorithm
         return out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """Write the core (and bias) gradients of the last forward; return dx."""
-        dx, dcores, dbias = TF.tt_linear_backward(dout, self._last_cache())
-        self._write_core_grads(dcores)
-        if dbias is not None:
-            self._write_grad("bias", dbias)
-        return dx
-
     def weight(self) -> np.ndarray:
         """The dense ``(M, N)`` weight reconstructed from the cores (a new array)."""
         return TF.tt_matrix_full_forward(self.cores)[0]
-
-    def to_tt_matrix(self) -> TTMatrix:
-        """The weight as a :class:`~ttnet.tt.TTMatrix` (sharing the core arrays)."""
-        return TTMatrix(self.cores)
 
     @classmethod
     def from_linear(cls, linear: Linear, in_modes: Sequence[int], out_modes: Sequence[int],
@@ -189,8 +215,7 @@ class TTLinear(_TTLayer):
         layer = cls(in_modes, out_modes, tt.ranks[1:-1], bias="bias" in linear.params,
                     dtype=W.dtype, rng=0, algorithm=algorithm)
         layer._load_cores(tt.cores)
-        if "bias" in linear.params:
-            layer.params["bias"][...] = linear.params["bias"]
+        layer._copy_bias_from(linear)
         return layer
 
     def extra_repr(self) -> str:
@@ -199,7 +224,7 @@ class TTLinear(_TTLayer):
 
 
 # ---------------------------------------------------------------------------
-class TTConv2d(_TTLayer):
+class TTConv2d(_TTMatrixLayer):
     """TT-conv layer (Garipov et al. 2016): a convolution whose kernel is a TT-matrix.
 
     The kernel ``K (S, C, l, l)`` is the TT-matrix of shape ``S × (l² C)`` with
@@ -232,6 +257,8 @@ class TTConv2d(_TTLayer):
     params : ``core0 (1, 1, l², r_0)``, ``core{k} (r_{k-1}, s_k, c_k, r_k)``, ``bias`` (S,).
     """
 
+    _backward_function = staticmethod(TF.tt_conv2d_backward)
+
     def __init__(self, in_modes: Sequence[int], out_modes: Sequence[int], ranks: Any,
                  kernel_size: Any, stride: Any = 1, padding: Any = 0, bias: bool = True,
                  algorithm: str = "auto", dtype: Any = np.float32, rng: Any = None) -> None:
@@ -242,6 +269,7 @@ class TTConv2d(_TTLayer):
             raise ValueError(f"kernel_size must be square for TTConv2d (the spatial core holds "
                              f"l² entries), got {(kh, kw)}")
         self.kernel_size = kh
+        self._workspace: dict[str, np.ndarray] = {}  # reused im2col buffers ("full")
         self.in_modes, self.out_modes = in_modes, out_modes
         self.in_channels, self.out_channels = math.prod(in_modes), math.prod(out_modes)
         d = len(in_modes)
@@ -266,13 +294,6 @@ class TTConv2d(_TTLayer):
                                  input_shape, self.stride, self.padding,
                                  self.cores[0].dtype.itemsize)
 
-    def choose_algorithm(self, input_shape: Sequence[int]) -> str:
-        """The algorithm ``forward`` uses for this input shape."""
-        if self.algorithm != "auto":
-            return self.algorithm
-        costs = self.cost(input_shape)
-        return min(TF.ALGORITHMS, key=lambda a: costs[a]["flops"])
-
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(B, C, H, W) → (B, S, H', W')."""
         x = np.asarray(x)
@@ -281,25 +302,14 @@ class TTConv2d(_TTLayer):
             # an input of the wrong rank gets its error from tt_conv2d_forward
             algorithm = self.choose_algorithm(x.shape) if x.ndim == 4 else "full"
         out, self._cache = TF.tt_conv2d_forward(x, self.cores, self.params.get("bias"),
-                                                self.stride, self.padding, algorithm)
+                                                self.stride, self.padding, algorithm,
+                                                workspace=self._workspace)
         self.last_algorithm = algorithm
         return out
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """Write the core (and bias) gradients of the last forward; return dx."""
-        dx, dcores, dbias = TF.tt_conv2d_backward(dout, self._last_cache())
-        self._write_core_grads(dcores)
-        if dbias is not None:
-            self._write_grad("bias", dbias)
-        return dx
 
     def weight(self) -> np.ndarray:
         """The dense ``(S, C, l, l)`` kernel reconstructed from the cores (a new array)."""
         return TF.tt_conv_kernel_forward(self.cores)[0]
-
-    def to_tt_matrix(self) -> TTMatrix:
-        """The kernel as the ``S × (l² C)`` :class:`~ttnet.tt.TTMatrix` (sharing the core arrays)."""
-        return TTMatrix(self.cores)
 
     @classmethod
     def from_conv(cls, conv: Conv2d, in_modes: Sequence[int], out_modes: Sequence[int],
@@ -319,8 +329,7 @@ class TTConv2d(_TTLayer):
         layer = cls(in_modes, out_modes, tt.ranks[1:-1], K.shape[2], conv.stride, conv.padding,
                     bias="bias" in conv.params, algorithm=algorithm, dtype=K.dtype, rng=0)
         layer._load_cores(tt.cores)
-        if "bias" in conv.params:
-            layer.params["bias"][...] = conv.params["bias"]
+        layer._copy_bias_from(conv)
         return layer
 
     def extra_repr(self) -> str:
@@ -355,6 +364,8 @@ class NaiveTTConv2d(_TTLayer):
         ``core3 (r_3, S, 1)``, ``bias`` (S,).
     """
 
+    _backward_function = staticmethod(TF.naive_tt_conv2d_backward)
+
     def __init__(self, in_channels: int, out_channels: int, ranks: Any, kernel_size: Any,
                  stride: Any = 1, padding: Any = 0, bias: bool = True, dtype: Any = np.float32,
                  rng: Any = None) -> None:
@@ -365,6 +376,7 @@ class NaiveTTConv2d(_TTLayer):
         if kh != kw:
             raise ValueError(f"kernel_size must be square for NaiveTTConv2d, got {(kh, kw)}")
         self.kernel_size = kh
+        self._workspace: dict[str, np.ndarray] = {}  # reused im2col buffers
         r = (1,) + _internal_ranks(ranks, 3) + (1,)
         dtype = check_dtype(dtype)
         modes = (kh, kh, self.in_channels, self.out_channels)
@@ -377,16 +389,9 @@ class NaiveTTConv2d(_TTLayer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(B, C, H, W) → (B, S, H', W')."""
         out, self._cache = TF.naive_tt_conv2d_forward(x, self.cores, self.params.get("bias"),
-                                                      self.stride, self.padding)
+                                                      self.stride, self.padding,
+                                                      workspace=self._workspace)
         return out
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """Write the core (and bias) gradients of the last forward; return dx."""
-        dx, dcores, dbias = TF.naive_tt_conv2d_backward(dout, self._last_cache())
-        self._write_core_grads(dcores)
-        if dbias is not None:
-            self._write_grad("bias", dbias)
-        return dx
 
     def weight(self) -> np.ndarray:
         """The dense ``(S, C, l, l)`` kernel reconstructed from the cores (a new array)."""
@@ -408,11 +413,11 @@ class NaiveTTConv2d(_TTLayer):
         layer = cls(K.shape[1], K.shape[0], tt.ranks[1:-1], K.shape[2], conv.stride,
                     conv.padding, bias="bias" in conv.params, dtype=K.dtype, rng=0)
         layer._load_cores(tt.cores)
-        if "bias" in conv.params:
-            layer.params["bias"][...] = conv.params["bias"]
+        layer._copy_bias_from(conv)
         return layer
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, ranks={self.ranks}, "
                 f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"bias={'bias' in self.params}")
+

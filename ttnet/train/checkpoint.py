@@ -25,18 +25,17 @@ or the new one, never a half-written file under the real name.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
-import secrets
 import zipfile
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
 from .._checks import _describe, check_int
+from .._files import atomic_write
 from ..nn.module import Module
 from .ema import EMA
 from .optim import Optimizer
@@ -50,58 +49,6 @@ VERSION = 1
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, unreadable or corrupt, or does not fit the model given."""
-
-
-# ---------------------------------------------------------------- atomic files
-def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
-    """Create or replace the file ``path`` atomically with what ``write(file)`` writes.
-
-    ``write`` receives a binary file object open on a temporary file
-    ``.<name>.<pid>.<random>.tmp`` in the same directory (same file system,
-    so the rename is atomic). After ``write`` returns the data is flushed and
-    ``fsync``-ed, the temporary file is renamed over ``path`` with
-    ``os.replace`` and the directory entry is ``fsync``-ed. If ``write`` (or
-    anything else) fails, the temporary file is removed and ``path`` is left
-    as it was.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Target file; its directory must exist.
-    write : callable(file) -> None
-        Writes the content into the (binary) file object it is given.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}."
-                                  f"{secrets.token_hex(4)}.tmp")
-    # os.open with mode 0o666 lets the umask decide the final permissions
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make a rename in ``directory`` durable (POSIX; a no-op where that is impossible)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------- RNG states

@@ -19,7 +19,7 @@ A run's history is a list with one dict per completed epoch, with the keys of
 
 :func:`write_metrics` writes it as ``metrics.json`` and ``metrics.csv``;
 :func:`plot_learning_curves` draws ``learning_curves.png``. All three files are
-written atomically (:func:`ttnet.train.checkpoint.atomic_write`).
+written atomically (:func:`ttnet._files.atomic_write`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import os
 from typing import Any, Sequence
 
 from .._checks import _describe
-from .checkpoint import atomic_write
+from .._files import atomic_write
 
 __all__ = ["COLUMNS", "write_metrics", "read_metrics", "plot_learning_curves"]
 
