@@ -12,7 +12,7 @@ Prints, in one run so the numbers are comparable:
    and GFLOP/s, counting 2·MACs per product and 3 products (forward, weight
    gradient, input gradient): ``GFLOP = 3 · 2 · B·S·C·9·H'·W' / 1e9``; and the
    ratio to the matmul speed;
-3. the numba kernels (im2col, col2im, max-pool forward and backward) against
+3. the numba kernels (im2col, col2im, max-pool and batch-norm passes) against
    their NumPy twins (``TTNET_NUMBA=0``), and the speed-up;
 4. the other layers of the paper's network (BatchNorm2d, ReLU, MaxPool2d) for scale.
 
@@ -47,6 +47,8 @@ import numpy as np
 
 from ttnet.nn import BatchNorm2d, Conv2d, MaxPool2d, ReLU
 from ttnet.ops import col2im, im2col
+from ttnet.ops.batchnorm import batchnorm_gradients, batchnorm_normalize
+from ttnet.ops.im2col import _im2col_kernel, _im2col_numpy
 from ttnet.ops.pool import max_pool2d, max_pool2d_backward
 
 #: (in_channels, out_channels, height = width) of the paper's 3×3 convolutions (CIFAR-10).
@@ -114,19 +116,32 @@ def bench_kernels(batch: int, repeats: int) -> None:
     for c, _, hw in CONV_SHAPES[1:]:
         x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
         cols, dx = im2col(x, 3, 1, 1), np.empty_like(x)      # reused outputs, as in Conv2d
-        cases.append(("im2col 3×3 pad 1", x.shape,
-                      lambda x=x, cols=cols: im2col(x, 3, 1, 1, out=cols)))
+        # the two im2col implementations directly (im2col() itself only takes the kernel
+        # for output rows of at least IM2COL_KERNEL_MIN_WIDTH pixels, from this table)
+        cases.append(("im2col 3×3 pad 1", x.shape, None,
+                      (lambda x=x, cols=cols: _im2col_kernel(x, 3, 3, 1, 1, 1, 1, cols),
+                       lambda x=x, cols=cols: _im2col_numpy(x, 3, 3, 1, 1, 1, 1, cols))))
         cases.append(("col2im 3×3 pad 1", x.shape,
-                      lambda x=x, cols=cols, dx=dx: col2im(cols, x.shape, 3, 1, 1, out=dx)))
+                      lambda x=x, cols=cols, dx=dx: col2im(cols, x.shape, 3, 1, 1, out=dx), None))
     for c, hw in [(64, 32), (128, 16)]:
         x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
         out, argmax = max_pool2d(x, 3, 2)
-        cases.append(("max_pool2d 3×3 / 2", x.shape, lambda x=x: max_pool2d(x, 3, 2)))
+        cases.append(("max_pool2d 3×3 / 2", x.shape, lambda x=x: max_pool2d(x, 3, 2), None))
         cases.append(("max_pool2d_backward", x.shape, lambda x=x, out=out, argmax=argmax:
-                      max_pool2d_backward(out, argmax, x.shape, 3, 2)))
-    for name, shape, fn in cases:
-        fast = best_time(with_numba(True, fn), repeats)
-        slow = best_time(with_numba(False, fn), repeats)
+                      max_pool2d_backward(out, argmax, x.shape, 3, 2), None))
+    for c, hw in [(64, 32), (128, 16)]:
+        x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
+        ones, zeros = np.ones(c, np.float32), np.zeros(c, np.float32)
+        _, x_hat, _, _, inv_std = batchnorm_normalize(x, ones, zeros, 1e-5, True)
+        cases.append(("batchnorm forward (train)", x.shape,
+                      lambda x=x, g=ones, b=zeros: batchnorm_normalize(x, g, b, 1e-5, True), None))
+        cases.append(("batchnorm backward (train)", x.shape,
+                      lambda x=x, xh=x_hat, g=ones, s=inv_std:
+                      batchnorm_gradients(x, xh, g, s, True), None))
+    for name, shape, fn, pair in cases:
+        kernel, twin = (with_numba(True, fn), with_numba(False, fn)) if pair is None else pair
+        fast = best_time(kernel, repeats)
+        slow = best_time(twin, repeats)
         print(f"| {name} | {shape} | {fast * 1e3:.1f} | {slow * 1e3:.1f} | {slow / fast:.1f}× |")
 
 

@@ -1,13 +1,19 @@
 """im2col / col2im: the definition, the adjoint identity, the loop convolution, both code paths."""
 
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ttnet.ops import col2im, conv2d_loop, conv_output_shape, im2col, window_params
+from ttnet.ops.im2col import _im2col_kernel, _im2col_numpy
 
 from .numba_switch import numba_path
+
+# the module (ttnet.ops.im2col is also the name of the function it exports)
+im2col_module = importlib.import_module("ttnet.ops.im2col")
 
 
 @st.composite
@@ -72,16 +78,32 @@ def test_numba_kernels_match_numpy_twins(dtype, geometry, seed):
     shape, kernel, stride, padding = geometry
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape).astype(dtype)
-    y = rng.standard_normal(im2col(x, kernel, stride, padding).shape).astype(dtype)
-    results = {}
+    (kh, kw), (sh, sw), (ph, pw) = window_params(kernel, stride, padding)
+    cols_shape = im2col(x, kernel, stride, padding).shape
+    # im2col's kernel directly (im2col itself takes the twin for rows under 32 pixels)
+    fast, slow = np.empty(cols_shape, dtype), np.empty(cols_shape, dtype)
+    _im2col_kernel(x, kh, kw, sh, sw, ph, pw, fast)
+    _im2col_numpy(x, kh, kw, sh, sw, ph, pw, slow)
+    results = {True: [fast], False: [slow]}
+    y = rng.standard_normal(cols_shape).astype(dtype)
     for numba in (True, False):
         with numba_path(numba):
-            results[numba] = (im2col(x, kernel, stride, padding),
-                              col2im(y, shape, kernel, stride, padding))
+            results[numba].append(col2im(y, shape, kernel, stride, padding))
     for fast, slow in zip(results[True], results[False]):
         assert fast.dtype == slow.dtype == dtype
         tol = 1e-5 if dtype == np.float32 else 1e-13
         np.testing.assert_allclose(fast, slow, rtol=tol, atol=tol)
+
+
+def test_im2col_uses_its_kernel_only_for_wide_rows(monkeypatch):
+    calls = []
+    monkeypatch.setattr(im2col_module, "_im2col_kernel",
+                        lambda *args: calls.append("kernel") or im2col_module._im2col_numpy(*args))
+    with numba_path(True):
+        im2col(np.zeros((1, 1, 8, 8)), 3, padding=1)
+        assert calls == []
+        im2col(np.zeros((1, 1, 32, 32)), 3, padding=1)
+        assert calls == ["kernel"]
 
 
 @given(geometry=geometries(), S=st.integers(1, 3), seed=st.integers(0, 2**32 - 1))

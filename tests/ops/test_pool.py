@@ -22,7 +22,11 @@ def pool_geometries(draw):
 
 
 def max_pool_loop(x, kernel, stride, padding):
-    """Reference: scan each window in row-major order, keep the first strict maximum."""
+    """Reference: scan each window in row-major order, keep the first strict maximum.
+
+    Padding is −∞; a real entry equal to a padded running maximum replaces it, so the
+    maximum is always at an input position (only matters for all −∞ windows).
+    """
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     B, C, H, W = x.shape
     _, _, _, (Ho, Wo) = pool_params((H, W), kernel, stride, padding)
@@ -33,12 +37,14 @@ def max_pool_loop(x, kernel, stride, padding):
         for c in range(C):
             for p in range(Ho):
                 for q in range(Wo):
-                    best, best_k = -np.inf, None
+                    best, best_k, best_real = -np.inf, None, False
                     for k in range(kh * kw):
                         h, w = p * sh - ph + k // kw, q * sw - pw + k % kw
-                        value = x[b, c, h, w] if 0 <= h < H and 0 <= w < W else -np.inf
-                        if best_k is None or value > best:
-                            best, best_k = value, k
+                        real = 0 <= h < H and 0 <= w < W
+                        value = x[b, c, h, w] if real else -np.inf
+                        if best_k is None or value > best or (value == best and real
+                                                              and not best_real):
+                            best, best_k, best_real = value, k, real
                     out[b, c, p, q], argmax[b, c, p, q] = best, best_k
                     dx_positions[b, c, p, q] = (b, c, p * sh - ph + best_k // kw,
                                                 q * sw - pw + best_k % kw)
@@ -127,3 +133,15 @@ def test_nan_propagates(numba):
 def test_bad_input_raises_clear_error(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+@pytest.mark.parametrize("numba", [True, False])
+def test_padding_never_takes_the_gradient_even_for_minus_infinity(numba):
+    # every window holds only -inf: the maximum must still be a real entry, so the
+    # whole upstream gradient reaches the input (regression: it went to the padding)
+    x = np.full((1, 1, 2, 2), -np.inf)
+    with numba_path(numba):
+        out, argmax = max_pool2d(x, 3, stride=1, padding=1)
+        dx = max_pool2d_backward(np.ones_like(out), argmax, x.shape, 3, 1, 1)
+    assert np.all(out == -np.inf)
+    assert dx.sum() == 4.0

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_float_array, check_bool, check_in_range, check_rng
+from ..ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
 from ..ops.pool import max_pool2d, max_pool2d_backward, pool_params
 
@@ -235,16 +236,6 @@ def conv2d_backward(dout: Any, cache: Cache
 # Batch normalisation (Ioffe & Szegedy 2015), over all axes but the channel axis 1
 # ---------------------------------------------------------------------------
 
-def _bn_axes(ndim: int) -> tuple[int, ...]:
-    """Axes averaged over: (0,) for (B, C), (0, 2, 3) for (B, C, H, W)."""
-    return (0,) if ndim == 2 else (0, 2, 3)
-
-
-def _bn_shape(ndim: int) -> tuple[int, ...]:
-    """Shape that broadcasts a per-channel vector against an array of this ndim."""
-    return (1, -1) if ndim == 2 else (1, -1, 1, 1)
-
-
 def batchnorm_forward(x: Any, gamma: Any, beta: Any, *, eps: float = 1e-5, training: bool = True,
                       running_mean: Any = None, running_var: Any = None
                       ) -> tuple[np.ndarray, Cache]:
@@ -298,22 +289,14 @@ def batchnorm_forward(x: Any, gamma: Any, beta: Any, *, eps: float = 1e-5, train
             _same_dtype(x, arr, name)
             params[name] = arr
     eps = check_in_range(eps, "eps", 0.0, np.inf, include_low=False)
-    axes, shape = _bn_axes(x.ndim), _bn_shape(x.ndim)
     m = x.size // C
-    if training:
-        if m < 2:
-            raise ValueError(f"batch normalisation in training mode needs more than one value per "
-                             f"channel, got x of shape {x.shape}")
-        mean = x.mean(axis=axes)
-        x_hat = x - mean.reshape(shape)                            # x − μ for now
-        var = (x_hat * x_hat).mean(axis=axes)                      # biased σ²
-    else:
-        mean, var = params["running_mean"], params["running_var"]
-        x_hat = x - mean.reshape(shape)
-    inv_std = 1 / np.sqrt(var + eps)                              # (C,), dtype of x
-    x_hat *= inv_std.reshape(shape)                        # now x̂ = (x − μ) / √(σ² + ε)
-    out = x_hat * params["gamma"].reshape(shape)
-    out += params["beta"].reshape(shape)
+    if training and m < 2:
+        raise ValueError(f"batch normalisation in training mode needs more than one value per "
+                         f"channel, got x of shape {x.shape}")
+    # the per-channel passes: a numba kernel or its NumPy twin (ttnet.ops.batchnorm)
+    out, x_hat, mean, var, inv_std = batchnorm_normalize(
+        x, params["gamma"], params["beta"], eps, training,
+        params.get("running_mean"), params.get("running_var"))
     cache = {"x_hat": x_hat, "inv_std": inv_std, "gamma": params["gamma"], "training": training,
              "mean": mean, "var": var, "m": m, "out_shape": out.shape, "dtype": out.dtype}
     return out, cache
@@ -336,16 +319,8 @@ def batchnorm_backward(dout: Any, cache: Cache) -> tuple[np.ndarray, np.ndarray,
     dx : the shape of x, dgamma : (C,), dbeta : (C,)
     """
     dout = _check_dout(dout, cache)
-    x_hat, m = cache["x_hat"], cache["m"]
-    axes, shape = _bn_axes(dout.ndim), _bn_shape(dout.ndim)
-    dbeta = dout.sum(axis=axes)
-    dgamma = np.einsum("bc,bc->c" if dout.ndim == 2 else "bchw,bchw->c", dout, x_hat)  # Σ dy·x̂
-    scale = cache["gamma"] * cache["inv_std"]                      # γ / √(σ² + ε), (C,)
-    dx = dout * scale.reshape(shape)
-    if cache["training"]:
-        dx -= x_hat * (scale * dgamma / m).reshape(shape)
-        dx -= (scale * dbeta / m).reshape(shape)
-    return dx, dgamma, dbeta
+    return batchnorm_gradients(dout, cache["x_hat"], cache["gamma"], cache["inv_std"],
+                               cache["training"])
 
 
 # ---------------------------------------------------------------------------

@@ -9,6 +9,11 @@ flip the switch without re-importing anything::
     import os
     os.environ["TTNET_NUMBA"] = "0"   # every kernel now runs its NumPy twin
 
+(One exception: the TT contraction steps of :mod:`ttnet.ops.contract` are
+matrix products, where NumPy's BLAS beats the numba kernels on every measured
+shape, so the layers always run the BLAS version and the switch does not apply
+there; see ``docs/design_notes.md``.)
+
 A module that owns a kernel pair dispatches with :func:`choose`::
 
     @numba_kernel

@@ -71,31 +71,42 @@ def _window(i: int, j: int, stride: tuple[int, int], out_hw: tuple[int, int]) ->
 # ---------------------------------------------------------------------------
 
 def _max_pool_numpy(x, kh, kw, sh, sw, ph, pw, out, argmax) -> None:
-    """One pass per window offset k: keep the candidate where it beats the running max."""
+    """One pass per window offset k: keep the candidate where it beats the running max.
+
+    Padding is −∞ and never wins; where a real entry *equals* a padded running
+    maximum (an all −∞ window) the real entry takes over, so the gradient always
+    goes to an input position.
+    """
+    B, C, H, W = x.shape
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    real = np.pad(np.ones((1, 1, H, W), dtype=bool), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     out_hw = out.shape[2:]
     out[...] = xp[_window(0, 0, (sh, sw), out_hw)]
     argmax[...] = 0
+    out_real = np.broadcast_to(real[_window(0, 0, (sh, sw), out_hw)], out.shape).copy()
     for k in range(1, kh * kw):
         candidate = xp[_window(k // kw, k % kw, (sh, sw), out_hw)]
+        candidate_real = real[_window(k // kw, k % kw, (sh, sw), out_hw)]
         # strict '>' keeps the first maximum; a NaN beats any number, the first NaN stays
-        wins = (candidate > out) | (np.isnan(candidate) & ~np.isnan(out))
+        wins = ((candidate > out) | (np.isnan(candidate) & ~np.isnan(out))
+                | ((candidate == out) & ~out_real & candidate_real))
         np.copyto(out, candidate, where=wins)
         argmax[wins] = k
+        np.copyto(out_real, candidate_real, where=wins)
 
 
 @numba_kernel
 def _max_pool_kernel(x, kh, kw, sh, sw, ph, pw, out, argmax):  # pragma: no cover - compiled
     """numba twin of :func:`_max_pool_numpy`, same rule for ties, padding and NaN.
 
-    Window entry k = 0 starts the scan (−∞ if it is padding); the other
-    padded entries are skipped, since −∞ never beats anything. Measured by
+    The scan starts at the window's first real (non-padding) entry and skips
+    the padding, which is −∞ and never beats anything, so the maximum is
+    always at an input position (also for an all −∞ window). Measured by
     ``benchmarks/bench_layers.py`` (2 cores, float32, batch 128, 3×3 windows,
     stride 2): 4.4–4.9× faster than the twin.
     """
     B, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
-    minus_inf = x.dtype.type(-np.inf)
     for bc in prange(B * C):
         b, c = bc // C, bc % C
         image = x[b, c]
@@ -105,8 +116,8 @@ def _max_pool_kernel(x, kh, kw, sh, sw, ph, pw, out, argmax):  # pragma: no cove
             for q in range(Wo):
                 w0 = q * sw - pw
                 j_lo, j_hi = max(0, -w0), min(kw, W - w0)
-                best = image[h0, w0] if i_lo == 0 and j_lo == 0 else minus_inf
-                best_k = 0
+                best = image[h0 + i_lo, w0 + j_lo]
+                best_k = i_lo * kw + j_lo
                 for i in range(i_lo, i_hi):
                     for j in range(j_lo, j_hi):
                         value = image[h0 + i, w0 + j]
