@@ -101,3 +101,21 @@ def test_end_to_end_training_learns(tmp_path, capsys):
     assert history[-1]["train_loss"] < 0.8 * history[0]["train_loss"]
     assert history[-1]["test_acc"] > 0.6
     capsys.readouterr()
+
+
+def test_download_flag_reaches_the_data_loader(tmp_path, monkeypatch, capsys):
+    import ttnet.data as ttdata
+
+    calls = []
+    real_load = ttdata.load
+
+    def spy(name, split="train", root=None, download=False):
+        calls.append((name, split, download))
+        return real_load(name, split, root, download)
+
+    monkeypatch.setattr(ttdata, "load", spy)
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(tmp_path / "r"), "--download"]) == 0
+    assert ("fashion-mnist-mini", "train", True) in calls
+    assert main(["eval", "--checkpoint", str(tmp_path / "r" / "last.npz"), "--download"]) == 0
+    assert calls[-1] == ("fashion-mnist-mini", "test", True)
+    capsys.readouterr()

@@ -180,7 +180,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                        lr_step=args.lr_step, ema_decay=None if args.no_ema else args.ema,
                        augment=not args.no_augment, seed=args.seed)
     result = train(config, args.out, args.epochs, resume=args.resume, overwrite=args.overwrite,
-                   progress=args.progress)
+                   progress=args.progress, download=args.download)
     _print_result(result, Path(args.out))
     return 0
 
@@ -188,7 +188,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .experiments import evaluate_checkpoint
 
-    result = evaluate_checkpoint(args.checkpoint, data=args.data, split=args.split)
+    result = evaluate_checkpoint(args.checkpoint, data=args.data, split=args.split,
+                                 download=args.download)
     cfg = result["config"]
     print(f"{args.checkpoint}: {cfg['model']} (width {cfg['width']}) after {result['epoch']} "
           f"epochs, {result['n_params']:,} parameters, {'EMA' if result['use_ema'] else 'live'} "
@@ -255,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", choices=datasets, default="fashion-mnist-mini")
     p.add_argument("--subset", type=_positive_int, default=None,
                    help="train on a class-balanced subset of N images")
+    p.add_argument("--download", action="store_true",
+                   help="download the data set if it is not found (checksums are verified)")
     p.add_argument("--epochs", type=_positive_int, required=True)
     p.add_argument("--batch-size", type=_positive_int, default=100)
     p.add_argument("--lr", type=_positive_float, default=0.1)
@@ -277,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True, help="last.npz or best.npz of a run")
     p.add_argument("--data", choices=datasets, default=None, help="default: the run's data set")
     p.add_argument("--split", choices=("train", "test"), default="test")
+    p.add_argument("--download", action="store_true",
+                   help="download the data set if it is not found (checksums are verified)")
 
     p = add("summary", "print a network's layers, shapes, parameters and compression",
             "Print the layers of a network with their output shapes and parameter counts, and "

@@ -121,9 +121,10 @@ def make_prepare(normalizer: ttdata.Normalizer, *, augment: bool, flip: bool,
     return prepare
 
 
-def _load_data(config: RunConfig) -> tuple[ttdata.Dataset, ttdata.Dataset, np.ndarray, np.ndarray]:
-    train_set = ttdata.load(config.data, "train")
-    test_set = ttdata.load(config.data, "test")
+def _load_data(config: RunConfig, download: bool = False
+               ) -> tuple[ttdata.Dataset, ttdata.Dataset, np.ndarray, np.ndarray]:
+    train_set = ttdata.load(config.data, "train", download=download)
+    test_set = ttdata.load(config.data, "test", download=download)
     images, labels = train_set.images, train_set.labels
     if config.subset is not None and config.subset < len(labels):
         n_classes = int(labels.max()) + 1
@@ -137,7 +138,7 @@ def _load_data(config: RunConfig) -> tuple[ttdata.Dataset, ttdata.Dataset, np.nd
 
 def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool = False,
           overwrite: bool = False, progress: bool | None = None,
-          log: Callable[[str], Any] | None = print) -> dict[str, Any]:
+          log: Callable[[str], Any] | None = print, download: bool = False) -> dict[str, Any]:
     """Train one configuration; return the history, the model and its summary.
 
     Parameters
@@ -153,6 +154,8 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
         tqdm progress bars (None: only on a terminal).
     log : callable or None
         Receives one line per epoch.
+    download : bool
+        Fetch the data set if it is not found (:func:`ttnet.data.load`).
 
     Returns
     -------
@@ -163,7 +166,7 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
         raise TypeError(f"config must be a RunConfig, got {type(config).__name__}")
     config.validate()
     epochs = check_int(epochs, "epochs", minimum=1)
-    train_set, test_set, images, labels = _load_data(config)
+    train_set, test_set, images, labels = _load_data(config, download)
     normalizer = ttdata.Normalizer.fit(images)
     input_shape = tuple(images.shape[1:])
     model = models.build(config.model, input_shape=input_shape,
@@ -191,7 +194,7 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
 
 
 def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = "test",
-                        use_ema: bool | None = None) -> dict[str, Any]:
+                        use_ema: bool | None = None, download: bool = False) -> dict[str, Any]:
     """Evaluate a checkpoint written by :func:`train`.
 
     The model is rebuilt from the configuration stored in the checkpoint and
@@ -206,6 +209,8 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = 
     split : ``"train"`` or ``"test"``
     use_ema : bool, optional
         Evaluate the EMA weights (default: if the run kept an EMA, as the trainer does).
+    download : bool
+        Fetch the data set if it is not found.
 
     Returns
     -------
@@ -218,7 +223,7 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = 
         raise CheckpointError(f"checkpoint {path} was not written by ttnet.experiments.train "
                               f"(its config lacks {', '.join(k for k in required if k not in saved)})")
     data = saved["data"] if data is None else data
-    dataset = ttdata.load(data, split)
+    dataset = ttdata.load(data, split, download=download)
     if tuple(dataset.images.shape[1:]) != tuple(saved["input_shape"]):
         raise ValueError(f"data {data!r} has images of shape {dataset.images.shape[1:]}, but the "
                          f"model was trained on {tuple(saved['input_shape'])}")

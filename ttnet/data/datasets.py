@@ -387,7 +387,7 @@ def _not_found_message(source: DataSource, split: str, root: Path | None) -> str
     size = f" ({source.download_size})" if source.download_size else ""
     lines.append(f"  * download it{size} from {base_url(source.url)}:  "
                  f"ttnet.data.load({source.name!r}, split={split!r}, download=True)  "
-                 f"-> saved in {_download_dir(source, root)}")
+                 f"(or 'ttnet train ... --download') -> saved in {_download_dir(source, root)}")
     if source.archive is not None:
         copy = f"{source.archive.name} (or its unpacked {source.archive_dir}/ directory)"
     else:
