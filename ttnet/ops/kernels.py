@@ -108,9 +108,10 @@ def conv_kernel_to_tt(kernel: Any, in_modes: Sequence[int], out_modes: Sequence[
     in_modes : sequence of d ints with product C
     out_modes : sequence of d ints with product S
     ranks : int or sequence of d ints, optional
-        Cap on the internal ranks ``(r_0, …, r_{d-1})`` (as ``max_rank`` of
-        :func:`ttnet.tt_svd`; values above the theoretical maximum are clipped
-        with a warning).
+        Cap on the internal ranks ``(r_0, …, r_{d-1})``, as ``max_rank`` of
+        :func:`ttnet.tt_svd`: an int caps every bond (silently lowered where a
+        bond cannot hold it, e.g. ``r_0 <= l²``); a per-bond value above the
+        theoretical maximum is clipped with a ``RankClippedWarning``.
     eps : float in [0, 1), optional
         Relative accuracy: ``‖K − K_TT‖_F <= eps ‖K‖_F``.
 
