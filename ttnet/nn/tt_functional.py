@@ -41,7 +41,8 @@ import numpy as np
 from .._checks import as_float_array
 from ..ops.contract import tt_full_backward, tt_full_forward, tt_step_backward, tt_step_forward
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
-from .functional import Cache, _check_bias, _check_dout, _same_dtype, conv2d_backward, conv2d_forward
+from .functional import (Cache, _check_bias, _check_dout, _same_dtype, conv2d_backward,
+                         conv2d_forward, linear_backward, linear_forward)
 
 ALGORITHMS = ("full", "sequential")
 
@@ -104,6 +105,56 @@ def tt_matrix_full_backward(dW: np.ndarray, cache: Cache) -> list[np.ndarray]:
     return [g.reshape(c.shape) for g, c in zip(grads, cores)]
 
 
+# ---------------------------------------------------------------- the core steps
+def _steps_forward(z: np.ndarray, cores: Sequence[np.ndarray], in_modes: Sequence[int]
+                   ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Apply the core steps of TT-matrix cores ``(r_{k-1}, m_k, n_k, r_k)`` in order.
+
+    ``z`` is the input read as ``(p, r_0, n_1, q)``; step k turns ``n_k`` into
+    ``m_k`` (:func:`~ttnet.ops.contract.tt_step_forward`) and the result is read
+    with ``n_{k+1}`` split off for the next step. Returns the last step's output
+    ``(p·m_d, 1, 1, q')`` and every step's input (the backward pass needs them).
+    """
+    inputs = []
+    for k, core in enumerate(cores):
+        inputs.append(z)
+        z = tt_step_forward(z, core)                                # (p, m_k, r_k, q)
+        p, m, r1, q = z.shape
+        n_next = in_modes[k + 1] if k + 1 < len(cores) else 1
+        z = z.reshape(p * m, r1, n_next, q // n_next)
+    return z, inputs
+
+
+def _steps_backward(dz: np.ndarray, inputs: Sequence[np.ndarray], cores: Sequence[np.ndarray]
+                    ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Reverse mode of :func:`_steps_forward`: the first step's input gradient and the core gradients."""
+    dcores: list[np.ndarray] = [np.empty(0)] * len(cores)
+    for k in range(len(cores) - 1, -1, -1):
+        T, G = inputs[k], cores[k]
+        p, _, _, q = T.shape
+        dz = dz.reshape(p, G.shape[1], G.shape[3], q)
+        dz, dcores[k] = tt_step_backward(dz, T, G)
+    return dz, dcores
+
+
+def _steps_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequence[int],
+                batch: int, trailing: int, itemsize: int) -> tuple[int, int]:
+    """Flops (forward + backward) and cached bytes of the core steps.
+
+    Step k costs ``2 p_k m_k r_k r_{k-1} n_k q_k`` flops forward and twice that
+    backward, with ``p_k = batch · m_1 ⋯ m_{k-1}`` and
+    ``q_k = n_{k+1} ⋯ n_d · trailing``; it caches its input of
+    ``p_k r_{k-1} n_k q_k`` numbers. ``ranks`` are ``(r_0, r_1, …, r_d)``.
+    """
+    flops, nbytes = 0, 0
+    for k in range(len(in_modes)):
+        p = batch * math.prod(out_modes[:k])
+        q = math.prod(in_modes[k + 1:]) * trailing
+        flops += 3 * 2 * p * out_modes[k] * ranks[k + 1] * ranks[k] * in_modes[k] * q
+        nbytes += p * ranks[k] * in_modes[k] * q * itemsize
+    return flops, nbytes
+
+
 # ---------------------------------------------------------------- TT-FC
 def tt_linear_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
                       algorithm: str = "sequential") -> tuple[np.ndarray, Cache]:
@@ -137,28 +188,19 @@ def tt_linear_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
         raise ValueError(f"x has {x.shape[1]} features but the input modes {tuple(in_modes)} "
                          f"multiply to {N}")
     _same_dtype(x, cores[0], "cores")
+    if algorithm == "full":
+        W, weight_cache = tt_matrix_full_forward(cores)
+        y, linear_cache = linear_forward(x, W, bias)
+        return y, {"algorithm": "full", "weight": weight_cache, "linear": linear_cache,
+                   "out_shape": y.shape, "dtype": y.dtype}
     bias = _check_bias(bias, M, x)
     B = x.shape[0]
-    cache: Cache = {"algorithm": algorithm, "x": x, "cores": cores, "has_bias": bias is not None,
-                    "out_shape": (B, M), "dtype": x.dtype}
-    if algorithm == "full":
-        W, cache["full"] = tt_matrix_full_forward(cores)
-        cache["W"] = W
-        y = x @ W.T
-    else:
-        inputs = []
-        z = x.reshape(B, 1, in_modes[0], -1)
-        for k, core in enumerate(cores):
-            inputs.append(z)
-            z = tt_step_forward(z, core)                         # (p, m_k, r_k, q)
-            p, m, r1, q = z.shape
-            n_next = in_modes[k + 1] if k + 1 < len(cores) else 1
-            z = z.reshape(p * m, r1, n_next, q // n_next)
-        cache["inputs"] = inputs
-        y = z.reshape(B, M)
+    z, inputs = _steps_forward(x.reshape(B, 1, in_modes[0], -1), cores, in_modes)
+    y = z.reshape(B, M)
     if bias is not None:
         y = y + bias
-    return y, cache
+    return y, {"algorithm": "sequential", "x_shape": x.shape, "cores": cores, "inputs": inputs,
+               "has_bias": bias is not None, "out_shape": y.shape, "dtype": y.dtype}
 
 
 def tt_linear_backward(dout: Any, cache: Cache
@@ -175,20 +217,12 @@ def tt_linear_backward(dout: Any, cache: Cache
     dx : (B, N), dcores : list like ``cores``, dbias : (M,) or None
     """
     dout = _check_dout(dout, cache)
-    cores, x = cache["cores"], cache["x"]
-    dbias = dout.sum(axis=0) if cache["has_bias"] else None
     if cache["algorithm"] == "full":
-        dW = dout.T @ x
-        dx = dout @ cache["W"]
-        return dx, tt_matrix_full_backward(dW, cache["full"]), dbias
-    dcores: list[np.ndarray] = [np.empty(0)] * len(cores)
-    dz = dout
-    for k in range(len(cores) - 1, -1, -1):
-        T, G = cache["inputs"][k], cores[k]
-        p, _, _, q = T.shape
-        dz = dz.reshape(p, G.shape[1], G.shape[3], q)
-        dz, dcores[k] = tt_step_backward(dz, T, G)
-    return dz.reshape(x.shape), dcores, dbias
+        dx, dW, dbias = linear_backward(dout, cache["linear"])
+        return dx, tt_matrix_full_backward(dW, cache["weight"]), dbias
+    dbias = dout.sum(axis=0) if cache["has_bias"] else None
+    dx, dcores = _steps_backward(dout, cache["inputs"], cache["cores"])
+    return dx.reshape(cache["x_shape"]), dcores, dbias
 
 
 def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequence[int],
@@ -216,12 +250,7 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     """
     d = len(in_modes)
     M, N = math.prod(out_modes), math.prod(in_modes)
-    seq_flops, seq_bytes = 0, 0
-    for k in range(d):
-        p = batch * math.prod(out_modes[:k])
-        q = math.prod(in_modes[k + 1:])
-        seq_flops += 3 * 2 * p * out_modes[k] * ranks[k + 1] * ranks[k] * in_modes[k] * q
-        seq_bytes += p * ranks[k] * in_modes[k] * q * itemsize     # cached step input
+    seq_flops, seq_bytes = _steps_cost(in_modes, out_modes, ranks, batch, 1, itemsize)
     build, size = 0, out_modes[0] * in_modes[0] * ranks[1]
     for k in range(1, d):
         left = math.prod(m * n for m, n in zip(out_modes[:k], in_modes[:k]))
@@ -321,13 +350,7 @@ def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, str
     G0 = cores[0].reshape(l * l, r0)
     z = (G0.T @ cols).reshape(r0, B, C, P).transpose(1, 0, 2, 3)    # (B, r_0, C, P)
     z = np.ascontiguousarray(z).reshape(B, r0, in_modes[0], -1)
-    inputs = []
-    for k, core in enumerate(cores[1:]):
-        inputs.append(z)
-        z = tt_step_forward(z, core)                                # (p, s_k, r_k, q)
-        p, s, r1, q = z.shape
-        n_next = in_modes[k + 1] if k + 1 < len(in_modes) else 1
-        z = z.reshape(p * s, r1, n_next, q // n_next)
+    z, inputs = _steps_forward(z, cores[1:], in_modes)
     y = z.reshape(B, S, Ho, Wo)
     if bias is not None:
         y = y + bias[:, None, None]
@@ -357,17 +380,11 @@ def tt_conv2d_backward(dout: Any, cache: Cache
     cores, inputs = cache["cores"], cache["inputs"]
     B, C, H, W = cache["x_shape"]
     dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
-    dcores: list[np.ndarray] = [np.empty(0)] * len(cores)
-    dz = dout
-    for k in range(len(cores) - 1, 0, -1):
-        T, G = inputs[k - 1], cores[k]
-        p, _, _, q = T.shape
-        dz = dz.reshape(p, G.shape[1], G.shape[3], q)
-        dz, dcores[k] = tt_step_backward(dz, T, G)
+    dz, channel_grads = _steps_backward(dout, inputs, cores[1:])
     l2, r0 = cores[0].shape[2], cores[0].shape[3]
     dz = np.ascontiguousarray(dz.reshape(B, r0, C, -1).transpose(1, 0, 2, 3)).reshape(r0, -1)
     cols = cache["cols"]
-    dcores[0] = (cols @ dz.T).reshape(cores[0].shape)              # (l², r_0)
+    dcores = [(cols @ dz.T).reshape(cores[0].shape)] + channel_grads  # dG_0: (l², r_0)
     dcols = cores[0].reshape(l2, r0) @ dz                          # (l², B·C·P)
     l = math.isqrt(l2)
     dx = col2im(dcols, (B * C, 1, H, W), l, cache["stride"], cache["padding"])
@@ -412,13 +429,9 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
         prefix *= out_modes[k] * in_modes[k]
     full_flops = 3 * build + 3 * 2 * B * P * S * C * l2
     full_bytes = C * l2 * B * P * itemsize
-    seq_flops = 3 * 2 * B * C * P * l2 * ranks[1]
-    seq_bytes = l2 * B * C * P * itemsize
-    for k in range(d):
-        p = B * math.prod(out_modes[:k])
-        q = math.prod(in_modes[k + 1:]) * P
-        seq_flops += 3 * 2 * p * out_modes[k] * ranks[k + 2] * ranks[k + 1] * in_modes[k] * q
-        seq_bytes += p * ranks[k + 1] * in_modes[k] * q * itemsize
+    step_flops, step_bytes = _steps_cost(in_modes, out_modes, ranks[1:], B, P, itemsize)
+    seq_flops = 3 * 2 * B * C * P * l2 * ranks[1] + step_flops
+    seq_bytes = l2 * B * C * P * itemsize + step_bytes
     return {"full": {"flops": full_flops, "bytes": full_bytes},
             "sequential": {"flops": seq_flops, "bytes": seq_bytes}}
 
