@@ -271,6 +271,8 @@ def test_auto_picks_the_cheaper_algorithm():
     (lambda: TTLinear((2, 3), (2,), 2), ValueError, "in_modes and out_modes must have the same length"),
     (lambda: TTLinear((2, 3), (2, 3), (2, 2)), ValueError, "ranks must have 1 entries"),
     (lambda: TTLinear((2, 3), (2, 3), 0), ValueError, "ranks must be >= 1"),
+    (lambda: TTLinear((2, 3), (2, 3), None), TypeError, "ranks must be an int or a sequence"),
+    (lambda: NaiveTTConv2d(4, 4, 2.5, 3), TypeError, "ranks must be an int or a sequence of 3"),
     (lambda: TTLinear((2, 0), (2, 3), 2), ValueError, r"in_modes\[1\] must be >= 1"),
     (lambda: TTLinear((2, 3), (2, 3), 2, algorithm="fast"), ValueError, "algorithm must be one of"),
     (lambda: TTConv2d((2, 3), (2, 3), (2,), 3), ValueError, "ranks must have 2 entries"),

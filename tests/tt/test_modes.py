@@ -77,7 +77,6 @@ def test_resolve_ranks_forms():
     assert resolve_ranks(8, modes) == (1, 4, 8, 4, 1)          # an int is a silent cap
     assert resolve_ranks((2, 3, 2), modes) == (1, 2, 3, 2, 1)   # internal ranks
     assert resolve_ranks((1, 2, 3, 2, 1), modes) == (1, 2, 3, 2, 1)  # full tuple
-    assert resolve_ranks(8, modes, clip=False) == (1, 8, 8, 8, 1)
 
 
 def test_resolve_ranks_clips_explicit_ranks_with_a_warning():

@@ -17,6 +17,7 @@ constructors, which compress with TT-SVD, do clip them.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Sequence
 
 import numpy as np
@@ -25,7 +26,6 @@ from .._checks import check_bool, check_dtype, check_int, check_int_sequence, ch
 from ..ops.im2col import window_params
 from ..ops.kernels import _check_channel_modes, conv_kernel_to_naive_tt, conv_kernel_to_tt
 from ..tt import TTMatrix
-from ..tt.modes import resolve_ranks
 from . import tt_functional as TF
 from .init import tt_normal_cores
 from .layers import Conv2d, Linear
@@ -38,8 +38,9 @@ def _internal_ranks(ranks: Any, n_bonds: int, name: str = "ranks") -> tuple[int,
     """One int for every bond, or exactly ``n_bonds`` ints, each >= 1."""
     if isinstance(ranks, (Sequence, np.ndarray)) and not isinstance(ranks, (str, bytes)):
         return check_int_sequence(ranks, name, length=n_bonds, minimum=1, allow_empty=True)
-    # resolve_ranks checks the int; the modes only fix the number of bonds here
-    return resolve_ranks(ranks, (1,) * (n_bonds + 1), name, clip=False)[1:-1]
+    if isinstance(ranks, (bool, np.bool_)) or not isinstance(ranks, numbers.Integral):
+        raise TypeError(f"{name} must be an int or a sequence of {n_bonds} ints, got {ranks!r}")
+    return (check_int(ranks, name, minimum=1),) * n_bonds
 
 
 def _check_algorithm_choice(algorithm: Any, allowed: Sequence[str]) -> str:

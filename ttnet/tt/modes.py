@@ -107,8 +107,7 @@ def max_ranks(modes: Sequence[int]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def resolve_ranks(ranks: Any, modes: Sequence[int], name: str = "ranks",
-                  *, clip: bool = True) -> tuple[int, ...]:
+def resolve_ranks(ranks: Any, modes: Sequence[int], name: str = "ranks") -> tuple[int, ...]:
     """Turn a rank argument into the full rank tuple ``(1, r_1, …, r_{d-1}, 1)``.
 
     Parameters
@@ -123,9 +122,6 @@ def resolve_ranks(ranks: Any, modes: Sequence[int], name: str = "ranks",
         Mode sizes (for TT-matrices, the products ``m_k · n_k``).
     name : str
         Argument name for error messages.
-    clip : bool
-        If False, return the requested ranks without comparing them to the
-        theoretical maximum (used by layers, whose cores may be over-parametrised).
 
     Raises
     ------
@@ -143,8 +139,6 @@ def resolve_ranks(ranks: Any, modes: Sequence[int], name: str = "ranks",
         except TypeError:
             raise TypeError(
                 f"{name} must be None, an int or a sequence of ints, got {ranks!r}") from None
-        if not clip:
-            return (1,) + (r,) * (d - 1) + (1,)
         return (1,) + tuple(min(r, u) for u in upper[1:-1]) + (1,)
     values = check_int_sequence(ranks, name, minimum=1, allow_empty=True)
     if len(values) == d + 1:
@@ -159,13 +153,12 @@ def resolve_ranks(ranks: Any, modes: Sequence[int], name: str = "ranks",
         raise ValueError(
             f"{name} must hold {d - 1} internal ranks (or the full tuple of {d + 1} with 1 at "
             f"both ends) for {d} modes {tuple(modes)}, got {len(values)}: {values}")
-    if clip:
-        too_big = [(k + 1, r, u) for k, (r, u) in enumerate(zip(internal, upper[1:-1])) if r > u]
-        if too_big:
-            detail = ", ".join(f"r_{k} = {r} > {u}" for k, r, u in too_big)
-            warnings.warn(
-                f"{name}: requested rank above the theoretical maximum {upper} for modes "
-                f"{tuple(modes)} ({detail}); clipped to the maximum",
-                RankClippedWarning, stacklevel=_user_stacklevel())
-            internal = tuple(min(r, u) for r, u in zip(internal, upper[1:-1]))
+    too_big = [(k + 1, r, u) for k, (r, u) in enumerate(zip(internal, upper[1:-1])) if r > u]
+    if too_big:
+        detail = ", ".join(f"r_{k} = {r} > {u}" for k, r, u in too_big)
+        warnings.warn(
+            f"{name}: requested rank above the theoretical maximum {upper} for modes "
+            f"{tuple(modes)} ({detail}); clipped to the maximum",
+            RankClippedWarning, stacklevel=_user_stacklevel())
+        internal = tuple(min(r, u) for r, u in zip(internal, upper[1:-1]))
     return (1,) + tuple(internal) + (1,)
