@@ -33,6 +33,8 @@ from .module import Module
 
 __all__ = ["TTLinear", "TTConv2d", "NaiveTTConv2d"]
 
+_ALGORITHM_CHOICES = ("auto",) + TF.ALGORITHMS
+
 
 def _internal_ranks(ranks: Any, n_bonds: int, name: str = "ranks") -> tuple[int, ...]:
     """One int for every bond, or exactly ``n_bonds`` ints, each >= 1."""
@@ -41,10 +43,6 @@ def _internal_ranks(ranks: Any, n_bonds: int, name: str = "ranks") -> tuple[int,
     if isinstance(ranks, (bool, np.bool_)) or not isinstance(ranks, numbers.Integral):
         raise TypeError(f"{name} must be an int or a sequence of {n_bonds} ints, got {ranks!r}")
     return (check_int(ranks, name, minimum=1),) * n_bonds
-
-
-def _check_algorithm_choice(algorithm: Any, allowed: Sequence[str]) -> str:
-    return TF.check_algorithm(algorithm, tuple(allowed))
 
 
 class _TTLayer(Module):
@@ -100,6 +98,7 @@ class _TTMatrixLayer(_TTLayer):
     """TT layers whose weight is a TT-matrix and that have two algorithms and a cost model."""
 
     algorithm: str
+    _input_ndim: int                    # 2 for (B, N) inputs, 4 for (B, C, H, W)
 
     def cost(self, input_shape: Sequence[int]) -> dict[str, dict[str, int]]:
         raise NotImplementedError
@@ -114,6 +113,13 @@ class _TTMatrixLayer(_TTLayer):
             return self.algorithm
         costs = self.cost(input_shape)
         return min(TF.ALGORITHMS, key=lambda a: costs[a]["flops"])
+
+    def _forward_algorithm(self, x: np.ndarray) -> str:
+        """:meth:`choose_algorithm` for ``x``; an input of the wrong ndim gets
+        "full" under "auto" and its error from the functional forward."""
+        if x.ndim != self._input_ndim:
+            return "full" if self.algorithm == "auto" else self.algorithm
+        return self.choose_algorithm(x.shape)
 
     def to_tt_matrix(self) -> TTMatrix:
         """The weight as a :class:`~ttnet.tt.TTMatrix` (sharing the core arrays)."""
@@ -152,6 +158,8 @@ class TTLinear(_TTMatrixLayer):
 
     _backward_function = staticmethod(TF.tt_linear_backward)
 
+    _input_ndim = 2
+
     def __init__(self, in_modes: Sequence[int], out_modes: Sequence[int], ranks: Any,
                  bias: bool = True, dtype: Any = np.float32, rng: Any = None,
                  algorithm: str = "auto") -> None:
@@ -161,7 +169,7 @@ class TTLinear(_TTMatrixLayer):
         self.in_features, self.out_features = math.prod(in_modes), math.prod(out_modes)
         d = len(in_modes)
         full = (1,) + _internal_ranks(ranks, d - 1) + (1,)
-        self.algorithm = _check_algorithm_choice(algorithm, ("auto",) + TF.ALGORITHMS)
+        self.algorithm = TF.check_algorithm(algorithm, _ALGORITHM_CHOICES)
         self.last_algorithm: str | None = None
         dtype = check_dtype(dtype)
         shapes = [(full[k], out_modes[k], in_modes[k], full[k + 1]) for k in range(d)]
@@ -183,7 +191,7 @@ class TTLinear(_TTMatrixLayer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(B, N) → (B, M)."""
         x = np.asarray(x)
-        algorithm = self.choose_algorithm(x.shape if x.ndim == 2 else (1, 1))
+        algorithm = self._forward_algorithm(x)
         out, self._cache = TF.tt_linear_forward(x, self.cores, self.params.get("bias"), algorithm)
         self.last_algorithm = algorithm
         return out
@@ -260,6 +268,8 @@ class TTConv2d(_TTMatrixLayer):
 
     _backward_function = staticmethod(TF.tt_conv2d_backward)
 
+    _input_ndim = 4
+
     def __init__(self, in_modes: Sequence[int], out_modes: Sequence[int], ranks: Any,
                  kernel_size: Any, stride: Any = 1, padding: Any = 0, bias: bool = True,
                  algorithm: str = "auto", dtype: Any = np.float32, rng: Any = None) -> None:
@@ -275,7 +285,7 @@ class TTConv2d(_TTMatrixLayer):
         self.in_channels, self.out_channels = math.prod(in_modes), math.prod(out_modes)
         d = len(in_modes)
         full = (1,) + _internal_ranks(ranks, d) + (1,)
-        self.algorithm = _check_algorithm_choice(algorithm, ("auto",) + TF.ALGORITHMS)
+        self.algorithm = TF.check_algorithm(algorithm, _ALGORITHM_CHOICES)
         self.last_algorithm: str | None = None
         dtype = check_dtype(dtype)
         shapes = [(1, 1, kh * kh, full[1])]
@@ -298,10 +308,7 @@ class TTConv2d(_TTMatrixLayer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """(B, C, H, W) → (B, S, H', W')."""
         x = np.asarray(x)
-        algorithm = self.algorithm
-        if algorithm == "auto":
-            # an input of the wrong rank gets its error from tt_conv2d_forward
-            algorithm = self.choose_algorithm(x.shape) if x.ndim == 4 else "full"
+        algorithm = self._forward_algorithm(x)
         out, self._cache = TF.tt_conv2d_forward(x, self.cores, self.params.get("bias"),
                                                 self.stride, self.padding, algorithm,
                                                 workspace=self._workspace)
