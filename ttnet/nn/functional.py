@@ -25,7 +25,7 @@ import numpy as np
 from .._checks import as_float_array, check_bool, check_in_range, check_rng
 from ..ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
-from ..ops.pool import max_pool2d, max_pool2d_backward, pool_params
+from ..ops.pool import _window, max_pool2d, max_pool2d_backward, pool_params
 
 __all__ = [
     "linear_forward", "linear_backward",
@@ -385,13 +385,6 @@ def maxpool2d_backward(dout: Any, cache: Cache) -> np.ndarray:
     dout = _check_dout(dout, cache)
     return max_pool2d_backward(dout, cache["argmax"], cache["x_shape"], cache["kernel_size"],
                                cache["stride"], cache["padding"])
-
-
-def _window(i: int, j: int, stride: tuple[int, int], out_hw: tuple[int, ...]) -> tuple:
-    """Index of entry (i, j) of every window in the padded input: a (B, C, H', W') view."""
-    (sh, sw), (Ho, Wo) = stride, out_hw
-    return (slice(None), slice(None), slice(i, i + sh * (Ho - 1) + 1, sh),
-            slice(j, j + sw * (Wo - 1) + 1, sw))
 
 
 def avgpool2d_forward(x: Any, kernel_size: Any, stride: Any = None,
