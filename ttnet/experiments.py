@@ -116,7 +116,7 @@ def make_prepare(normalizer: ttdata.Normalizer, *, augment: bool, flip: bool,
     def prepare(images: np.ndarray, rng: np.random.Generator, training: bool) -> np.ndarray:
         if training and augment:
             images = ttdata.augment(images, rng, flip=flip)
-        return normalizer(images).astype(dtype, copy=False)
+        return normalizer(images, dtype)
 
     return prepare
 

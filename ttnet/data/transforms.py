@@ -153,7 +153,7 @@ class Normalizer:
                              f"on {len(self.mean)}), got shape {images.shape}")
         mean = self.mean.astype(dtype)[:, None, None]
         scale = (1.0 / self.std).astype(dtype)[:, None, None]
-        return (images.astype(dtype) - mean) * scale
+        return (images.astype(dtype, copy=False) - mean) * scale
 
     def inverse(self, x: np.ndarray) -> np.ndarray:
         """Undo the standardisation: ``x·σ_c + μ_c`` (for showing normalised images), same dtype."""
@@ -183,15 +183,15 @@ def _check_contrast(contrast: Any) -> tuple[float, float] | None:
 
 
 def _draw_augmentation(rng: np.random.Generator, n: int, pad: int, flip: bool,
-                       contrast: tuple[float, float] | None) -> dict[str, np.ndarray]:
+                       contrast: tuple[float, float] | None) -> dict[str, np.ndarray | None]:
     """The random choices of :func:`augment` for ``n`` images, drawn in a fixed order.
 
     Returns ``offsets`` (n, 2) crop corners in the padded image (row, column),
-    ``flips`` (n,) bool and ``factors`` (n,) contrast factors.
+    ``flips`` (n,) bool and ``factors`` (n,) contrast factors (None without contrast).
     """
     offsets = rng.integers(0, 2 * pad + 1, size=(n, 2))
     flips = rng.random(n) < 0.5 if flip else np.zeros(n, dtype=bool)
-    factors = rng.uniform(contrast[0], contrast[1], size=n) if contrast is not None else np.ones(n)
+    factors = rng.uniform(contrast[0], contrast[1], size=n) if contrast is not None else None
     return {"offsets": offsets, "flips": flips, "factors": factors}
 
 
@@ -207,7 +207,9 @@ def _apply_augmentation(images: np.ndarray, pad: int, offsets: np.ndarray, flips
                  rows[:, None, :, None], cols[:, None, None, :]].astype(dtype)
     if factors is not None:  # TensorFlow's adjust_contrast: (x − mean) · f + mean, per image and channel
         mean = out.mean(axis=(2, 3), keepdims=True)
-        out = (out - mean) * factors.astype(dtype)[:, None, None, None] + mean
+        out -= mean                                           # in place: out is our own copy
+        out *= factors.astype(dtype)[:, None, None, None]
+        out += mean
     return out
 
 
@@ -256,8 +258,8 @@ def augment(images: np.ndarray, rng: Any = None, *, flip: bool, pad: int = 4,
     contrast = _check_contrast(contrast)
     dtype = images.dtype if images.dtype.kind == "f" else np.dtype(np.float32)
     draws = _draw_augmentation(rng, len(images), pad, flip, contrast)
-    return _apply_augmentation(images, pad, draws["offsets"], draws["flips"],
-                               draws["factors"] if contrast is not None else None, dtype)
+    return _apply_augmentation(images, pad, draws["offsets"], draws["flips"], draws["factors"],
+                               dtype)
 
 
 def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
