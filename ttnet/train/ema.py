@@ -24,12 +24,11 @@ lag about 1/(1 − decay) = 1000 steps behind the weights.)
 from __future__ import annotations
 
 import contextlib
-import numbers
 from typing import Any, Iterator
 
 import numpy as np
 
-from .._checks import _describe, check_in_range
+from .._checks import _describe, check_bool, check_in_range
 from ..nn.module import Module
 
 __all__ = ["EMA"]
@@ -78,12 +77,8 @@ class EMA:
     def __init__(self, model: Module, decay: float = 0.999, warmup: bool = True) -> None:
         if not isinstance(model, Module):
             raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
-        if isinstance(decay, (bool, np.bool_)) or not isinstance(decay, numbers.Real):
-            raise TypeError(f"decay must be a real number in [0, 1), got {_describe(decay)}")
         self.decay = check_in_range(decay, "decay", 0.0, 1.0, include_high=False)
-        if not isinstance(warmup, (bool, np.bool_)):
-            raise TypeError(f"warmup must be True or False, got {_describe(warmup)}")
-        self.warmup = bool(warmup)
+        self.warmup = check_bool(warmup, "warmup")
         self.params: dict[str, np.ndarray] = dict(model.params)   # the live arrays
         self.shadow: dict[str, np.ndarray] = {name: p.copy() for name, p in self.params.items()}
         self.num_updates = 0

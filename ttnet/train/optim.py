@@ -18,12 +18,11 @@ from a schedule (:mod:`ttnet.train.schedules`) before every step.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
-from .._checks import _describe, check_in_range
+from .._checks import _describe, check_bool, check_in_range
 from ..nn.module import Module
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -151,13 +150,6 @@ class Optimizer:
         self.step_count = int(state["step_count"])
 
 
-def _check_coefficient(value: Any, name: str, low: float, high: float,
-                       include_high: bool = False) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
-    return check_in_range(value, name, low, high, include_high=include_high)
-
-
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay.
 
@@ -202,13 +194,12 @@ class SGD(Optimizer):
     def __init__(self, model: Module, lr: float = 0.1, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0) -> None:
         super().__init__(model, lr)
-        self.momentum = _check_coefficient(momentum, "momentum", 0.0, 1.0)
-        if not isinstance(nesterov, (bool, np.bool_)):
-            raise TypeError(f"nesterov must be True or False, got {_describe(nesterov)}")
+        self.momentum = check_in_range(momentum, "momentum", 0.0, 1.0, include_high=False)
+        nesterov = check_bool(nesterov, "nesterov")
         if nesterov and self.momentum == 0:
             raise ValueError("nesterov=True requires momentum > 0, got momentum=0")
-        self.nesterov = bool(nesterov)
-        self.weight_decay = _check_coefficient(weight_decay, "weight_decay", 0.0, np.inf)
+        self.nesterov = nesterov
+        self.weight_decay = check_in_range(weight_decay, "weight_decay", 0.0, np.inf, include_high=False)
         self.velocity: dict[str, np.ndarray] = (
             {name: np.zeros_like(p) for name, p in self.params.items()} if self.momentum else {})
 
@@ -267,12 +258,12 @@ class Adam(Optimizer):
         super().__init__(model, lr)
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
             raise TypeError(f"betas must be a pair (beta1, beta2), got {_describe(betas)}")
-        self.betas = (_check_coefficient(betas[0], "betas[0]", 0.0, 1.0),
-                      _check_coefficient(betas[1], "betas[1]", 0.0, 1.0))
-        self.eps = _check_coefficient(eps, "eps", 0.0, np.inf)
+        self.betas = (check_in_range(betas[0], "betas[0]", 0.0, 1.0, include_high=False),
+                      check_in_range(betas[1], "betas[1]", 0.0, 1.0, include_high=False))
+        self.eps = check_in_range(eps, "eps", 0.0, np.inf, include_high=False)
         if self.eps == 0:
             raise ValueError("eps must be > 0, got 0.0")
-        self.weight_decay = _check_coefficient(weight_decay, "weight_decay", 0.0, np.inf)
+        self.weight_decay = check_in_range(weight_decay, "weight_decay", 0.0, np.inf, include_high=False)
         self.m = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.v = {name: np.zeros_like(p) for name, p in self.params.items()}
 

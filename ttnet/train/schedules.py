@@ -16,25 +16,17 @@ epoch counter alone, so a checkpoint needs no schedule state.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import numpy as np
 
-from .._checks import _describe, check_in_range, check_int
+from .._checks import check_in_range, check_int
 
 __all__ = ["Schedule", "ConstantLR", "StepLR", "CosineLR"]
 
 
-def _check_epoch(epoch: Any) -> float:
-    if isinstance(epoch, (bool, np.bool_)) or not isinstance(epoch, numbers.Real):
-        raise TypeError(f"epoch must be a real number >= 0, got {_describe(epoch)}")
-    return check_in_range(epoch, "epoch", 0.0, np.inf, include_high=False)
-
-
-def _check_rate(value: Any, name: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number >= 0, got {_describe(value)}")
+def _check_nonnegative(value: Any, name: str) -> float:
+    """A finite real number >= 0 (an epoch or a rate)."""
     return check_in_range(value, name, 0.0, np.inf, include_high=False)
 
 
@@ -51,7 +43,7 @@ class Schedule:
 
     def __call__(self, epoch: float) -> float:
         """The learning rate at (fractional, 0-based) ``epoch`` >= 0."""
-        return self.lr_at(_check_epoch(epoch))
+        return self.lr_at(_check_nonnegative(epoch, "epoch"))
 
     def lr_at(self, epoch: float) -> float:
         """The formula, for an already checked ``epoch``."""
@@ -76,7 +68,7 @@ class ConstantLR(Schedule):
     """
 
     def __init__(self, lr: float) -> None:
-        self.lr = _check_rate(lr, "lr")
+        self.lr = _check_nonnegative(lr, "lr")
 
     def lr_at(self, epoch: float) -> float:
         return self.lr
@@ -106,9 +98,9 @@ class StepLR(Schedule):
     """
 
     def __init__(self, lr: float, step_epochs: int = 30, gamma: float = 0.1) -> None:
-        self.lr = _check_rate(lr, "lr")
+        self.lr = _check_nonnegative(lr, "lr")
         self.step_epochs = check_int(step_epochs, "step_epochs", minimum=1)
-        gamma = _check_rate(gamma, "gamma")
+        gamma = _check_nonnegative(gamma, "gamma")
         if not 0 < gamma <= 1:
             raise ValueError(f"gamma must be in (0, 1], got {gamma}")
         self.gamma = gamma
@@ -145,9 +137,9 @@ class CosineLR(Schedule):
     """
 
     def __init__(self, lr: float, total_epochs: int, min_lr: float = 0.0) -> None:
-        self.lr = _check_rate(lr, "lr")
+        self.lr = _check_nonnegative(lr, "lr")
         self.total_epochs = check_int(total_epochs, "total_epochs", minimum=1)
-        self.min_lr = _check_rate(min_lr, "min_lr")
+        self.min_lr = _check_nonnegative(min_lr, "min_lr")
         if self.min_lr > self.lr:
             raise ValueError(f"min_lr must be <= lr ({self.lr}), got {self.min_lr}")
 

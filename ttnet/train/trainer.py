@@ -49,7 +49,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .._checks import _describe, check_int
+from .._checks import _describe, check_bool, check_int
 from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.module import Module
 from tqdm import tqdm
@@ -347,8 +347,7 @@ class Trainer:
                             f"{_describe(loss)}")
         for name, flag in (("resume", resume), ("overwrite", overwrite), ("drop_last", drop_last),
                            ("plot", plot)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, got {_describe(flag)}")
+            check_bool(flag, name)
         if resume and overwrite:
             raise ValueError("resume and overwrite cannot both be True: resume continues the run "
                              "in out_dir, overwrite deletes it")
