@@ -183,8 +183,7 @@ def build(name: str, input_shape: Sequence[int] = (3, 32, 32), num_classes: int 
     flat = c128 * h * w
     layers.append(Flatten())
     sizes = [flat, 1536, 512]
-    fc_rank_list = _rank_list(fc_ranks, 2, 3, None, "fc_ranks") if fc_ranks is not None else \
-        [(r,) * 3 for r in DEFAULT_FC_RANKS]
+    fc_rank_list = _rank_list(fc_ranks, 2, 3, DEFAULT_FC_RANKS, "fc_ranks")
     for k in range(2):
         n_in, n_out = sizes[k], sizes[k + 1]
         if tt_fc:
