@@ -119,3 +119,17 @@ def test_download_flag_reaches_the_data_loader(tmp_path, monkeypatch, capsys):
     assert main(["eval", "--checkpoint", str(tmp_path / "r" / "last.npz"), "--download"]) == 0
     assert calls[-1] == ("fashion-mnist-mini", "test", True)
     capsys.readouterr()
+
+
+def test_eval_refuses_a_checkpoint_whose_config_lacks_run_settings(tmp_path, capsys):
+    from ttnet.nn import Linear
+    from ttnet.train import save_checkpoint
+
+    path = tmp_path / "partial.npz"
+    partial = {"model": "conv", "width": 1.0, "normalizer": {"mean": [0.0], "std": [1.0]},
+               "input_shape": [1, 32, 32], "classes": [str(k) for k in range(10)]}
+    save_checkpoint(path, Linear(2, 2, rng=0), config={"config": partial})
+    assert main(["eval", "--checkpoint", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "was not written by ttnet.experiments.train" in err
+    assert "lacks conv_ranks, fc_ranks, data" in err

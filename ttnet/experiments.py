@@ -218,7 +218,8 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = 
     """
     ckpt = load_checkpoint(path)
     saved = ckpt.config.get("config", {})
-    required = ("model", "width", "normalizer", "input_shape", "classes")
+    required = ("model", "width", "conv_ranks", "fc_ranks", "data", "normalizer", "input_shape",
+                "classes")
     if any(key not in saved for key in required):
         raise CheckpointError(f"checkpoint {path} was not written by ttnet.experiments.train "
                               f"(its config lacks {', '.join(k for k in required if k not in saved)})")
