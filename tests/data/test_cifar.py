@@ -47,7 +47,7 @@ def test_str_keys_and_array_labels_are_accepted(rng):
     np.testing.assert_array_equal(images.reshape(2, -1), data)
 
 
-def test_empty_batch(rng):
+def test_empty_batch():
     images, labels = parse_cifar_batch(pickle.dumps({b"data": np.zeros((0, 3072), np.uint8), b"labels": []}))
     assert images.shape == (0, 3, 32, 32) and labels.shape == (0,)
 

@@ -224,7 +224,7 @@ def test_augment_needs_flip_and_an_image_batch():
 
 # ----------------------------------------------------------------------------- batches
 
-def test_batches_visit_every_example_once(rng):
+def test_batches_visit_every_example_once():
     x = np.arange(23)
     y = np.arange(23) * 10
     it = batches((x, y), 5, rng=0)

@@ -224,8 +224,7 @@ def test_evaluate_matches_a_direct_computation_and_restores_modes():
 
 
 def test_progress_bar_runs(tmp_path, capsys):
-    make_trainer(tmp_path / "run", epochs=1, plot=False).fit(*TRAIN, *TEST)
-    trainer = make_trainer(tmp_path / "run2", epochs=1, plot=False)
+    trainer = make_trainer(tmp_path / "run", epochs=1, plot=False)
     trainer.progress = True
     trainer.fit(*TRAIN, *TEST)
     assert "epoch 1/1" in capsys.readouterr().err
