@@ -1,6 +1,26 @@
 """Small helpers shared by the tests."""
 
 import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+
+@st.composite
+def window_geometries(draw, *, max_batch, max_channels, max_hw, max_kernel, max_padding=None):
+    """A valid sliding-window geometry ``((B, C, H, W), kernel, stride, padding)``.
+
+    Non-square kernels of 1..max_kernel, strides 1-3, paddings 0..max_padding per
+    side (``None``: at most half the kernel, as pooling requires), and the
+    kernel never larger than the padded input.
+    """
+    B, C = draw(st.integers(1, max_batch)), draw(st.integers(1, max_channels))
+    H, W = draw(st.integers(1, max_hw)), draw(st.integers(1, max_hw))
+    kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = tuple(draw(st.integers(0, k // 2 if max_padding is None else max_padding))
+                    for k in kernel)
+    assume(kernel[0] <= H + 2 * padding[0] and kernel[1] <= W + 2 * padding[1])
+    return (B, C, H, W), kernel, stride, padding
 
 
 def rel_err(a, b):

@@ -4,7 +4,7 @@ import functools
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ttnet.gradcheck import check_function, check_module
@@ -12,18 +12,17 @@ from ttnet.nn import Conv2d, Linear
 from ttnet.nn import functional as F
 from ttnet.ops import conv2d_loop
 
+from ..helpers import window_geometries
+
 TOL = 1e-7          # smooth layers (DESIGN.md §4)
 
 
 @st.composite
 def conv_setups(draw):
     """Shapes for a small convolution: odd/even and non-square kernels, strides 1-3, padding 0-2."""
-    B, C, S = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    H, W = draw(st.integers(1, 6)), draw(st.integers(1, 6))
-    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-    assume(kernel[0] <= H + 2 * padding[0] and kernel[1] <= W + 2 * padding[1])
+    (B, C, H, W), kernel, stride, padding = draw(
+        window_geometries(max_batch=2, max_channels=3, max_hw=6, max_kernel=4, max_padding=2))
+    S = draw(st.integers(1, 3))
     return dict(B=B, C=C, S=S, H=H, W=W, kernel=kernel, stride=stride, padding=padding,
                 bias=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)))
 

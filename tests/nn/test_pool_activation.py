@@ -2,25 +2,22 @@
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ttnet.gradcheck import check_module
 from ttnet.nn import AvgPool2d, Dropout, Flatten, GlobalAvgPool2d, MaxPool2d, ReLU
 from ttnet.nn import functional as F
 
+from ..helpers import window_geometries
+
 TOL = 1e-7
 
 
 @st.composite
 def pool_setups(draw):
-    B, C = draw(st.integers(1, 2)), draw(st.integers(1, 3))
-    H, W = draw(st.integers(1, 6)), draw(st.integers(1, 6))
-    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
-    assume(kernel[0] <= H + 2 * padding[0] and kernel[1] <= W + 2 * padding[1])
-    return (B, C, H, W), kernel, stride, padding, draw(st.integers(0, 2**32 - 1))
+    geometry = draw(window_geometries(max_batch=2, max_channels=3, max_hw=6, max_kernel=4))
+    return (*geometry, draw(st.integers(0, 2**32 - 1)))
 
 
 def distinct_values(shape, seed):

@@ -4,28 +4,22 @@ import importlib
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ttnet.ops import col2im, conv2d_loop, conv_output_shape, im2col, window_params
 from ttnet.ops.im2col import _im2col_kernel, _im2col_numpy
 
+from ..helpers import window_geometries
 from .numba_switch import numba_path
 
 # the module (ttnet.ops.im2col is also the name of the function it exports)
 im2col_module = importlib.import_module("ttnet.ops.im2col")
 
 
-@st.composite
-def geometries(draw):
+def geometries():
     """A small convolution geometry: odd and even, non-square kernels, strides 1-3, paddings 0-2."""
-    B, C = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    H, W = draw(st.integers(1, 7)), draw(st.integers(1, 7))
-    kernel = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
-    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-    assume(kernel[0] <= H + 2 * padding[0] and kernel[1] <= W + 2 * padding[1])
-    return (B, C, H, W), kernel, stride, padding
+    return window_geometries(max_batch=3, max_channels=3, max_hw=7, max_kernel=5, max_padding=2)
 
 
 def im2col_by_definition(x, kernel, stride, padding):

@@ -2,23 +2,17 @@
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ttnet.ops.pool import max_pool2d, max_pool2d_backward, pool_params
 
+from ..helpers import window_geometries
 from .numba_switch import numba_path
 
 
-@st.composite
-def pool_geometries(draw):
-    B, C = draw(st.integers(1, 2)), draw(st.integers(1, 3))
-    H, W = draw(st.integers(1, 7)), draw(st.integers(1, 7))
-    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
-    assume(kernel[0] <= H + 2 * padding[0] and kernel[1] <= W + 2 * padding[1])
-    return (B, C, H, W), kernel, stride, padding
+def pool_geometries():
+    return window_geometries(max_batch=2, max_channels=3, max_hw=7, max_kernel=4)
 
 
 def max_pool_loop(x, kernel, stride, padding):
