@@ -290,9 +290,7 @@ class TTMatrix:
     def __sub__(self, other: Any) -> "TTMatrix":
         if not isinstance(other, TTMatrix):
             return NotImplemented
-        self._check_same_modes(other)
-        return TTMatrix.from_tensor(self.as_tensor() - other.as_tensor(),
-                                    self.row_modes, self.col_modes)
+        return self + (-other)
 
     def __mul__(self, alpha: Any) -> "TTMatrix":
         if isinstance(alpha, TTMatrix):
