@@ -171,14 +171,23 @@ def file_digest(path: Any, algorithm: str = "sha256", *, gunzip: bool = False) -
         hashlib.new(algorithm)
     except (TypeError, ValueError):
         raise ValueError(f"algorithm must be a hashlib algorithm name, got {_describe(algorithm)}") from None
+    return _file_digest(path, algorithm, gunzip, str(path))
+
+
+def _file_digest(path: Path, algorithm: str, gunzip: bool, what: str) -> str:
+    """:func:`file_digest` on checked arguments; a gzip error names the file as ``what``."""
     if gunzip and _is_gzip(path):
         try:
             with gzip.open(path, "rb") as f:
                 return _hash_stream(f, algorithm)
         except (OSError, EOFError, zlib.error) as exc:
-            raise DatasetError(f"{path}: corrupt or truncated gzip file ({exc})") from exc
+            raise _corrupt_gzip(what, exc) from exc
     with open(path, "rb") as f:
         return _hash_stream(f, algorithm)
+
+
+def _corrupt_gzip(what: str, exc: BaseException) -> DatasetError:
+    return DatasetError(f"{what}: corrupt or truncated gzip file ({exc})")
 
 
 def read_bytes(path: Any) -> bytes:
@@ -195,7 +204,7 @@ def read_bytes(path: Any) -> bytes:
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
-            raise DatasetError(f"{path}: corrupt or truncated gzip file ({exc})") from exc
+            raise _corrupt_gzip(str(path), exc) from exc
     return data
 
 
@@ -244,10 +253,14 @@ def verify_file(path: Any, spec: FileSpec) -> None:
         Corrupt gzip stream or checksum mismatch; the message names the file.
     """
     path = check_path(path, "path")
-    spec = _check_spec(spec)
-    actual = file_digest(path, spec.algorithm, gunzip=spec.gzip)
+    _verify(path, _check_spec(spec), str(path))
+
+
+def _verify(path: Path, spec: FileSpec, what: str) -> None:
+    """:func:`verify_file` on checked arguments; errors name the file as ``what``."""
+    actual = _file_digest(path, spec.algorithm, spec.gzip, what)
     if actual != spec.digest:
-        raise _mismatch(str(path), spec, actual)
+        raise _mismatch(what, spec, actual)
 
 
 def cache_dir() -> Path:
@@ -363,13 +376,7 @@ def download_file(url: str, path: Any, spec: FileSpec, *, timeout: float = 60.0,
                                     f"of {announced} bytes")
             out.flush()
             os.fsync(out.fileno())
-        what = f"{url} (downloaded for {path}; not kept)"
-        try:
-            actual = file_digest(tmp, spec.algorithm, gunzip=spec.gzip)
-        except DatasetError as exc:
-            raise DatasetError(f"{what}: corrupt or truncated gzip file ({exc.__cause__})") from exc
-        if actual != spec.digest:
-            raise _mismatch(what, spec, actual)
+        _verify(tmp, spec, f"{url} (downloaded for {path}; not kept)")
         os.replace(tmp, path)
         fsync_directory(path.parent)
     finally:
