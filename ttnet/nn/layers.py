@@ -62,9 +62,7 @@ class Linear(Module):
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Write ``grads["weight"]`` (and ``grads["bias"]``) of the last forward; return dx."""
         dx, dweight, dbias = F.linear_backward(dout, self._last_cache())
-        self._write_grad("weight", dweight)
-        if dbias is not None:
-            self._write_grad("bias", dbias)
+        self._write_grads(weight=dweight, bias=dbias)
         return dx
 
     def weight(self) -> np.ndarray:
@@ -131,9 +129,7 @@ class Conv2d(Module):
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Write ``grads["weight"]`` (and ``grads["bias"]``) of the last forward; return dx."""
         dx, dweight, dbias = F.conv2d_backward(dout, self._last_cache())
-        self._write_grad("weight", dweight)
-        if dbias is not None:
-            self._write_grad("bias", dbias)
+        self._write_grads(weight=dweight, bias=dbias)
         return dx
 
     def weight(self) -> np.ndarray:
@@ -205,8 +201,7 @@ class _BatchNorm(Module):
         training mode; running statistics are constants in evaluation mode).
         """
         dx, dgamma, dbeta = F.batchnorm_backward(dout, self._last_cache())
-        self._write_grad("gamma", dgamma)
-        self._write_grad("beta", dbeta)
+        self._write_grads(gamma=dgamma, beta=dbeta)
         return dx
 
     def extra_repr(self) -> str:

@@ -47,9 +47,11 @@ class Module:
         """Register a non-trainable array (updated in place by the layer)."""
         self.buffers[name] = value
 
-    def _write_grad(self, name: str, value: np.ndarray) -> None:
-        """Overwrite ``grads[name]`` in place with ``value``."""
-        self.grads[name][...] = value
+    def _write_grads(self, **grads: np.ndarray | None) -> None:
+        """Overwrite ``grads[name]`` in place with each value; ``None`` (no bias) is skipped."""
+        for name, value in grads.items():
+            if value is not None:
+                self.grads[name][...] = value
 
     def _last_cache(self) -> Any:
         """The cache of the last forward, or a clear error if there was none."""

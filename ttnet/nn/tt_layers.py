@@ -70,10 +70,6 @@ class _TTLayer(Module):
         for target, source in zip(self.cores, cores):
             target[...] = source
 
-    def _write_core_grads(self, dcores: Sequence[np.ndarray]) -> None:
-        for k, g in enumerate(dcores):
-            self._write_grad(f"core{k}", g)
-
     #: ``*_backward(dout, cache) -> (dx, dcores, dbias)`` of :mod:`ttnet.nn.tt_functional`
     _backward_function: Any
 
@@ -83,9 +79,7 @@ class _TTLayer(Module):
         The gradients are *written* (overwritten), not accumulated across calls.
         """
         dx, dcores, dbias = self._backward_function(dout, self._last_cache())
-        self._write_core_grads(dcores)
-        if dbias is not None:
-            self._write_grad("bias", dbias)
+        self._write_grads(bias=dbias, **{f"core{k}": g for k, g in enumerate(dcores)})
         return dx
 
     def _copy_bias_from(self, dense: Module) -> None:
