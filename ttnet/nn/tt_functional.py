@@ -41,6 +41,8 @@ import numpy as np
 from .._checks import as_float_array
 from ..ops.contract import tt_full_backward, tt_full_forward, tt_step_backward, tt_step_forward
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
+from ..ops.kernels import (_kernel_to_matrix, _kernel_to_naive_tensor, _matrix_to_kernel,
+                           _naive_tensor_to_kernel)
 from .functional import (Cache, _check_bias, _check_dout, _same_dtype, conv2d_backward,
                          conv2d_forward, linear_backward, linear_forward)
 
@@ -273,16 +275,12 @@ def tt_conv_kernel_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Cac
     cores = _check_cores(cores, 4)
     l = math.isqrt(cores[0].shape[2])
     Kmat, cache = tt_matrix_full_forward(cores)                      # (S, l² C)
-    S = Kmat.shape[0]
-    K = np.ascontiguousarray(Kmat.reshape(S, l, l, -1).transpose(0, 3, 1, 2))
-    return K, cache
+    return _matrix_to_kernel(Kmat, l), cache
 
 
 def tt_conv_kernel_backward(dK: np.ndarray, cache: Cache) -> list[np.ndarray]:
     """Core gradients from the gradient of the dense kernel."""
-    S, C, l, _ = dK.shape
-    dKmat = np.ascontiguousarray(dK.transpose(0, 2, 3, 1)).reshape(S, l * l * C)
-    return tt_matrix_full_backward(dKmat, cache)
+    return tt_matrix_full_backward(_kernel_to_matrix(dK), cache)
 
 
 def _check_tt_conv_cores(cores: Any) -> list[np.ndarray]:
@@ -448,13 +446,13 @@ def naive_tt_kernel_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Ca
                          f"{len(cores)}")
     flat, chain = tt_full_forward(cores)
     shape = tuple(c.shape[1] for c in cores)                        # (l, l, C, S)
-    K = np.ascontiguousarray(flat.reshape(shape).transpose(3, 2, 0, 1))
+    K = _naive_tensor_to_kernel(flat.reshape(shape))
     return K, {"cores": cores, "chain": chain}
 
 
 def naive_tt_kernel_backward(dK: np.ndarray, cache: Cache) -> list[np.ndarray]:
     """Core gradients from the gradient of the dense kernel."""
-    dT = np.ascontiguousarray(dK.transpose(2, 3, 1, 0)).reshape(-1)
+    dT = _kernel_to_naive_tensor(dK).reshape(-1)
     return tt_full_backward(dT, cache["cores"], cache["chain"])
 
 

@@ -82,9 +82,7 @@ def kernel_to_matrix(kernel: Any) -> np.ndarray:
     -------
     ndarray, shape (S, l*l*C), a new array.
     """
-    kernel = _check_kernel(kernel)
-    S, C, l, _ = kernel.shape
-    return np.ascontiguousarray(kernel.transpose(0, 2, 3, 1)).reshape(S, l * l * C)
+    return _kernel_to_matrix(_check_kernel(kernel))
 
 
 def matrix_to_kernel(matrix: Any, kernel_size: int) -> np.ndarray:
@@ -94,8 +92,7 @@ def matrix_to_kernel(matrix: Any, kernel_size: int) -> np.ndarray:
     S, cols = matrix.shape
     if cols % (l * l):
         raise ValueError(f"matrix has {cols} columns, not a multiple of kernel_size² = {l * l}")
-    C = cols // (l * l)
-    return np.ascontiguousarray(matrix.reshape(S, l, l, C).transpose(0, 3, 1, 2))
+    return _matrix_to_kernel(matrix, l)
 
 
 def conv_kernel_to_tt(kernel: Any, in_modes: Sequence[int], out_modes: Sequence[int],
@@ -147,13 +144,31 @@ def kernel_to_naive_tensor(kernel: Any) -> np.ndarray:
 
     Returns a new array of shape ``(l, l, C, S)``.
     """
-    kernel = _check_kernel(kernel)
-    return np.ascontiguousarray(kernel.transpose(2, 3, 1, 0))
+    return _kernel_to_naive_tensor(_check_kernel(kernel))
 
 
 def naive_tensor_to_kernel(tensor: Any) -> np.ndarray:
     """Inverse of :func:`kernel_to_naive_tensor`: ``(l, l, C, S)`` → ``(S, C, l, l)``."""
-    tensor = as_float_array(tensor, "tensor", ndim=4)
+    return _naive_tensor_to_kernel(as_float_array(tensor, "tensor", ndim=4))
+
+
+# The index maps themselves, without input checks: the TT layers call these on
+# every batch (ttnet.nn.tt_functional), where NaN must propagate, not raise.
+def _kernel_to_matrix(kernel: np.ndarray) -> np.ndarray:
+    S, C, kh, kw = kernel.shape
+    return np.ascontiguousarray(kernel.transpose(0, 2, 3, 1)).reshape(S, kh * kw * C)
+
+
+def _matrix_to_kernel(matrix: np.ndarray, l: int) -> np.ndarray:
+    S = matrix.shape[0]
+    return np.ascontiguousarray(matrix.reshape(S, l, l, -1).transpose(0, 3, 1, 2))
+
+
+def _kernel_to_naive_tensor(kernel: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(kernel.transpose(2, 3, 1, 0))
+
+
+def _naive_tensor_to_kernel(tensor: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(tensor.transpose(3, 2, 0, 1))
 
 
