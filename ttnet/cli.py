@@ -217,7 +217,7 @@ def cmd_tour(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .models import MODEL_NAMES
 
-    datasets = ("fashion-mnist", "fashion-mnist-mini", "cifar10")
+    from .data import DATASETS, SPLITS
     parser = argparse.ArgumentParser(
         prog="ttnet", description="Tensor-train compressed neural networks from scratch in NumPy. "
         "Without a command, runs the demo.",
@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fc-ranks", type=parse_ranks, default=None,
                    help="TT-FC ranks: one int, or r1,r2,r3 per layer separated by '/'")
     p.add_argument("--width", type=_positive_float, default=1.0, help="channel multiplier")
-    p.add_argument("--data", choices=datasets, default="fashion-mnist-mini")
+    p.add_argument("--data", choices=DATASETS, default="fashion-mnist-mini")
     p.add_argument("--subset", type=_positive_int, default=None,
                    help="train on a class-balanced subset of N images")
     p.add_argument("--download", action="store_true",
@@ -278,8 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("eval", "evaluate a checkpoint", "Evaluate a checkpoint written by 'ttnet train'.")
     p.add_argument("--checkpoint", required=True, help="last.npz or best.npz of a run")
-    p.add_argument("--data", choices=datasets, default=None, help="default: the run's data set")
-    p.add_argument("--split", choices=("train", "test"), default="test")
+    p.add_argument("--data", choices=DATASETS, default=None, help="default: the run's data set")
+    p.add_argument("--split", choices=SPLITS, default="test")
     p.add_argument("--download", action="store_true",
                    help="download the data set if it is not found (checksums are verified)")
 

@@ -92,6 +92,13 @@ def _from_json(value: Any) -> Any:
     return value
 
 
+#: Environment variables that set thread counts or kernel choices, recorded by :func:`environment`.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                     "NUMBA_NUM_THREADS", "TTNET_NUMBA")
+#: The entries of :func:`environment` whose change can alter a run's last bits (not "python").
+NUMERICAL_ENVIRONMENT_KEYS = ("numpy", "numba", "numba_threads", "machine") + _THREAD_VARIABLES
+
+
 def environment() -> dict[str, Any]:
     """What the bits of a run depend on besides the code: library versions and thread counts.
 
@@ -108,8 +115,7 @@ def environment() -> dict[str, Any]:
         env["numba_threads"] = int(numba.get_num_threads())
     except ImportError:  # pragma: no cover - numba is a dependency
         env["numba"] = None
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-                "TTNET_NUMBA"):
+    for var in _THREAD_VARIABLES:
         env[var] = os.environ.get(var)
     return env
 

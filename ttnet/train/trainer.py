@@ -54,8 +54,8 @@ from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.module import Module
 from tqdm import tqdm
 
-from .checkpoint import (CheckpointError, atomic_write, environment, load_checkpoint,
-                         module_rngs, save_checkpoint)
+from .checkpoint import (NUMERICAL_ENVIRONMENT_KEYS, CheckpointError, atomic_write, environment,
+                         load_checkpoint, module_rngs, save_checkpoint)
 from .ema import EMA
 from .metrics import plot_learning_curves, write_metrics
 from .optim import Optimizer
@@ -66,10 +66,6 @@ __all__ = ["Trainer", "evaluate", "RunDirectoryError", "ReproducibilityWarning",
 #: The files a run writes into its directory (``overwrite=True`` deletes exactly these).
 RUN_FILES = ("config.json", "last.npz", "best.npz", "metrics.json", "metrics.csv",
              "learning_curves.png")
-
-#: Environment entries compared on resume (a difference may change the last bits).
-_ENVIRONMENT_KEYS = ("numpy", "numba", "numba_threads", "machine", "OMP_NUM_THREADS",
-                     "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "TTNET_NUMBA")
 
 #: Run-configuration entries that may change on resume (they do not change any step).
 _MAY_CHANGE_ON_RESUME = ("epochs",)
@@ -489,7 +485,7 @@ class Trainer:
 
     def _warn_environment(self, saved: dict[str, Any]) -> None:
         now = environment()
-        changed = [f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in _ENVIRONMENT_KEYS
+        changed = [f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in NUMERICAL_ENVIRONMENT_KEYS
                    if saved.get(k) != now.get(k)]
         if changed:
             warnings.warn("resuming in a different numerical environment (" + "; ".join(changed)
