@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ttnet.train import load_checkpoint
+from ttnet.train import atomic_write, load_checkpoint
 from ttnet.train.checkpoint import CheckpointError
 
 #: (key in the output file, kernel shape looked for)
@@ -117,9 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {name}: |K|_F = {np.linalg.norm(k):.4f}, std {k.std():.4f}")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(args.out)                       # never leave a half-written file under the name
+    atomic_write(args.out, lambda f: np.savez_compressed(f, **arrays))
     size = args.out.stat().st_size
     print(f"wrote {args.out} ({size / 1e6:.2f} MB)")
     if size >= 1_000_000:

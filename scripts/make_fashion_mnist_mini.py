@@ -30,13 +30,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ttnet.data import balanced_subset, load
+from ttnet.data import balanced_subset, file_digest, load
+from ttnet.train import atomic_write
 
 SEED = 2016            # the paper's year; any fixed number would do
 PER_CLASS_TRAIN = 600
@@ -69,14 +69,15 @@ def make_arrays(root=None, seed: int = SEED) -> dict[str, np.ndarray]:
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` as an LZMA-compressed .npz with fixed timestamps (reproducible bytes)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w") as archive:
-        for key in sorted(arrays):
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_LZMA
-            with archive.open(info, "w") as member:
-                np.lib.format.write_array(member, arrays[key], allow_pickle=False)
-    tmp.replace(path)
+    def write(f) -> None:
+        with zipfile.ZipFile(f, "w") as archive:
+            for key in sorted(arrays):
+                info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_LZMA
+                with archive.open(info, "w") as member:
+                    np.lib.format.write_array(member, arrays[key], allow_pickle=False)
+
+    atomic_write(path, write)
 
 
 def main(argv=None) -> None:
@@ -86,7 +87,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     args = parser.parse_args(argv)
     write_npz(args.out, make_arrays(args.root, args.seed))
-    digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
+    digest = file_digest(args.out, "sha256")
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
     print(f"sha256 {digest}   <- MINI_SHA256 in ttnet/data/datasets.py")
 
