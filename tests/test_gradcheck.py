@@ -130,8 +130,8 @@ def test_error_is_relative_to_each_arrays_own_scale():
     assert GradCheckResult([]).max_error == 0.0 and GradCheckResult([]).passed()
 
 
-# A reparametrisation ("gauge") that leaves the function unchanged but makes the derivatives of
-# one array tiny and those of another huge: f(x, y) = (1e4·x, 1e-4·y) at x ~ 1e-4, y ~ 1.
+# Two arrays whose derivatives differ by 1e8, as a rescaling of TT cores can make them, with
+# outputs of order one: f(x, y) = (1e4·x, 1e-4·y) at x ~ 1e-4, y ~ 1.
 GAUGE = {"x": 1e-4 * np.random.default_rng(3).standard_normal(4),
          "y": np.random.default_rng(4).standard_normal(4)}
 
