@@ -15,7 +15,7 @@ PAPER_RANKS = [(22, 20, 20), (27, 22, 22), (23, 23, 23), (23, 23, 23), (23, 23, 
 
 
 def test_baselines_have_the_papers_parameter_counts():
-    # PAPER_NOTES: 557,248 (conv) and 13,934,538 (conv-fc), BatchNorm included
+    # docs/paper.md: 557,248 (conv) and 13,934,538 (conv-fc), BatchNorm included
     assert build("conv", rng=0).n_params == 557_248
     assert build("conv-fc", rng=0).n_params == 13_934_538
 

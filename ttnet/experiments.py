@@ -3,7 +3,7 @@
 :func:`train` runs one configuration (a :class:`RunConfig`) end to end: load
 the data set, fit the per-channel normalisation on the training images, build
 the model (:func:`ttnet.models.build`), train it with SGD + momentum, a step
-or cosine schedule and an EMA of the weights (the paper's recipe, PAPER_NOTES),
+or cosine schedule and an EMA of the weights (the paper's recipe, docs/paper.md),
 evaluate every epoch and checkpoint into a run directory. :func:`evaluate_checkpoint`
 re-evaluates a saved run; :func:`demo` is the README's main job.
 """

@@ -1,4 +1,4 @@
-"""Finite-difference gradient checks for hand-written backward passes.
+"""Finite-difference gradient checks for hand-written backward passes (docs/conventions.md §8).
 
 A backward pass computes ∂L/∂θ for a scalar L. To check it without trusting
 any of its algebra, pick a random upstream gradient ``g`` of the output's

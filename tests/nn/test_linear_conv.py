@@ -14,7 +14,7 @@ from ttnet.ops import conv2d_loop
 
 from ..helpers import window_geometries
 
-TOL = 1e-7          # smooth layers (DESIGN.md §4)
+TOL = 1e-7          # smooth layers (docs/conventions.md §8)
 
 
 @st.composite

@@ -1,7 +1,7 @@
 """Batching, normalisation and data augmentation for image batches of shape (N, C, H, W).
 
 The training pipeline of the paper (Garipov et al., 2016, Section 5; see
-``PAPER_NOTES.md``) is, for every mini-batch::
+``docs/paper.md``) is, for every mini-batch::
 
     x = augment(batch_images, rng, flip=dataset.horizontal_flip)   # pad 4, random crop, flip, contrast
     x = normalizer(x)                                              # (x - mean_c) / std_c, float32

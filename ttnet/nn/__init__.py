@@ -1,4 +1,4 @@
-"""Neural-network layers with hand-written backward passes (DESIGN.md §3).
+"""Neural-network layers with hand-written backward passes (docs/conventions.md §5).
 
 * :mod:`ttnet.nn.functional` — the maths as pure ``*_forward`` / ``*_backward`` functions;
 * :mod:`ttnet.nn.module` — the :class:`Module` base class (``params``, ``grads``, ``forward``,

@@ -11,7 +11,7 @@ between calls; the Module classes in :mod:`ttnet.nn.layers` keep the cache.
 Shapes use B for the batch, C / S for input / output channels (features),
 ``(H, W)`` → ``(H', W')`` for the spatial size before / after a window sweep.
 
-dtype rule (DESIGN.md §2): outputs and gradients have the dtype of the input.
+dtype rule (docs/conventions.md §6): outputs and gradients have the dtype of the input.
 A function with parameters requires the input and the parameters to have the
 same dtype and raises ``TypeError`` otherwise; ttnet never converts silently.
 """
@@ -85,7 +85,7 @@ def _check_dout(dout: Any, cache: Cache) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 def linear_forward(x: Any, weight: Any, bias: Any = None) -> tuple[np.ndarray, Cache]:
-    """Affine map ``y = x Wᵀ + b`` (DESIGN.md §2 layout).
+    """Affine map ``y = x Wᵀ + b`` (docs/conventions.md §3 layout).
 
     Parameters
     ----------

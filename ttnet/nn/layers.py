@@ -1,6 +1,6 @@
 """Dense layers as :class:`~ttnet.nn.module.Module` objects over :mod:`ttnet.nn.functional`.
 
-Every layer follows DESIGN.md §3: ``forward(x)`` caches what ``backward``
+Every layer follows docs/conventions.md §5: ``forward(x)`` caches what ``backward``
 needs; ``backward(dout)`` *writes* ``grads`` for the last forward (no
 accumulation across calls) and returns ∂L/∂x. Layers with parameters keep
 their dtype (float32 by default, float64 for gradient checks) and raise

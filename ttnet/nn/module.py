@@ -1,4 +1,4 @@
-"""The :class:`Module` base class: the layer interface of DESIGN.md §3."""
+"""The :class:`Module` base class: the layer interface of docs/conventions.md §5."""
 
 from __future__ import annotations
 

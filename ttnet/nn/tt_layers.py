@@ -1,7 +1,7 @@
 """TT layers: :class:`TTLinear` (TT-FC), :class:`TTConv2d` (the paper's TT-conv) and
 :class:`NaiveTTConv2d` (the baseline it is compared against).
 
-All follow the layer interface of DESIGN.md §3 and add ``cores`` (the core
+All follow the layer interface of docs/conventions.md §5 and add ``cores`` (the core
 arrays, the same objects as in ``params``), ``ranks`` (the full rank tuple) and
 ``weight()`` (the dense weight reconstructed from the cores). The maths lives in
 :mod:`ttnet.nn.tt_functional`; these classes hold the parameters, pick the
@@ -231,7 +231,7 @@ class TTConv2d(_TTMatrixLayer):
     """TT-conv layer (Garipov et al. 2016): a convolution whose kernel is a TT-matrix.
 
     The kernel ``K (S, C, l, l)`` is the TT-matrix of shape ``S × (l² C)`` with
-    ``d + 1`` cores (DESIGN §2, :mod:`ttnet.ops.kernels`):
+    ``d + 1`` cores (docs/conventions.md §4, :mod:`ttnet.ops.kernels`):
 
         K[s, c, i, j] = G_0[0, 0, i l + j, :] · G_1[:, s_1, c_1, :] ⋯ G_d[:, s_d, c_d, 0].
 

@@ -28,7 +28,7 @@ on disk (``cache=True``), so importing ttnet stays fast and later runs skip
 compilation. If numba cannot be imported, :func:`numba_enabled` is False and
 the twins run.
 
-Rules for kernels (DESIGN.md §5): ``prange`` over the outer, independent loop
+Rules for kernels (docs/conventions.md §7): ``prange`` over the outer, independent loop
 (batch or batch × channel); keep the input dtype (cast literals with
 ``x.dtype.type(...)`` or build accumulators from the arrays' own values); no
 ``fastmath`` flags that assume NaN and Inf never occur, so a NaN in gives a

@@ -16,7 +16,7 @@ matrix*. ttnet's patch matrix is
 
     cols[(c, i, j), (b, p, q)] = X̃[b, c, p·sh + i, q·sw + j],     shape (C·kh·kw, B·H'·W')
 
-with both multi-indices row-major (DESIGN.md §2), so that with
+with both multi-indices row-major (docs/conventions.md §1), so that with
 ``K_mat = K.reshape(S, C·kh·kw)`` equation (1) reads
 
     Y_mat = K_mat @ cols,      Y_mat[s, (b, p, q)] = Y[b, s, p, q].               (2)

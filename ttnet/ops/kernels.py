@@ -1,15 +1,20 @@
 """Conv-kernel reshaping schemes: the paper's TT-matrix view and the naive 4-D view.
 
 A convolution kernel K has shape ``(S, C, l, l)`` (output channels, input
-channels, height, width; DESIGN §2). Garipov et al. (2016, §3) compress it in
+channels, height, width; docs/conventions.md §3). Garipov et al. (2016, §3) compress it in
 two ways, and this module maps a dense kernel to each view and back.
 
 The paper's scheme (TT-conv)
     Read K as the ``S × (l² C)`` matrix
 
-        K_mat[s, (i l + j) C + c] = K[s, c, i, j],
+        K_mat[s, (i l + j) C + c] = K[s, c, i, j].
 
-    split ``S = s_1 ⋯ s_d`` and ``C = c_1 ⋯ c_d`` and write ``K_mat`` as a
+    The paper writes the transpose, an ``(l² C) × S`` matrix (patch entries
+    down, output channels across); ttnet keeps the output channel as the row,
+    like the ``(out, in)`` weight of ``Linear``. Transposing a TT-matrix only
+    swaps the two mode indices of every core, so ranks and sizes are the same.
+
+    Split ``S = s_1 ⋯ s_d`` and ``C = c_1 ⋯ c_d`` and write ``K_mat`` as a
     TT-matrix with ``d + 1`` cores: core 0 has row mode 1 and column mode ``l²``
     (the whole spatial part, index ``i l + j``), core k has row mode ``s_k`` and
     column mode ``c_k``:
@@ -27,8 +32,13 @@ The naive scheme
         K[s, c, i, j] = T[i, j, c, s] = H_1[0, i, :] · H_2[:, j, :] · H_3[:, c, :] · H_4[:, s, 0],
 
     three internal ranks. With a 1×1 kernel the first two cores are trivial
-    and this is a rank-r matrix factorisation, which is why it compresses
-    worse (Novikov et al. 2015 showed TT-matrices beat low-rank matrices).
+    and this is a rank-r matrix factorisation. Garipov et al. argue from this
+    (TT-matrices beat low-rank matrices in Novikov et al. 2015) for the
+    reshaped scheme, and report that networks *trained* in it are more
+    accurate than naive-TT networks of the same size. That is a claim about
+    training in each format, not about compressing a given kernel: on kernels
+    of a trained dense network, TT-SVD in the naive scheme reached the lower
+    error at equal parameter count (notebook 05, section 6).
 """
 
 from __future__ import annotations
