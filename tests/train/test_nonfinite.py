@@ -1,4 +1,4 @@
-"""NaN and ±inf in training: where it is caught, what the error says, and that no checkpoint is bad.
+"""NaN and ±inf in training: where they are caught, what the error says, no bad checkpoint.
 
 Every case stops the run with a FloatingPointError that names the epoch and step (or the
 evaluation), says what went non-finite, lists likely causes only where there is more than
