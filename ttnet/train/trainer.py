@@ -30,6 +30,15 @@ counts, see :func:`ttnet.train.checkpoint.environment`; a difference gives a
 :class:`ReproducibilityWarning`). ``prepare`` must be a pure function of its
 arguments (use the ``rng`` it is given, not a generator of its own).
 
+**Extending a run.** Resuming with a larger ``epochs`` continues the run. With
+a schedule that does not depend on the run's length (constant, step, or a
+cosine whose ``total_epochs`` is left unchanged) the result is bit-identical to
+an uninterrupted run of the new length. A cosine schedule whose horizon is
+raised with ``epochs`` (what ``ttnet train --resume --epochs N`` does) is
+re-planned: the epochs already done keep their learning rates and the rest
+follow the new cosine, so the result deliberately differs from an
+uninterrupted run of the new length (see :mod:`ttnet.train.schedules`).
+
 **NaN and ±inf.** A checkpoint never holds a non-finite value. The trainer
 checks the input batch, the network's output and the loss before every
 backward pass, the parameters and buffers after every step (and, if one went
@@ -82,8 +91,9 @@ __all__ = ["Trainer", "evaluate", "RunDirectoryError", "ReproducibilityWarning",
 RUN_FILES = ("config.json", "last.npz", "best.npz", "metrics.json", "metrics.csv",
              "learning_curves.png")
 
-#: Run-configuration entries that may change on resume (they do not change any step).
-_MAY_CHANGE_ON_RESUME = ("epochs",)
+#: Run-configuration entries that may change on resume: the number of epochs, and the record of
+#: re-planned schedules. (A schedule's horizon may change too; see ``Trainer._comparable``.)
+_MAY_CHANGE_ON_RESUME = ("epochs", "replanned")
 
 
 def _is_leftover(filename: str) -> bool:
@@ -300,7 +310,13 @@ class Trainer:
         Run directory (created if missing).
     epochs : int >= 1
         Train until this many epochs are complete. May be raised when
-        resuming, to extend a run (the only setting that may change).
+        resuming, to extend a run. It is the only setting that may change,
+        with the horizon of a schedule that depends on the run's length
+        (:attr:`Schedule.horizon_keys`, e.g. ``CosineLR(lr, total_epochs)``):
+        the run is then re-planned — completed epochs keep their learning
+        rates, later ones follow the new schedule — and the change is recorded
+        under ``"replanned"`` in the run configuration (see "Extending a run"
+        in :mod:`ttnet.train.schedules`).
     batch_size : int >= 1
     seed : int >= 0
         Shuffling and augmentation of epoch e use ``default_rng([seed, e])``.
@@ -426,10 +442,10 @@ class Trainer:
                    test_images: np.ndarray, test_labels: np.ndarray) -> dict[str, Any]:
         """The run's full configuration, saved in ``config.json`` and every checkpoint.
 
-        Everything here except ``epochs`` must be equal for a resume to be
-        accepted: your ``config``, the model's architecture, loss, optimiser,
-        schedule, EMA, batch size, seed, ``drop_last`` and fingerprints of the
-        data.
+        Everything here except ``epochs`` (and the schedule's horizon, see
+        ``epochs``) must be equal for a resume to be accepted: your ``config``,
+        the model's architecture, loss, optimiser, schedule, EMA, batch size,
+        seed, ``drop_last`` and fingerprints of the data.
         """
         run = {
             "config": self.config,
@@ -450,10 +466,35 @@ class Trainer:
     def _path(self, name: str) -> str:
         return os.path.join(self.out_dir, name)
 
+    def _comparable(self, run: dict[str, Any]) -> dict[str, Any]:
+        """``run`` without what may change on resume: epochs, re-plans, the schedule's horizon.
+
+        The horizon (:attr:`Schedule.horizon_keys`, e.g. CosineLR's ``total_epochs``) is
+        dropped only from a schedule of the same type as this trainer's.
+        """
+        out = {k: v for k, v in run.items() if k not in _MAY_CHANGE_ON_RESUME}
+        schedule = out.get("schedule")
+        if isinstance(schedule, dict) and schedule.get("type") == self.schedule.config()["type"]:
+            out["schedule"] = {k: v for k, v in schedule.items()
+                               if k not in self.schedule.horizon_keys}
+        return out
+
+    def _record_replan(self, saved: dict[str, Any], run: dict[str, Any]) -> None:
+        """Carry the saved re-plans into ``run``, and add one if the schedule's horizon changed.
+
+        ``run["replanned"]`` lists ``{"at_epoch": E, "previous_schedule": {...}}``: epochs
+        before E were trained with the previous schedule, later ones with the next.
+        """
+        plans = list(saved.get("replanned", []))
+        if self.epoch > 0 and saved.get("schedule") != run["schedule"]:
+            plans.append({"at_epoch": self.epoch, "previous_schedule": saved["schedule"]})
+            self._say(f"re-planned the learning-rate schedule from epoch {self.epoch + 1} on: "
+                      f"{_short(saved['schedule'])} -> {_short(run['schedule'])}")
+        if plans:
+            run["replanned"] = plans
+
     def _refuse_other_run(self, saved: dict[str, Any], now: dict[str, Any], source: str) -> None:
-        comparable = {k: v for k, v in saved.items() if k not in _MAY_CHANGE_ON_RESUME}
-        current = {k: v for k, v in now.items() if k not in _MAY_CHANGE_ON_RESUME}
-        differences = config_differences(comparable, current)
+        differences = config_differences(self._comparable(saved), self._comparable(now))
         if differences:
             shown = differences[:20] + ([f"... and {len(differences) - 20} more"]
                                         if len(differences) > 20 else [])
@@ -484,6 +525,7 @@ class Trainer:
                 raise RunDirectoryError(f"cannot resume: {exc}") from None
             self._warn_environment(checkpoint.environment)
             self.epoch, self.history = checkpoint.epoch, list(checkpoint.metrics)
+            self._record_replan(checkpoint.config, run)
             self._remove(leftovers)
             if self.history:      # rewrite the derived files from the committed history
                 self._write_metrics_files()
