@@ -30,7 +30,7 @@ def run(out, epochs, schedule, resume=False, log=None):
 
 
 class Replanned(Schedule):
-    """CosineLR(lr, first) before epoch ``at``, CosineLR(lr, second) from it: the re-planned rate."""
+    """CosineLR(lr, first) before epoch ``at`` and CosineLR(lr, second) from it."""
 
     def __init__(self, lr, first, second, at):
         self.lr, self.at = lr, at
