@@ -22,16 +22,15 @@ NaN and ±inf included (``tests/ops/test_twins_nonfinite.py``):
   μ, inv_std, s = γ·inv_std, shift and slope, in the same order on both
   paths (bit-equal where no sum is involved, e.g. in evaluation mode).
 
-Non-finite values: a NaN (or an ±inf, whose x − μ is NaN) in a channel of
-x in training mode makes that channel's μ and σ², and so its whole output and
-gradient, NaN; other channels are unaffected. In evaluation mode μ and σ² are
+Non-finite values: a NaN or ±inf in a channel of x in training mode makes
+that channel's σ² NaN (μ is NaN or ±inf), and so its whole output and
+gradient; other channels are unaffected. In evaluation mode μ and σ² are
 given, and a NaN or ±inf entry of x gives NaN or ±inf in y at that entry and
 NaN in dx there: dx uses the same formula as in training with shift = slope =
 0, and ``x̂·0`` is NaN for a non-finite x̂, so a non-finite input is never
 turned into a finite gradient. ``(B, C)`` arrays (BatchNorm1d) are handled as
-``(B, C, 1, 1)``. Measured by ``benchmarks/bench_layers.py`` (2 cores,
-float32, (128, 64, 32, 32) and (128, 128, 16, 16)): 1.6–3.3× faster than the
-twins.
+``(B, C, 1, 1)``. ``benchmarks/bench_layers.py`` prints the kernels' speed
+against the twins.
 """
 
 from __future__ import annotations

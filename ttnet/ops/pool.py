@@ -187,8 +187,8 @@ def _max_pool_backward_kernel(dout, argmax, kh, kw, sh, sw, ph, pw,
                               dx):  # pragma: no cover - compiled
     """numba twin of :func:`_max_pool_backward_numpy`; task (b, c) owns dx[b, c].
 
-    One pass over the windows instead of one per window offset: 9–12× faster
-    than the twin in ``benchmarks/bench_layers.py`` (float32, batch 128).
+    One pass over the windows instead of one per window offset (the speed-up
+    over the twin is printed by ``benchmarks/bench_layers.py``).
     The windows are visited last to first: for a fixed input position a later
     window reaches it with a smaller offset k, so each position receives its
     gradients in increasing k, the order of the twin (bit-equal sums).
