@@ -23,8 +23,8 @@ NaN and ±inf included (``tests/ops/test_twins_nonfinite.py``):
   paths (bit-equal where no sum is involved, e.g. in evaluation mode).
 
 Non-finite values: a NaN or ±inf in a channel of x in training mode makes
-that channel's σ² NaN (μ is NaN or ±inf), and so its whole output and
-gradient; other channels are unaffected. In evaluation mode μ and σ² are
+that channel's σ² NaN (μ is NaN or ±inf), and with it the channel's whole
+output and gradient; other channels are unaffected. In evaluation mode μ and σ² are
 given, and a NaN or ±inf entry of x gives NaN or ±inf in y at that entry and
 NaN in dx there: dx uses the same formula as in training with shift = slope =
 0, and ``x̂·0`` is NaN for a non-finite x̂, so a non-finite input is never
