@@ -37,12 +37,11 @@ which still runs (slowly) where a module calls a kernel directly, as the
 ``*_numba`` functions of :mod:`ttnet.ops.contract` do. No module imports
 numba itself: they take everything (``prange``, :func:`num_threads`) from here.
 
-Rules for kernels: ``prange`` over the outer, independent loop (batch or
-batch × channel); keep the input dtype (cast literals with
+Rules for kernels (DESIGN.md §5): ``prange`` over the outer, independent loop
+(batch or batch × channel); keep the input dtype (cast literals with
 ``x.dtype.type(...)`` or build accumulators from the arrays' own values); no
 ``fastmath`` flags that assume NaN and Inf never occur, so a NaN in gives a
-NaN out; and do the same arithmetic as the twin, in the same dtype, so that
-the two agree on every input.
+NaN out.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Optimisers: :class:`SGD` (momentum, Nesterov, weight decay) and :class:`Adam`.
 
 An optimiser holds references to a model's ``params`` and ``grads`` arrays
-(the :class:`~ttnet.nn.Module` interface) and, on :meth:`Optimizer.step`, updates every parameter *in
+(DESIGN.md §3) and, on :meth:`Optimizer.step`, updates every parameter *in
 place* from the gradient written by the last ``backward``. Because the arrays
 are updated in place, every view of them — a parent ``Sequential``'s dotted
 names, a TT layer's ``cores`` — sees the new values.
