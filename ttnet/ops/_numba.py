@@ -41,7 +41,8 @@ Rules for kernels (DESIGN.md §5): ``prange`` over the outer, independent loop
 (batch or batch × channel); keep the input dtype (cast literals with
 ``x.dtype.type(...)`` or build accumulators from the arrays' own values); no
 ``fastmath`` flags that assume NaN and Inf never occur, so a NaN in gives a
-NaN out.
+NaN out. And do the same arithmetic as the twin, in the same dtype and order
+where possible, so that the two agree on every input.
 """
 
 from __future__ import annotations
