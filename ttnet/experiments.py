@@ -20,7 +20,7 @@ import numpy as np
 
 from . import data as ttdata
 from . import models
-from ._checks import check_int, check_scalar
+from ._checks import check_in_range, check_int, check_scalar
 from .train import EMA, SGD, CosineLR, StepLR, Trainer, evaluate, load_checkpoint
 from .train.checkpoint import CheckpointError
 
@@ -82,11 +82,14 @@ class RunConfig:
         check_int(self.batch_size, "batch_size", minimum=1)
         check_int(self.lr_step, "lr_step", minimum=1)
         check_int(self.seed, "seed", minimum=0)
-        for name in ("lr", "momentum", "weight_decay", "lr_gamma", "width"):
+        for name in ("lr", "weight_decay", "width"):
             value = check_scalar(getattr(self, name), name)
             if value < 0 or (name in ("lr", "width") and value == 0):
                 raise ValueError(f"{name} must be {'> 0' if name in ('lr', 'width') else '>= 0'}, "
                                  f"got {value}")
+        # the ranges SGD and StepLR accept, checked here so a run fails before loading data
+        check_in_range(self.momentum, "momentum", 0.0, 1.0, include_high=False)
+        check_in_range(self.lr_gamma, "lr_gamma", 0.0, 1.0, include_low=False)
         if self.schedule not in ("step", "cosine"):
             raise ValueError(f"schedule must be 'step' or 'cosine', got {self.schedule!r}")
         if self.ema_decay is not None and not 0.0 < check_scalar(self.ema_decay, "ema_decay") < 1.0:

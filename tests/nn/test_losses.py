@@ -65,7 +65,19 @@ def test_float32_stays_float32():
     (np.zeros((2, 3)), np.array([0.0, 1.0]), TypeError, "labels must be integer"),
     (np.zeros((2, 3)), np.array([[0], [1]]), ValueError, "labels must have 1 dimension"),
     (np.zeros(3), np.array([0]), ValueError, "logits must have 2 dimensions"),
+    (np.zeros((0, 3), np.float32), np.zeros(0, int), ValueError,
+     r"logits must have at least one row and one class.*got shape \(0, 3\)"),
+    (np.zeros((2, 0)), np.zeros(2, int), ValueError,
+     r"logits must have at least one row and one class.*got shape \(2, 0\)"),
 ])
 def test_bad_input_raises_clear_error(logits, labels, error, words):
     with pytest.raises(error, match=words):
         SoftmaxCrossEntropy()(logits, labels)
+    with pytest.raises(error, match=words):
+        F.softmax_cross_entropy_forward(logits, labels)
+
+
+def test_empty_batch_raises_before_any_warning():
+    with np.errstate(all="raise"):                  # a NumPy warning would become an error here
+        with pytest.raises(ValueError, match="logits must have at least one row"):
+            SoftmaxCrossEntropy()(np.zeros((0, 4), np.float32), np.zeros(0, np.int64))

@@ -38,7 +38,30 @@ def _serial_kernel(x, out):
 def test_choose_follows_switch(enabled):
     with numba_path(enabled):
         chosen = choose(_kernel, _twin)
-    assert chosen is (_kernel if enabled and _numba.numba_available() else _twin)
+    if enabled and _numba.numba_available():
+        assert chosen is _kernel
+    else:
+        assert chosen.__wrapped__ is _twin
+
+
+def _sum_with_reverse_twin(x, out):
+    out[...] = x + x[::-1]
+
+
+@numba_kernel
+def _sum_with_reverse_kernel(x, out):
+    n = x.shape[0]
+    for k in prange(n):
+        out[k] = x[k] + x[n - 1 - k]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_neither_path_warns_about_nan_or_overflow(enabled):
+    x = np.array([np.inf, 3e38, 3e38, -np.inf], dtype=np.float32)    # inf - inf, and overflow
+    out = np.empty_like(x)
+    with numba_path(enabled), np.errstate(all="raise"):
+        choose(_sum_with_reverse_kernel, _sum_with_reverse_twin)(x, out)
+    np.testing.assert_array_equal(out, [np.nan, np.inf, np.inf, np.nan])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -123,6 +123,11 @@ def test_nan_propagates(numba):
                                  (1, 1, 4, 4), 3), ValueError, "dout and argmax must have"),
     (lambda: max_pool2d_backward(np.ones((1, 1, 2, 2)), np.zeros((1, 1, 2, 2)),
                                  (1, 1, 4, 4), 2), TypeError, "argmax must be an integer"),
+    (lambda: max_pool2d_backward(np.ones((1, 1, 2, 2)), np.full((1, 1, 2, 2), 4),
+                                 (1, 1, 4, 4), 2), ValueError, r"argmax must hold window "
+                                 r"positions in \[0, 4\) for a 2x2 window, got values from 4"),
+    (lambda: max_pool2d_backward(np.ones((1, 1, 2, 2)), np.full((1, 1, 2, 2), -1),
+                                 (1, 1, 4, 4), 2), ValueError, "got values from -1 to -1"),
 ])
 def test_bad_input_raises_clear_error(call, error, words):
     with pytest.raises(error, match=words):

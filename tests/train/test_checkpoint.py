@@ -9,7 +9,7 @@ import pytest
 from ttnet.nn import Linear, Sequential
 from ttnet.train import (EMA, SGD, Adam, CheckpointError, atomic_write, load_checkpoint,
                          save_checkpoint)
-from ttnet.train.checkpoint import module_rngs
+from ttnet.train.checkpoint import checkpoint_epoch, module_rngs, nonfinite_arrays
 
 from .synthetic import conv_net, make_task, prepare
 
@@ -171,3 +171,48 @@ def test_save_errors(tmp_path):
     with pytest.raises(ValueError, match="epoch must be >= 0"):
         save_checkpoint(tmp_path / "c.npz", model, epoch=-1)
     assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize("poison, named", [
+    (lambda m, o, e: m.params["0.weight"].flat.__setitem__(3, np.nan),
+     r"parameter '0\.weight' \(1 of 36 entries\)"),
+    (lambda m, o, e: m.buffers["1.running_var"].__setitem__(0, np.inf),
+     r"buffer '1\.running_var' \(1 of 4 entries\)"),
+    (lambda m, o, e: o.velocity["6.bias"].__setitem__(slice(None), -np.inf),
+     r"SGD state 'momentum/6\.bias' \(3 of 3 entries\)"),
+    (lambda m, o, e: e.shadow["6.weight"].__setitem__((0, 0), np.nan),
+     r"EMA state 'shadow/6\.weight' \(1 of 192 entries\)"),
+])
+def test_save_refuses_nan_and_inf_and_keeps_the_previous_file(tmp_path, poison, named):
+    model, opt, ema = trained_state()
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, model, optimizer=opt, ema=ema, epoch=1)
+    before = path.read_bytes()
+    poison(model, opt, ema)
+    with pytest.raises(FloatingPointError, match=f"refusing to write checkpoint {path}: NaN or "
+                                                 f"±inf in {named}; nothing was written"):
+        save_checkpoint(path, model, optimizer=opt, ema=ema, epoch=2)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"]          # no temporary left
+    save_checkpoint(path, model, optimizer=opt, ema=ema, epoch=2, allow_nonfinite=True)
+    assert load_checkpoint(path).epoch == 2
+
+
+def test_nonfinite_arrays_lists_every_offender():
+    model, opt, ema = trained_state()
+    assert nonfinite_arrays(model, opt, ema) == []
+    model.params["0.weight"][...] = np.nan
+    model.buffers["1.running_mean"][1] = np.inf
+    assert nonfinite_arrays(model) == ["parameter '0.weight' (36 of 36 entries)",
+                                       "buffer '1.running_mean' (1 of 4 entries)"]
+    with pytest.raises(TypeError, match="allow_nonfinite must be True or False"):
+        save_checkpoint("unused.npz", model, allow_nonfinite=1)
+
+
+def test_checkpoint_epoch_reads_only_the_metadata(tmp_path):
+    model, opt, ema = trained_state(steps=1)
+    save_checkpoint(tmp_path / "c.npz", model, optimizer=opt, epoch=7)
+    assert checkpoint_epoch(tmp_path / "c.npz") == 7
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    assert checkpoint_epoch(tmp_path / "bad.npz") is None
+    assert checkpoint_epoch(tmp_path / "missing.npz") is None

@@ -86,7 +86,7 @@ def test_prepare_returning_float64_is_refused(tmp_path):
         trainer.fit(*TRAIN, *TEST)
 
 
-def test_nan_loss_stops_with_a_clear_error(tmp_path):
+def test_nan_input_stops_with_a_clear_error(tmp_path):   # more in test_nonfinite.py
     def nan_prepare(images, rng, training):
         x = prepare(images, rng, training)
         return np.full_like(x, np.nan) if training else x
@@ -95,7 +95,8 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path):
     trainer = Trainer(model, SGD(model), ConstantLR(0.1), nan_prepare, out_dir=tmp_path / "run",
                       epochs=1, batch_size=20, progress=False)
     with pytest.raises(FloatingPointError,
-                       match="output became non-finite .* at epoch 1, step 1: training diverged"):
+                       match="training stopped at epoch 1, step 1 of 12: the prepared input "
+                             "batch holds NaN"):
         trainer.fit(*TRAIN, *TEST)
 
 

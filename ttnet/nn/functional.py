@@ -528,13 +528,16 @@ def softmax_cross_entropy_forward(logits: Any, labels: Any) -> tuple[np.ndarray,
     Raises
     ------
     ValueError
-        If ``logits`` holds NaN or Inf, is not 2-D, or ``labels`` has the wrong
-        length or a value out of range.
+        If ``logits`` holds NaN or Inf, is not 2-D or is empty (B = 0 or K = 0),
+        or ``labels`` has the wrong length or a value out of range.
     TypeError
         If ``labels`` is not an integer array.
     """
     logits = as_float_array(logits, "logits", ndim=2, finite=True)
     B, K = logits.shape
+    if B == 0 or K == 0:          # the mean over no rows (or a softmax over no classes) is undefined
+        raise ValueError(f"logits must have at least one row and one class, shape (B >= 1, "
+                         f"K >= 1), got shape {logits.shape}")
     labels = _check_labels(labels, B, K)
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))

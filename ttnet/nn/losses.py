@@ -35,12 +35,19 @@ class SoftmaxCrossEntropy(Module):
 
         Parameters
         ----------
-        logits : ndarray, shape (B, K), float32 or float64, finite
+        logits : ndarray, shape (B, K) with B, K >= 1, float32 or float64, finite
         labels : ndarray of int, shape (B,), values in [0, K)
 
         Returns
         -------
         loss : 0-d ndarray of the dtype of ``logits``
+
+        Raises
+        ------
+        ValueError
+            For an empty batch (B = 0: the mean loss is undefined) or no classes,
+            non-finite logits, or labels of the wrong length or out of range
+            (each message names the argument).
         """
         loss, self._cache = F.softmax_cross_entropy_forward(logits, labels)
         return loss

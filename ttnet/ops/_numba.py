@@ -23,22 +23,35 @@ A module that owns a kernel pair dispatches with :func:`choose`::
 
     choose(_scale_kernel, _scale_numpy)(x, out)
 
+The two must agree on every input, NaN and ±inf included (tested case by case
+in ``tests/ops/test_twins_nonfinite.py``). That includes what they say: a
+kernel never emits NumPy's "invalid value" / "overflow" RuntimeWarnings, so
+:func:`choose` runs the twin with those warnings switched off; the NaN or
+±inf in the result is the signal, on both paths.
+
 Kernels are compiled lazily (on their first call, once per dtype) and cached
 on disk (``cache=True``), so importing ttnet stays fast and later runs skip
 compilation. If numba cannot be imported, :func:`numba_enabled` is False and
-the twins run.
+the twins run; :func:`numba_kernel` then returns the plain Python function,
+which still runs (slowly) where a module calls a kernel directly, as the
+``*_numba`` functions of :mod:`ttnet.ops.contract` do. No module imports
+numba itself: they take everything (``prange``, :func:`num_threads`) from here.
 
 Rules for kernels (docs/conventions.md §7): ``prange`` over the outer, independent loop
 (batch or batch × channel); keep the input dtype (cast literals with
 ``x.dtype.type(...)`` or build accumulators from the arrays' own values); no
 ``fastmath`` flags that assume NaN and Inf never occur, so a NaN in gives a
-NaN out.
+NaN out. And do the same arithmetic as the twin, in the same dtype and order
+where possible, so that the two agree on every input.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Callable, TypeVar
+
+import numpy as np
 
 try:
     import numba
@@ -68,6 +81,11 @@ def numba_enabled() -> bool:
     return numba is not None and os.environ.get(ENV_VAR, "1").strip() != "0"
 
 
+def num_threads() -> int:
+    """numba's thread count (``numba.get_num_threads()``), or 1 without numba."""
+    return int(numba.get_num_threads()) if numba is not None else 1
+
+
 def numba_kernel(func: F | None = None, *, parallel: bool = True) -> F | Callable[[F], F]:
     """Decorator: compile ``func`` with ``numba.njit(parallel=parallel, cache=True)``.
 
@@ -84,5 +102,19 @@ def numba_kernel(func: F | None = None, *, parallel: bool = True) -> F | Callabl
 
 
 def choose(kernel: F, twin: F) -> F:
-    """Return ``kernel`` if :func:`numba_enabled` else its NumPy ``twin`` (same signature)."""
-    return kernel if numba_enabled() else twin
+    """Return ``kernel`` if :func:`numba_enabled` else its NumPy ``twin`` (same signature).
+
+    The twin is returned wrapped so that it runs under ``np.errstate(all="ignore")``
+    (the kernel emits no floating-point warnings, so neither does the twin);
+    ``choose(k, t).__wrapped__ is t``.
+    """
+    return kernel if numba_enabled() else _without_fp_warnings(twin)
+
+
+def _without_fp_warnings(twin: F) -> F:
+    @functools.wraps(twin)
+    def run(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return twin(*args, **kwargs)
+
+    return run  # type: ignore[return-value]

@@ -15,7 +15,10 @@ Two building blocks:
   for cores 1..d turns ``x[b, j_1, …, j_d]`` into ``y[b, i_1, …, i_d]``.
   :func:`tt_step_forward` / :func:`tt_step_backward` run the NumPy version
   (batched BLAS products); numba kernels of the same steps sit beside them,
-  checked against them, and measured slower (see :func:`tt_step_forward`).
+  checked against them (NaN and ±inf included), and measured slower (see
+  :func:`tt_step_forward`). Without numba, :func:`tt_step_forward_numba` and
+  :func:`tt_step_backward_numba` still run: their loops then execute in the
+  Python interpreter (same results, much slower).
 
 * **The full reconstruction** -- the dense array of a train of 3-D cores,
   built left to right as a chain of matrix products, and the reverse mode of
@@ -30,7 +33,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._numba import numba_kernel, prange
+from ._numba import num_threads, numba_kernel, prange
 
 
 def _check_step_shapes(T: np.ndarray, G: np.ndarray) -> None:
@@ -167,17 +170,12 @@ def tt_step_backward_numba(dout: np.ndarray, T: np.ndarray,
     Tm = np.ascontiguousarray(T).reshape(p, r0 * n, q)
     dT = np.empty_like(Tm)
     _step_backward_input_kernel(D, _core_matrix(G), dT)
-    n_chunks = max(1, min(p, 4 * _n_threads()))
+    n_chunks = max(1, min(p, 4 * num_threads()))
     partial = np.zeros((n_chunks, m * r1, r0 * n), dtype=T.dtype)
     _step_backward_core_kernel(D, Tm, partial)
-    dG = partial.sum(axis=0).reshape(m, r1, r0, n).transpose(2, 0, 3, 1)
+    with np.errstate(all="ignore"):       # a kernel's NaN/inf is its result, not a warning
+        dG = partial.sum(axis=0).reshape(m, r1, r0, n).transpose(2, 0, 3, 1)
     return dT.reshape(p, r0, n, q), np.ascontiguousarray(dG)
-
-
-def _n_threads() -> int:
-    import numba
-
-    return numba.get_num_threads()
 
 
 # ---------------------------------------------------------------- the entry points

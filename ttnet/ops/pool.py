@@ -7,11 +7,17 @@ returns the maxima and, per window, the position ``k = i·kw + j`` of the
 *first* maximum in row-major window order (ties go to the smallest k; a NaN
 wins over any number and the first NaN is kept, so NaN propagates).
 :func:`max_pool2d_backward` sends each window's gradient to that one
-position, summing where windows overlap.
+position and nowhere else — also when the gradient is NaN or ±inf, so a NaN
+in ``dout`` reaches exactly one input per window — summing where windows
+overlap (where +inf and −inf meet, the sum is NaN).
 
 Both come as a numba kernel (parallel over batch × channel) and a NumPy twin
 with the same signature (one vectorised pass per window offset); the
-``TTNET_NUMBA`` switch picks one (:mod:`ttnet.ops._numba`). Speed-ups are
+``TTNET_NUMBA`` switch picks one (:mod:`ttnet.ops._numba`). The two give
+bit-for-bit equal results on every input, NaN and ±inf included: the same
+argmax, and in the backward pass the same additions in the same order (each
+input position adds the gradients of its windows in increasing window offset
+k, starting from zero). Speed-ups are
 printed by ``benchmarks/bench_layers.py``.
 """
 
@@ -162,11 +168,17 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None,
 # ---------------------------------------------------------------------------
 
 def _max_pool_backward_numpy(dout, argmax, kh, kw, sh, sw, ph, pw, dx) -> None:
-    """One pass per window offset k: windows whose maximum sits at k add their gradient there."""
+    """One pass per window offset k: windows whose maximum sits at k add their gradient there.
+
+    The add is masked (``where=argmax == k``), not multiplied by a 0/1 mask:
+    ``NaN · 0`` is NaN, which would send a NaN gradient to every position of
+    its window instead of to the maximum only.
+    """
     B, C, H, W = dx.shape
     dxp = np.zeros((B, C, H + 2 * ph, W + 2 * pw), dtype=dx.dtype)
     for k in range(kh * kw):
-        dxp[_window(k // kw, k % kw, (sh, sw), dout.shape[2:])] += dout * (argmax == k)
+        target = dxp[_window(k // kw, k % kw, (sh, sw), dout.shape[2:])]     # a view of dxp
+        np.add(target, dout, out=target, where=argmax == k)
     dx[...] = dxp[:, :, ph:ph + H, pw:pw + W]
 
 
@@ -175,8 +187,11 @@ def _max_pool_backward_kernel(dout, argmax, kh, kw, sh, sw, ph, pw,
                               dx):  # pragma: no cover - compiled
     """numba twin of :func:`_max_pool_backward_numpy`; task (b, c) owns dx[b, c].
 
-    One pass over the windows instead of one per window offset: 9–12× faster
-    than the twin in ``benchmarks/bench_layers.py`` (float32, batch 128).
+    One pass over the windows instead of one per window offset (the speed-up
+    over the twin is printed by ``benchmarks/bench_layers.py``).
+    The windows are visited last to first: for a fixed input position a later
+    window reaches it with a smaller offset k, so each position receives its
+    gradients in increasing k, the order of the twin (bit-equal sums).
     """
     B, C, H, W = dx.shape
     Ho, Wo = dout.shape[2], dout.shape[3]
@@ -184,8 +199,8 @@ def _max_pool_backward_kernel(dout, argmax, kh, kw, sh, sw, ph, pw,
     for bc in prange(B * C):
         b, c = bc // C, bc % C
         dx[b, c] = zero
-        for p in range(Ho):
-            for q in range(Wo):
+        for p in range(Ho - 1, -1, -1):
+            for q in range(Wo - 1, -1, -1):
                 k = argmax[b, c, p, q]
                 h, w = p * sh - ph + k // kw, q * sw - pw + k % kw
                 if 0 <= h < H and 0 <= w < W:
@@ -199,7 +214,7 @@ def max_pool2d_backward(dout: Any, argmax: Any, input_shape: Any, kernel_size: A
     Parameters
     ----------
     dout : ndarray, shape (B, C, H', W')
-    argmax : ndarray of int, shape (B, C, H', W')
+    argmax : ndarray of int, shape (B, C, H', W'), values in [0, kh·kw)
         As returned by :func:`max_pool2d`.
     input_shape : tuple of 4 ints
         ``(B, C, H, W)`` of the pooled input.
@@ -219,6 +234,9 @@ def max_pool2d_backward(dout: Any, argmax: Any, input_shape: Any, kernel_size: A
                          f"{(B, C, H, W)}, got {dout.shape} and {argmax.shape}")
     if argmax.dtype.kind not in "iu":
         raise TypeError(f"argmax must be an integer array, got dtype {argmax.dtype}")
+    if argmax.size and (argmax.min() < 0 or argmax.max() >= kh * kw):
+        raise ValueError(f"argmax must hold window positions in [0, {kh * kw}) for a {kh}x{kw} "
+                         f"window, got values from {argmax.min()} to {argmax.max()}")
     dx = np.empty((B, C, H, W), dtype=dout.dtype)
     choose(_max_pool_backward_kernel, _max_pool_backward_numpy)(
         dout, argmax, kh, kw, sh, sw, ph, pw, dx)

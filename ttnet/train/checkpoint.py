@@ -16,6 +16,11 @@ pickle): arrays under ``params/<name>``, ``buffers/<name>``,
 ``optimizer/<key>``, ``ema/<key>``, and one 0-d string array ``meta`` with the
 JSON of everything else.
 
+A checkpoint never holds NaN or ±inf: :func:`save_checkpoint` checks every
+array it would write (:func:`nonfinite_arrays`) and refuses with a
+``FloatingPointError`` naming them, leaving any previous file untouched. So a
+checkpoint that exists is one a run can continue from.
+
 Writing is atomic (:func:`atomic_write`): the file is written to a temporary
 file in the same directory, flushed and ``fsync``-ed, then renamed over the
 target with ``os.replace`` (atomic on POSIX and Windows), and the directory is
@@ -34,14 +39,14 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .._checks import _describe, check_int
+from .._checks import _describe, check_bool, check_int
 from .._files import atomic_write
 from ..nn.module import Module
 from .ema import EMA
 from .optim import Optimizer
 
 __all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint",
-           "atomic_write", "module_rngs", "environment"]
+           "atomic_write", "module_rngs", "environment", "nonfinite_arrays", "checkpoint_epoch"]
 
 FORMAT = "ttnet-checkpoint"
 VERSION = 1
@@ -256,9 +261,44 @@ def _shape(arr: np.ndarray) -> str:
     return f"{tuple(arr.shape)} {arr.dtype}"
 
 
+def _count_nonfinite(arr: np.ndarray) -> int:
+    arr = np.asarray(arr)
+    if arr.dtype.kind not in "fc":
+        return 0
+    return int(arr.size - np.count_nonzero(np.isfinite(arr)))
+
+
+def nonfinite_arrays(model: Module, optimizer: Optimizer | None = None,
+                     ema: EMA | None = None) -> list[str]:
+    """The arrays of a training state that hold NaN or ±inf, described for an error message.
+
+    Checks what a checkpoint would hold: the model's parameters and buffers,
+    the optimiser state (:meth:`Optimizer.state_dict`) and the EMA state.
+
+    Returns
+    -------
+    list of str
+        One entry per offending array, e.g. ``"parameter '0.weight' (3 of 36
+        entries)"``; empty if everything is finite.
+    """
+    groups = [("parameter", model.params), ("buffer", model.buffers)]
+    if optimizer is not None:
+        groups.append((f"{type(optimizer).__name__} state", optimizer.state_dict()))
+    if ema is not None:
+        groups.append(("EMA state", ema.state_dict()))
+    found = []
+    for kind, arrays in groups:
+        for name, arr in arrays.items():
+            bad = _count_nonfinite(arr)
+            if bad:
+                found.append(f"{kind} {name!r} ({bad} of {np.size(arr)} entries)")
+    return found
+
+
 def save_checkpoint(path: str | os.PathLike, model: Module, *, optimizer: Optimizer | None = None,
                     ema: EMA | None = None, epoch: int = 0, config: dict[str, Any] | None = None,
-                    metrics: list[dict[str, Any]] | None = None) -> None:
+                    metrics: list[dict[str, Any]] | None = None,
+                    allow_nonfinite: bool = False) -> None:
     """Write a checkpoint of ``model`` (and optimiser, EMA, RNGs, …) to ``path`` atomically.
 
     Parameters
@@ -275,6 +315,16 @@ def save_checkpoint(path: str | os.PathLike, model: Module, *, optimizer: Optimi
         The run's configuration; must be JSON-serialisable.
     metrics : list of dict, optional
         The metrics history; must be JSON-serialisable.
+    allow_nonfinite : bool
+        Write even if an array holds NaN or ±inf (to keep a diverged state
+        for inspection). The trainer never sets it.
+
+    Raises
+    ------
+    FloatingPointError
+        If a parameter, buffer, optimiser-state or EMA array holds NaN or ±inf
+        (all of them are named) and ``allow_nonfinite`` is False. Nothing is
+        written then: a previous file at ``path`` stays as it was.
     """
     if not isinstance(model, Module):
         raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
@@ -284,6 +334,13 @@ def save_checkpoint(path: str | os.PathLike, model: Module, *, optimizer: Optimi
     if ema is not None and not isinstance(ema, EMA):
         raise TypeError(f"ema must be a ttnet.train EMA or None, got {_describe(ema)}")
     epoch = check_int(epoch, "epoch", minimum=0)
+    if not check_bool(allow_nonfinite, "allow_nonfinite"):
+        bad = nonfinite_arrays(model, optimizer, ema)
+        if bad:
+            raise FloatingPointError(
+                f"refusing to write checkpoint {os.fspath(path)}: NaN or ±inf in "
+                + ", ".join(bad) + "; nothing was written (pass allow_nonfinite=True to keep a "
+                "diverged state for inspection)")
     meta = {
         "format": FORMAT, "version": VERSION, "epoch": epoch,
         "config": {} if config is None else config,
@@ -307,6 +364,16 @@ def save_checkpoint(path: str | os.PathLike, model: Module, *, optimizer: Optimi
     if ema is not None:
         arrays.update({f"ema/{k}": v for k, v in ema.state_dict().items()})
     atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def checkpoint_epoch(path: str | os.PathLike) -> int | None:
+    """The epoch recorded in a checkpoint file, reading only its metadata; None if unreadable."""
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"][()]))
+        return int(meta["epoch"]) if meta.get("format") == FORMAT else None
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+        return None
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:

@@ -11,6 +11,21 @@ epoch counter alone, so a checkpoint needs no schedule state.
   (the paper: η₀ = 0.1, γ = 0.1, every 30 epochs).
 * :class:`CosineLR` — half a cosine from η₀ down to η_min over ``total_epochs``,
   updated every step (Loshchilov & Hutter 2017, without restarts).
+
+**Extending a run.** A schedule's :attr:`~Schedule.horizon_keys` name the
+arguments that give its length (``total_epochs`` of :class:`CosineLR`; none
+for the others). When a run is resumed with more (or fewer) epochs, the
+trainer accepts a schedule that differs from the saved one only there and
+*re-plans*: the epochs already completed keep the learning rates they were
+trained with, and from the resumed epoch on the learning rate is the new
+schedule's. For a cosine run of N epochs extended to N′ that means: at epoch N
+the rate jumps from ≈η_min back up to ``CosineLR(η₀, N′)(N)`` and falls to
+η_min at N′, as in the second part of an N′-epoch run. The result deliberately
+differs from an uninterrupted N′-epoch run (whose first N epochs decayed more
+slowly): it equals a run whose rate follows the N-epoch cosine up to epoch N
+and the N′-epoch cosine after it (``tests/train/test_extend.py``).
+:class:`ConstantLR` and :class:`StepLR` do not depend on the run's length, so
+an extended run with them equals the uninterrupted longer run bit for bit.
 """
 
 from __future__ import annotations
@@ -40,6 +55,11 @@ class Schedule:
     """
 
     lr: float
+
+    #: Arguments of :meth:`config` that set the schedule's length; a resumed run may change
+    #: them (it is then re-planned, see the module docstring). Empty: the schedule does not
+    #: depend on the run's length.
+    horizon_keys: tuple[str, ...] = ()
 
     def __call__(self, epoch: float) -> float:
         """The learning rate at (fractional, 0-based) ``epoch`` >= 0."""
@@ -124,7 +144,9 @@ class CosineLR(Schedule):
     lr : float >= 0
         η₀.
     total_epochs : int >= 1
-        Length of the decay (normally the number of training epochs).
+        Length of the decay (normally the number of training epochs). It is
+        the schedule's horizon: a run resumed with more epochs may change it
+        (see "Extending a run" in :mod:`ttnet.train.schedules`).
     min_lr : float in [0, lr]
         η_min.
 
@@ -135,6 +157,8 @@ class CosineLR(Schedule):
     >>> s(0), round(s(5), 12), s(10), s(12)
     (0.1, 0.05, 0.0, 0.0)
     """
+
+    horizon_keys = ("total_epochs",)
 
     def __init__(self, lr: float, total_epochs: int, min_lr: float = 0.0) -> None:
         self.lr = _check_nonnegative(lr, "lr")

@@ -30,6 +30,28 @@ counts, see :func:`ttnet.train.checkpoint.environment`; a difference gives a
 :class:`ReproducibilityWarning`). ``prepare`` must be a pure function of its
 arguments (use the ``rng`` it is given, not a generator of its own).
 
+**Extending a run.** Resuming with a larger ``epochs`` continues the run. With
+a schedule that does not depend on the run's length (constant, step, or a
+cosine whose ``total_epochs`` is left unchanged) the result is bit-identical to
+an uninterrupted run of the new length. A cosine schedule whose horizon is
+raised with ``epochs`` (what ``ttnet train --resume --epochs N`` does) is
+re-planned: the epochs already done keep their learning rates and the rest
+follow the new cosine, so the result deliberately differs from an
+uninterrupted run of the new length (see :mod:`ttnet.train.schedules`).
+
+**NaN and ±inf.** A checkpoint never holds a non-finite value. The trainer
+checks the input batch, the network's output and the loss before every
+backward pass, the parameters and buffers after every step (and, if one went
+bad, the gradients, to tell the backward pass from the update), and the whole
+state — parameters, buffers, optimiser state, EMA — at the end of each
+epoch's training, before evaluating and committing it; ``evaluate`` checks
+its inputs, outputs and losses too. The first non-finite value stops the run
+with a ``FloatingPointError`` that says where it appeared (epoch, step,
+which arrays), lists the likely causes without claiming to know which one it
+was, and states what the run directory holds (which checkpoints, of which
+epochs). Nothing of the failed epoch is written. (:func:`save_checkpoint`
+itself also refuses non-finite arrays.)
+
 **Run directories.** ``out_dir`` must be empty or missing unless
 ``resume=True`` (continue the run in it; its configuration and model must
 match) or ``overwrite=True`` (delete the previous run's files and start
@@ -38,6 +60,7 @@ again); otherwise :class:`RunDirectoryError`.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import json
@@ -54,8 +77,9 @@ from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.module import Module
 from tqdm import tqdm
 
-from .checkpoint import (NUMERICAL_ENVIRONMENT_KEYS, CheckpointError, atomic_write, environment,
-                         load_checkpoint, module_rngs, save_checkpoint)
+from .checkpoint import (NUMERICAL_ENVIRONMENT_KEYS, CheckpointError, atomic_write,
+                         checkpoint_epoch, environment, load_checkpoint, module_rngs,
+                         nonfinite_arrays, save_checkpoint)
 from .ema import EMA
 from .metrics import plot_learning_curves, write_metrics
 from .optim import Optimizer
@@ -67,8 +91,9 @@ __all__ = ["Trainer", "evaluate", "RunDirectoryError", "ReproducibilityWarning",
 RUN_FILES = ("config.json", "last.npz", "best.npz", "metrics.json", "metrics.csv",
              "learning_curves.png")
 
-#: Run-configuration entries that may change on resume (they do not change any step).
-_MAY_CHANGE_ON_RESUME = ("epochs",)
+#: Run-configuration entries that may change on resume: the number of epochs, and the record of
+#: re-planned schedules. (A schedule's horizon may change too; see ``Trainer._comparable``.)
+_MAY_CHANGE_ON_RESUME = ("epochs", "replanned")
 
 
 def _is_leftover(filename: str) -> bool:
@@ -127,6 +152,17 @@ def _check_output_dtype(logits: np.ndarray, dtype: np.dtype | None) -> None:
                         f"promotes its input; every layer must keep the dtype of its parameters")
 
 
+def _nonfinite(arr: Any) -> int:
+    """Number of NaN and ±inf entries of an array (0 for a finite one)."""
+    arr = np.asarray(arr)
+    return int(arr.size - np.count_nonzero(np.isfinite(arr)))
+
+
+def _listed(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 # ---------------------------------------------------------------- evaluation
 def evaluate(model: Module, images: np.ndarray, labels: np.ndarray, prepare: Callable,
              batch_size: int = 100, loss: Module | None = None) -> tuple[float, float]:
@@ -156,6 +192,12 @@ def evaluate(model: Module, images: np.ndarray, labels: np.ndarray, prepare: Cal
         Mean loss over the N images.
     accuracy : float
         Fraction of images whose largest logit is the label's, in [0, 1].
+
+    Raises
+    ------
+    FloatingPointError
+        If a prepared batch, the network's output or a batch loss holds NaN
+        or ±inf (the message names the images).
     """
     if not isinstance(model, Module):
         raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
@@ -173,10 +215,22 @@ def evaluate(model: Module, images: np.ndarray, labels: np.ndarray, prepare: Cal
     try:
         for start in range(0, len(images), batch_size):
             y = labels[start:start + batch_size]
+            span = f"images {start}..{start + len(y) - 1} of {len(images)}"
             x = _prepared(prepare, images[start:start + batch_size], rng, False, dtype)
+            if _nonfinite(x):
+                raise FloatingPointError(f"evaluation: prepare returned NaN or ±inf "
+                                         f"({_nonfinite(x)} of {x.size} values) for {span}")
             logits = model.forward(x)
             _check_output_dtype(logits, dtype)
-            total_loss += float(loss_fn.forward(logits, y)) * len(y)
+            if _nonfinite(logits):
+                raise FloatingPointError(
+                    f"evaluation: the network's output for {span} holds NaN or ±inf "
+                    f"({_nonfinite(logits)} of {logits.size} values) for a finite input")
+            loss = loss_fn.forward(logits, y)
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"evaluation: the loss is {float(loss)} for {span}, "
+                                         f"whose network outputs are finite")
+            total_loss += float(loss) * len(y)
             correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
     finally:
         for module, mode in modes:
@@ -256,7 +310,13 @@ class Trainer:
         Run directory (created if missing).
     epochs : int >= 1
         Train until this many epochs are complete. May be raised when
-        resuming, to extend a run (the only setting that may change).
+        resuming, to extend a run. It is the only setting that may change,
+        with the horizon of a schedule that depends on the run's length
+        (:attr:`Schedule.horizon_keys`, e.g. ``CosineLR(lr, total_epochs)``):
+        the run is then re-planned — completed epochs keep their learning
+        rates, later ones follow the new schedule — and the change is recorded
+        under ``"replanned"`` in the run configuration (see "Extending a run"
+        in :mod:`ttnet.train.schedules`).
     batch_size : int >= 1
     seed : int >= 0
         Shuffling and augmentation of epoch e use ``default_rng([seed, e])``.
@@ -382,10 +442,10 @@ class Trainer:
                    test_images: np.ndarray, test_labels: np.ndarray) -> dict[str, Any]:
         """The run's full configuration, saved in ``config.json`` and every checkpoint.
 
-        Everything here except ``epochs`` must be equal for a resume to be
-        accepted: your ``config``, the model's architecture, loss, optimiser,
-        schedule, EMA, batch size, seed, ``drop_last`` and fingerprints of the
-        data.
+        Everything here except ``epochs`` (and the schedule's horizon, see
+        ``epochs``) must be equal for a resume to be accepted: your ``config``,
+        the model's architecture, loss, optimiser, schedule, EMA, batch size,
+        seed, ``drop_last`` and fingerprints of the data.
         """
         run = {
             "config": self.config,
@@ -406,10 +466,35 @@ class Trainer:
     def _path(self, name: str) -> str:
         return os.path.join(self.out_dir, name)
 
+    def _comparable(self, run: dict[str, Any]) -> dict[str, Any]:
+        """``run`` without what may change on resume: epochs, re-plans, the schedule's horizon.
+
+        The horizon (:attr:`Schedule.horizon_keys`, e.g. CosineLR's ``total_epochs``) is
+        dropped only from a schedule of the same type as this trainer's.
+        """
+        out = {k: v for k, v in run.items() if k not in _MAY_CHANGE_ON_RESUME}
+        schedule = out.get("schedule")
+        if isinstance(schedule, dict) and schedule.get("type") == self.schedule.config()["type"]:
+            out["schedule"] = {k: v for k, v in schedule.items()
+                               if k not in self.schedule.horizon_keys}
+        return out
+
+    def _record_replan(self, saved: dict[str, Any], run: dict[str, Any]) -> None:
+        """Carry the saved re-plans into ``run``, and add one if the schedule's horizon changed.
+
+        ``run["replanned"]`` lists ``{"at_epoch": E, "previous_schedule": {...}}``: epochs
+        before E were trained with the previous schedule, later ones with the next.
+        """
+        plans = list(saved.get("replanned", []))
+        if self.epoch > 0 and saved.get("schedule") != run["schedule"]:
+            plans.append({"at_epoch": self.epoch, "previous_schedule": saved["schedule"]})
+            self._say(f"re-planned the learning-rate schedule from epoch {self.epoch + 1} on: "
+                      f"{_short(saved['schedule'])} -> {_short(run['schedule'])}")
+        if plans:
+            run["replanned"] = plans
+
     def _refuse_other_run(self, saved: dict[str, Any], now: dict[str, Any], source: str) -> None:
-        comparable = {k: v for k, v in saved.items() if k not in _MAY_CHANGE_ON_RESUME}
-        current = {k: v for k, v in now.items() if k not in _MAY_CHANGE_ON_RESUME}
-        differences = config_differences(comparable, current)
+        differences = config_differences(self._comparable(saved), self._comparable(now))
         if differences:
             shown = differences[:20] + ([f"... and {len(differences) - 20} more"]
                                         if len(differences) > 20 else [])
@@ -440,6 +525,7 @@ class Trainer:
                 raise RunDirectoryError(f"cannot resume: {exc}") from None
             self._warn_environment(checkpoint.environment)
             self.epoch, self.history = checkpoint.epoch, list(checkpoint.metrics)
+            self._record_replan(checkpoint.config, run)
             self._remove(leftovers)
             if self.history:      # rewrite the derived files from the committed history
                 self._write_metrics_files()
@@ -525,9 +611,12 @@ class Trainer:
             ``resume`` nor ``overwrite`` is set, or the run to resume has
             another configuration or model (all differences are listed).
         FloatingPointError
-            If the network's output or the training loss becomes NaN or
-            infinite, i.e. training diverged (the checkpoints of the last
-            completed epoch stay in place).
+            If the model handed in (or restored) holds NaN or ±inf, or a NaN
+            or ±inf appears in an input batch, the network's output, the loss,
+            the parameters, buffers, optimiser state or EMA, or in evaluation.
+            The message names the epoch, step and arrays, lists likely causes
+            and says which checkpoints the run directory holds; nothing of the
+            failed epoch is written.
         """
         train_images, train_labels = _check_images_labels(train_images, train_labels, "train")
         test_images, test_labels = _check_images_labels(test_images, test_labels, "test")
@@ -537,6 +626,12 @@ class Trainer:
         run = self.run_config(train_images, train_labels, test_images, test_labels)
         self._open_run_directory(run)
         self._run = run
+        bad = nonfinite_arrays(self.model, self.optimizer, self.ema)
+        if bad:
+            source = (f"restored from {self._path('last.npz')} (written by a ttnet that did not "
+                      f"check for NaN)" if self.epoch else "handed to the trainer")
+            raise FloatingPointError(f"cannot train: the training state {source} holds NaN or "
+                                     f"±inf in {_listed(bad)}")
         best = max((row["test_acc"] for row in self.history), default=-math.inf)
         while self.epoch < self.epochs:
             row = self._train_one_epoch(train_images, train_labels, test_images, test_labels)
@@ -565,6 +660,78 @@ class Trainer:
             plot_learning_curves(self.history, self._path("learning_curves.png"),
                                  title=os.path.basename(os.path.abspath(self.out_dir)))
 
+    # -- NaN and ±inf ---------------------------------------------------------------------------
+    def _check_step(self, where: str, loss: float, recent: collections.deque) -> None:
+        """After a step: parameters and buffers finite, else find whether backward or update."""
+        model, dtype = self.model, self._dtype
+        bad_params = [repr(n) for n, p in model.params.items() if _nonfinite(p)]
+        bad_buffers = [repr(n) for n, b in model.buffers.items() if _nonfinite(b)]
+        if not bad_params and not bad_buffers:
+            return
+        bad_grads = [repr(n) for n, g in model.grads.items() if _nonfinite(g)]
+        lr = self.optimizer.lr
+        if bad_grads:
+            raise self._stopped(
+                where, f"the backward pass produced NaN or ±inf in the gradient of "
+                       f"{_listed(bad_grads)}, although the loss ({loss:.6g}) was finite",
+                [f"the loss function's backward ({type(self.loss).__name__})",
+                 f"a gradient overflowing {dtype} (very large weights or activations: training "
+                 f"diverging?)", "a layer's backward computing NaN from finite values (please "
+                                 "report it with the run's config.json)"], recent)
+        if bad_params:
+            raise self._stopped(
+                where, f"the optimiser step made parameter {_listed(bad_params)} NaN or ±inf, "
+                       f"although every gradient was finite",
+                [f"training diverging: a learning rate ({lr:.4g} at this step) too high for "
+                 f"this model, batch size and momentum, until the update overflowed {dtype}",
+                 "momentum or weight decay making the updates grow without bound"], recent)
+        raise self._stopped(
+            where, f"the running statistics {_listed(bad_buffers)} became NaN or ±inf in the "
+                   f"forward pass, although the output and loss were finite",
+            [f"activations so large that a batch variance overflowed {dtype}: training "
+             f"diverging (a learning rate, last set to {lr:.4g}, too high?) or very large "
+             f"inputs"], recent)
+
+    def _divergence_causes(self) -> list[str]:
+        return [f"training diverging: a learning rate (last set to {self.optimizer.lr:.4g}) too "
+                f"high for this model, batch size and momentum",
+                f"an activation overflowing {self._dtype} without divergence (very large "
+                f"inputs or weights)",
+                "a layer computing NaN from finite values (please report it with the run's "
+                "config.json)"]
+
+    def _stopped(self, where: str, what: str, causes: list[str],
+                 recent: collections.deque | None = None) -> FloatingPointError:
+        """The error that stops a run: where, what, likely causes, recent losses, the directory."""
+        text = f"training stopped {where}: {what}."
+        if len(causes) == 1:
+            text += f"\nLikely cause: {causes[0]}."
+        elif causes:
+            text += "\nLikely causes (ttnet cannot tell which one it was):" + "".join(
+                f"\n  - {cause}" for cause in causes)
+        if recent is not None:
+            text += ("\nLosses of the last steps of this epoch: "
+                     + (", ".join(f"{v:.4g}" for v in recent) or "none (its first step)")
+                     + " (a rising loss points to divergence).")
+        return FloatingPointError(text + "\n" + self._directory_state())
+
+    def _directory_state(self) -> str:
+        """Which checkpoints the run directory holds, and of which epochs, for an error message."""
+        held = []
+        for name in ("last.npz", "best.npz"):
+            if os.path.isfile(self._path(name)):
+                epoch = checkpoint_epoch(self._path(name))
+                held.append(f"{name} (after epoch {epoch})" if epoch is not None
+                            else f"{name} (unreadable)")
+        if not held:
+            return (f"Nothing of this epoch was written, and {self.out_dir} holds no checkpoint: "
+                    f"there is nothing to resume from.")
+        return (f"Nothing of this epoch was written. {self.out_dir} holds {' and '.join(held)}, "
+                f"written before this error (ttnet never writes a checkpoint holding NaN or "
+                f"±inf). resume=True (--resume) continues from last.npz but replays the same "
+                f"steps, so with the same settings it meets the same problem; to change "
+                f"settings, start a new run (another directory, or overwrite=True).")
+
     def _train_one_epoch(self, train_images: np.ndarray, train_labels: np.ndarray,
                          test_images: np.ndarray, test_labels: np.ndarray) -> dict[str, Any]:
         e = self.epoch
@@ -577,29 +744,39 @@ class Trainer:
         total_loss, correct, seen = 0.0, 0, 0
         bar = tqdm(total=steps, desc=f"epoch {e + 1}/{self.epochs}", unit="batch", leave=False,
                    disable=None if self.progress is None else not self.progress)
+        recent: collections.deque = collections.deque(maxlen=5)    # the last step losses
         try:
             for i in range(steps):
+                where = f"at epoch {e + 1}, step {i + 1} of {steps}"
                 index = order[i * self.batch_size:(i + 1) * self.batch_size]
                 y = train_labels[index]
                 x = _prepared(self.prepare, train_images[index], rng, True, self._dtype)
+                if _nonfinite(x):
+                    raise self._stopped(
+                        where, f"the prepared input batch holds NaN or ±inf ({_nonfinite(x)} "
+                               f"of {x.size} values)",
+                        ["NaN or ±inf in the stored training images",
+                         "prepare producing them (e.g. dividing by a zero standard deviation)"])
                 logits = model.forward(x)
                 _check_output_dtype(logits, self._dtype)
-                if not np.all(np.isfinite(logits)):
-                    raise FloatingPointError(
-                        f"the network's output became non-finite (NaN or Inf) at epoch {e + 1}, "
-                        f"step {i + 1}: training diverged; try a smaller learning rate (the "
-                        f"checkpoints of epoch {e} are intact)")
+                if _nonfinite(logits):
+                    raise self._stopped(
+                        where, f"the network's output holds NaN or ±inf ({_nonfinite(logits)} "
+                               f"of {logits.size} values) for a finite input batch and finite "
+                               f"weights", self._divergence_causes(), recent)
                 loss = loss_fn.forward(logits, y)
                 if not np.isfinite(loss):
-                    raise FloatingPointError(
-                        f"the training loss became {float(loss)} at epoch {e + 1}, step {i + 1}: "
-                        f"training diverged; try a smaller learning rate (the checkpoints of "
-                        f"epoch {e} are intact)")
+                    raise self._stopped(
+                        where, f"the training loss is {float(loss)} for finite network outputs",
+                        [f"the loss function ({type(loss_fn).__name__}): it must return a finite "
+                         f"mean for finite logits", "labels the loss function cannot handle"])
                 model.backward(loss_fn.backward())
                 optimizer.lr = self.schedule(e + i / steps)
                 optimizer.step()
                 if self.ema is not None:
                     self.ema.update()
+                self._check_step(where, float(loss), recent)
+                recent.append(float(loss))
                 total_loss += float(loss) * len(y)
                 correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
                 seen += len(y)
@@ -610,9 +787,27 @@ class Trainer:
         finally:
             bar.close()
         train_seconds = time.perf_counter() - start
-        with self.ema.applied() if self.ema is not None else contextlib.nullcontext():
-            test_loss, test_acc = evaluate(model, test_images, test_labels, self.prepare,
-                                           self.eval_batch_size, loss_fn)
+        bad = nonfinite_arrays(model, optimizer, self.ema)       # optimiser state and EMA too
+        if bad:
+            big = math.sqrt(float(np.finfo(self._dtype or np.float64).max))
+            raise self._stopped(
+                f"after the last step of epoch {e + 1}",
+                f"NaN or ±inf in {_listed(bad)}, although every parameter and buffer is finite",
+                [f"an optimiser state overflowing {self._dtype}: Adam's second moment holds "
+                 f"squared gradients, which overflow for gradients above ~{big:.1e}",
+                 "a momentum buffer growing without bound (momentum and learning rate too high)"])
+        try:
+            with self.ema.applied() if self.ema is not None else contextlib.nullcontext():
+                test_loss, test_acc = evaluate(model, test_images, test_labels, self.prepare,
+                                               self.eval_batch_size, loss_fn)
+        except FloatingPointError as exc:
+            raise self._stopped(
+                f"in the evaluation after epoch {e + 1}'s training",
+                f"{exc}, although every parameter, buffer, optimiser-state and EMA array is "
+                f"finite", ["NaN or ±inf in the test images (the training batches were finite)",
+                            "an activation overflowing in evaluation mode (BatchNorm's running "
+                            "statistics, or the EMA weights, do not match the test data)",
+                            "the loss function returning NaN for finite outputs"]) from None
         return {"epoch": e + 1, "lr": self.schedule(e),
                 "train_loss": total_loss / seen, "train_acc": correct / seen,
                 "test_loss": test_loss, "test_acc": test_acc,
