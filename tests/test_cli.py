@@ -193,8 +193,9 @@ def test_eval_names_the_checkpoint_option_and_what_it_found(tmp_path, capsys):
          "rng_states": {}})))
     assert main(["eval", "--checkpoint", str(tmp_path / "weights.npz")]) == 1
     err = capsys.readouterr().err
-    assert "--checkpoint: checkpoint" in err and "is corrupt: its meta entry has 'params' is " \
-                                                  "{'w': 1} (dict), expected the list of parameter names" in err
+    assert "--checkpoint: checkpoint" in err
+    assert ("is corrupt: its meta entry has 'params' is {'w': 1} (dict), expected the list of "
+            "parameter names") in err
 
 
 def save_checkpoint_like_train(path):

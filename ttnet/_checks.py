@@ -290,6 +290,5 @@ def check_allocation(n_numbers: int, dtype: Any, what: str, *, copies: int = 2,
     if needed > available:
         raise ValueError(
             f"{what} would have {'at least ' if at_least else ''}{n_numbers:,} parameters: "
-            f"{needed / 1e9:,.4g} GB for them and their "
-            f"gradients in {np.dtype(dtype)}, more than this machine's {available / 1e9:,.4g} GB of "
-            f"memory")
+            f"{needed / 1e9:,.4g} GB for them and their gradients in {np.dtype(dtype)}, more than "
+            f"this machine's {available / 1e9:,.4g} GB of memory")

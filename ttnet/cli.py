@@ -171,7 +171,8 @@ def _float_in(low: float, high: float, *, include_low: bool, include_high: bool)
         above = value >= low if include_low else value > low
         below = value <= high if include_high else value < high
         if not (math.isfinite(value) and above and below):
-            raise argparse.ArgumentTypeError(f"expected a finite number in {interval}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected a finite number in {interval}, "
+                                             f"got {text!r}")
         return value
     parse.__name__ = f"number in {interval}"
     return parse

@@ -168,9 +168,9 @@ def _check_activation_memory(model: Any, input_shape: tuple[int, ...], config: R
     if needed > available:
         raise ValueError(
             f"width={config.width:g} and batch_size={config.batch_size}: one training step would "
-            f"hold at least {needed / 1e9:,.4g} GB of activations ({per_image:,} numbers per image), "
-            f"more than this machine's {available / 1e9:,.4g} GB of memory; lower width or "
-            f"batch_size")
+            f"hold at least {needed / 1e9:,.4g} GB of activations ({per_image:,} numbers per "
+            f"image), more than this machine's {available / 1e9:,.4g} GB of memory; lower width "
+            f"or batch_size")
 
 
 def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool = False,
@@ -278,9 +278,10 @@ def _check_run_config(saved: dict[str, Any], path: Path) -> dict[str, Any]:
     """The run settings stored by :func:`train` in a checkpoint, checked; CheckpointError if not."""
     required = ("model", "width", "conv_ranks", "fc_ranks", "data", "normalizer", "input_shape",
                 "classes")
-    if any(key not in saved for key in required):
+    missing = [key for key in required if key not in saved]
+    if missing:
         raise CheckpointError(f"checkpoint {path} was not written by ttnet.experiments.train "
-                              f"(its config lacks {', '.join(k for k in required if k not in saved)})")
+                              f"(its config lacks {', '.join(missing)})")
     try:
         check_choice(saved["model"], "model", models.MODEL_NAMES)
         models.check_ranks(saved["model"], saved["conv_ranks"], saved["fc_ranks"])
@@ -379,7 +380,7 @@ def _is_run_leftover(name: str) -> bool:
 
 
 def _recorded_run_config(out: Path) -> dict[str, Any] | None:
-    """The ``config`` a run recorded in ``out`` (config.json, else last.npz); None if none is readable."""
+    """The ``config`` a run recorded in ``out`` (config.json, else last.npz); None if unreadable."""
     try:
         with open(out / "config.json", encoding="utf-8") as f:
             recorded = json.load(f)["run"]["config"]

@@ -399,7 +399,7 @@ def _dense_twin_params(layer: Module) -> int:
 
 
 def _output_shape(layer: Module, shape: tuple[int, ...]) -> tuple[int, ...] | None:
-    """The shape of one example after ``layer``, by arithmetic; None for a layer type not known here.
+    """The shape of one example after ``layer``, by arithmetic; None for a layer type unknown here.
 
     Only ttnet's own layer classes are known (not their subclasses, which may
     override ``forward``). Raises ValueError (naming what the layer expects) if
