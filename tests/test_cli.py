@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from ttnet import __version__
@@ -133,3 +134,87 @@ def test_eval_refuses_a_checkpoint_whose_config_lacks_run_settings(tmp_path, cap
     err = capsys.readouterr().err
     assert "was not written by ttnet.experiments.train" in err
     assert "lacks conv_ranks, fc_ranks, data" in err
+
+
+def _small_mini_data(monkeypatch, n=200):
+    """Make ttnet.data.load return the first n images of each split (a demo epoch in a second)."""
+    import ttnet.data as ttdata
+
+    real_load = ttdata.load
+    monkeypatch.setattr(ttdata, "load", lambda name, split="train", root=None, download=False:
+                        real_load(name, split, root, download).subset(np.arange(n)))
+
+
+def test_demo_replaces_its_own_output_and_refuses_any_other_run(tmp_path, monkeypatch, capsys):
+    from ttnet.experiments import previous_demo
+
+    _small_mini_data(monkeypatch)
+    demo_dir, other = tmp_path / "demo", tmp_path / "other"
+    assert previous_demo(demo_dir) is False                  # nothing there: a fresh run
+    assert main(["demo", "--out", str(demo_dir), "--epochs", "1", "--no-progress"]) == 0
+    assert previous_demo(demo_dir) is True
+    (demo_dir / "notes.txt").write_text("mine")
+    # a second demo (other epochs) replaces the first; files that are not the run's stay
+    assert main(["demo", "--out", str(demo_dir), "--epochs", "2", "--no-progress"]) == 0
+    assert len(json.loads((demo_dir / "metrics.json").read_text())) == 2
+    assert (demo_dir / "notes.txt").read_text() == "mine"
+
+    # another run is never replaced: the demo obeys the rule of `ttnet train`
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(other)]) == 0
+    before = {p.name: p.read_bytes() for p in other.iterdir()}
+    capsys.readouterr()
+    assert main(["demo", "--out", str(other), "--epochs", "1", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "(--out) holds a run that is not a previous demo" in err
+    assert "width 0.125 instead of 0.25" in err
+    assert {p.name: p.read_bytes() for p in other.iterdir()} == before
+
+    # nor a directory of other files, nor a file
+    (tmp_path / "stuff").mkdir()
+    (tmp_path / "stuff" / "thesis.tex").write_text("x")
+    assert main(["demo", "--out", str(tmp_path / "stuff"), "--no-progress"]) == 1
+    assert "thesis.tex" in capsys.readouterr().err
+    assert main(["demo", "--out", str(tmp_path / "stuff" / "thesis.tex"), "--no-progress"]) == 1
+    assert "is not a directory" in capsys.readouterr().err
+    assert (tmp_path / "stuff" / "thesis.tex").read_text() == "x"
+
+
+def test_eval_names_the_checkpoint_option_and_what_it_found(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    save_checkpoint_like_train(run / "best.npz")
+    assert main(["eval", "--checkpoint", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert f"--checkpoint: path {run} is a directory; expected a checkpoint file such as " \
+           f"{run / 'best.npz'}" in err
+    np.savez(tmp_path / "weights.npz", meta=np.array(json.dumps(
+        {"format": "ttnet-checkpoint", "version": 1, "epoch": 3, "config": {}, "metrics": [],
+         "params": {"w": 1}, "buffers": [], "optimizer_type": None, "ema": False,
+         "rng_states": {}})))
+    assert main(["eval", "--checkpoint", str(tmp_path / "weights.npz")]) == 1
+    err = capsys.readouterr().err
+    assert "--checkpoint: checkpoint" in err
+    assert ("is corrupt: its meta entry has 'params' is {'w': 1} (dict), expected the list of "
+            "parameter names") in err
+
+
+def save_checkpoint_like_train(path):
+    from ttnet.nn import Linear
+    from ttnet.train import save_checkpoint
+
+    save_checkpoint(path, Linear(2, 2, rng=0), config={"config": {"model": "conv"}})
+
+
+def test_summary_warns_about_ranks_too_large_to_compress(capsys):
+    assert main(["summary", "--model", "tt-conv", "--ranks", "100", "--width", "0.25"]) == 0
+    captured = capsys.readouterr()
+    assert "compression: 0.04x" in captured.out
+    assert captured.err.startswith("ttnet summary: warning (CompressionWarning): TT layers with "
+                                   "more parameters than the dense layers they replace")
+    assert "layer 3, TTConv2d 16 -> 16 channels, ranks (100, 100, 100) (conv_ranks=100): 82,500 " \
+           "parameters, its dense twin 2,304" in captured.err
+
+
+def test_tour_refuses_a_negative_seed():
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        tour(seed=-1, out=io.StringIO())

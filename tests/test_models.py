@@ -1,13 +1,17 @@
 """The model zoo: architectures, parameter counts of the paper, ranks, width, summary."""
 
 import io
+import math
+import warnings
 
 import numpy as np
 import pytest
 
+import ttnet._checks
 from ttnet.gradcheck import check_module
-from ttnet.models import MODEL_NAMES, build, channel_modes, summary
-from ttnet.nn.layers import Conv2d, Linear
+from ttnet.models import (MODEL_NAMES, CompressionWarning, _dense_twin_params, build,
+                          channel_modes, summary)
+from ttnet.nn.layers import Conv2d, Dropout, Linear, ReLU, Sequential
 from ttnet.nn.losses import SoftmaxCrossEntropy
 from ttnet.nn.tt_layers import NaiveTTConv2d, TTConv2d, TTLinear
 
@@ -58,7 +62,8 @@ def test_every_model_maps_images_to_logits(name, channels):
 
 
 def test_width_scales_channels_and_picks_modes():
-    model = build("tt-conv", width=0.25, rng=0)
+    with pytest.warns(CompressionWarning):        # rank 16 is too large for 16 -> 16 channels
+        model = build("tt-conv", width=0.25, rng=0)
     tt = [m for m in model.children() if isinstance(m, TTConv2d)]
     assert tt[0].in_channels == 16 and tt[1].out_channels == 32
     assert tt[0].in_modes == channel_modes(16, 3) == (2, 2, 4)
@@ -74,7 +79,8 @@ def test_ranks_per_layer():
 
 
 def test_seed_reproduces_the_network():
-    a, b = build("tt-conv", width=0.25, rng=3), build("tt-conv", width=0.25, rng=3)
+    a, b = build("tt-conv", width=0.25, rng=3, conv_ranks=4), build("tt-conv", width=0.25, rng=3,
+                                                                     conv_ranks=4)
     assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
 
 
@@ -116,3 +122,112 @@ def test_bad_arguments_are_rejected(kwargs, exc, match):
 def test_summary_rejects_non_sequential():
     with pytest.raises(TypeError, match="model must be a ttnet.nn.Sequential"):
         summary(Linear(2, 2), (2,))
+
+
+CONFIGS = [(name, kwargs) for name in MODEL_NAMES for kwargs in (
+    dict(), dict(width=0.125, input_shape=(1, 32, 32), num_classes=7,
+                 conv_ranks=3 if "tt-conv" in name else None,
+                 fc_ranks=[(2, 3, 4), 5] if name.endswith("tt-fc") else None))]
+
+
+@pytest.mark.parametrize("name, kwargs", CONFIGS)
+def test_arithmetic_counts_and_shapes_match_the_built_network(name, kwargs):
+    # build() counts parameters before allocating and summary() infers shapes without running
+    # the network: both must agree with the layers actually built and a real forward pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CompressionWarning)
+        model = build(name, rng=0, **kwargs)
+    shape = kwargs.get("input_shape", (3, 32, 32))
+    s = summary(model, shape, verbose=False)
+    assert s.n_params == model.n_params == sum(p.size for p in model.params.values())
+    model.eval()
+    x = np.zeros((2, *shape), dtype=np.float32)
+    for layer, (_, kind, out_shape, n, dense) in zip(model.children(), s.rows):
+        x = layer.forward(x)
+        assert out_shape == x.shape[1:], kind
+        weight = getattr(layer, "weight", None)
+        if callable(weight):                       # dense twin: the reconstructed weight's size
+            bias = layer.params["bias"].size if "bias" in layer.params else 0
+            assert dense == weight().size + bias, kind
+
+
+def test_summary_of_a_wide_tt_network_never_forms_the_dense_weights():
+    # width 1000: the TT network has 9.4 million parameters, its dense twin 5.5e11 (2.2 TB in
+    # float32), counted from the sizes
+    model = build("tt-conv", width=1000, rng=0)
+    s = summary(model, (3, 32, 32), verbose=False)
+    c64, c128 = 64_000, 128_000
+    assert s.dense_params == (3 * c64 * 9 + c64 * c64 * 9 + c64 * c128 * 9 + 3 * c128 * c128 * 9
+                              + 2 * (2 * c64) + 4 * (2 * c128) + c128 * 10)
+    assert s.n_params == model.n_params
+
+
+def test_summary_runs_a_forward_pass_only_for_unknown_layers():
+    class Doubler(ReLU):
+        pass
+
+    class Widen(Dropout):   # a custom layer: its shape comes from a forward pass
+        def forward(self, x):
+            return np.concatenate([x, x], axis=1)
+
+    model = Sequential(Linear(3, 4, rng=0), Widen(0.0), Doubler(), Linear(8, 2, rng=0))
+    s = summary(model, (3,), verbose=False)
+    assert [row[2] for row in s.rows] == [(4,), (8,), (8,), (2,)]
+    with pytest.raises(ValueError, match=r"input_shape \(5,\) does not fit this model: layer 0 "
+                                         r"\(Linear\): it expects 3 features"):
+        summary(model, (5,), verbose=False)
+
+
+def test_oversized_ranks_warn_with_both_parameter_counts():
+    # the issue's example: ranks 100 at width 0.25 give "compression 0.04x"
+    with pytest.warns(CompressionWarning) as record:
+        model = build("tt-conv", width=0.25, conv_ranks=100, rng=0)
+    text = str(record[0].message)
+    assert len(record) == 1
+    layer3 = model[3]
+    n, dense = layer3.n_params, _dense_twin_params(layer3)
+    assert n > dense
+    assert f"layer 3, TTConv2d 16 -> 16 channels, ranks (100, 100, 100) (conv_ranks=100): " \
+           f"{n:,} parameters, its dense twin {dense:,}" in text
+    assert text.count("\n  layer ") == 5          # all five TT-conv layers
+    with pytest.warns(CompressionWarning, match=r"fc_ranks=\[1000, 2\]"):
+        build("conv-tt-fc", fc_ranks=[1000, 2], width=0.125, rng=0)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("tt-conv", dict()), ("tt-conv-tt-fc", dict()), ("naive-tt-conv", dict(conv_ranks=16)),
+    ("tt-conv", dict(conv_ranks=PAPER_RANKS)), ("tt-conv", dict(width=0.25, conv_ranks=8)),
+])
+def test_compressing_ranks_do_not_warn(name, kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompressionWarning)
+        build(name, rng=0, **kwargs)
+
+
+def test_networks_too_large_for_memory_are_refused_before_allocating(monkeypatch):
+    # conv-fc has 13,934,538 parameters (the paper's count): 8 bytes each with their float32
+    # gradients. One byte less memory than that is refused with the exact count.
+    need = 8 * 13_934_538
+    monkeypatch.setattr(ttnet._checks, "memory_bytes", lambda: need - 1)
+    with pytest.raises(ValueError, match=r"'conv-fc' with width=1, input_shape=\(3, 32, 32\) "
+                                         r"would have 13,934,538 parameters: 0.1115 GB"):
+        build("conv-fc", rng=0)
+    monkeypatch.setattr(ttnet._checks, "memory_bytes", lambda: need)
+    assert build("conv-fc", rng=0).n_params == 13_934_538
+    # a partial count when the network is refused before its last layer
+    monkeypatch.setattr(ttnet._checks, "memory_bytes", lambda: 300_000)   # < 8 · 38,720
+    with pytest.raises(ValueError, match=r"\(in its first 4 layers\) would have at least "
+                                         r"38,720 parameters"):
+        build("conv", rng=0)
+    assert 3 * 64 * 9 + 2 * 64 + 64 * 64 * 9 == 38_720      # conv, BatchNorm, (ReLU), conv
+
+
+def test_absurd_sizes_are_refused_without_running_out_of_memory():
+    for kwargs, part in ((dict(name="tt-conv", conv_ranks=10 ** 10), "conv_ranks=10000000000"),
+                         (dict(name="conv", width=1000), "width=1000"),
+                         (dict(name="conv-fc", input_shape=(3, 10 ** 5, 10 ** 5)),
+                          "input_shape=(3, 100000, 100000)")):
+        with pytest.raises(ValueError, match="parameters") as info:
+            build(**kwargs)
+        assert part in str(info.value) and "memory" in str(info.value)
+    assert math.prod((10 ** 10,) * 2) > ttnet._checks.memory_bytes()

@@ -51,8 +51,9 @@ def as_float_array(x: Any, name: str, *, ndim: int | None = None,
     Raises
     ------
     TypeError
-        If ``x`` is not numeric (strings, objects, complex numbers) or has a
-        floating dtype other than float32 / float64.
+        If ``x`` is not numeric (strings, objects), is complex (the imaginary
+        part is never dropped) or has a floating dtype other than float32 /
+        float64.
     ValueError
         If the number of dimensions is wrong or (with ``finite``) an entry is
         NaN or Inf.
@@ -71,6 +72,10 @@ def as_float_array(x: Any, name: str, *, ndim: int | None = None,
             raise TypeError(
                 f"{name} must have dtype float32 or float64, got dtype {arr.dtype}; "
                 f"convert it with .astype(np.float32) or .astype(np.float64)")
+    elif kind == "c":
+        raise TypeError(
+            f"{name} must be a real numeric array, got complex values ({_describe(x)}); ttnet "
+            f"never drops an imaginary part: pass {name}.real if that is what you mean")
     else:
         raise TypeError(f"{name} must be a real numeric array, got {_describe(x)}")
     if ndim is not None and arr.ndim != ndim:
@@ -242,3 +247,48 @@ def check_path(value: Any, name: str, *, allow_none: bool = False) -> Path | Non
             raise ValueError(f"{name} must be a non-empty path, got ''")
     expected = "a path (str or os.PathLike)" + (" or None" if allow_none else "")
     raise TypeError(f"{name} must be {expected}, got {_describe(value)}")
+
+
+#: Assumed memory when the operating system does not report it (1 TiB).
+_UNKNOWN_MEMORY = 2 ** 40
+
+
+def memory_bytes() -> int:
+    """The machine's physical memory in bytes (1 TiB where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return _UNKNOWN_MEMORY
+
+
+def check_allocation(n_numbers: int, dtype: Any, what: str, *, copies: int = 2,
+                     at_least: bool = False) -> None:
+    """Refuse, before allocating, a parameter count that cannot fit in this machine's memory.
+
+    Parameters
+    ----------
+    n_numbers : int
+        The number of parameters, computed arithmetically (a Python int: no overflow).
+    dtype : np.float32 or np.float64
+    what : str
+        Names the object and the arguments that set its size, e.g.
+        ``"Linear(in_features=10000000, out_features=10000000)"``; the message starts with it.
+    copies : int
+        How many arrays of that size are allocated (2: the parameters and their gradients).
+    at_least : bool
+        ``n_numbers`` is a partial count (the message says "at least").
+
+    Raises
+    ------
+    ValueError
+        If ``copies · n_numbers · itemsize`` exceeds the physical memory
+        (:func:`memory_bytes`); the message gives the parameter count.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    needed = copies * n_numbers * itemsize
+    available = memory_bytes()
+    if needed > available:
+        raise ValueError(
+            f"{what} would have {'at least ' if at_least else ''}{n_numbers:,} parameters: "
+            f"{needed / 1e9:,.4g} GB for them and their gradients in {np.dtype(dtype)}, more than "
+            f"this machine's {available / 1e9:,.4g} GB of memory")

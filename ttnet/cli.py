@@ -5,7 +5,10 @@ Subcommands (``ttnet COMMAND --help`` shows the options and an example):
 demo
     The README's main job and the default: train a small TT-conv network on
     the packaged Fashion-MNIST subset (offline, a couple of minutes on two
-    cores) and print its test accuracy, parameters and compression.
+    cores) and print its test accuracy, parameters and compression. Like
+    ``train``, it refuses a non-empty ``--out`` directory, except one holding
+    a previous demo, which it replaces
+    (:func:`ttnet.experiments.previous_demo`).
 train
     Train any of the paper's networks (:mod:`ttnet.models`) on a data set,
     with checkpoints, metrics and learning curves in a run directory.
@@ -17,21 +20,27 @@ tour
     A short tour of the tensor-train format.
 
 Errors in the user's input (a missing data set, a non-empty run directory, a
-checkpoint of another model, ...) are printed to stderr as one clear message
-and the command exits with status 1; argparse's usage errors exit with 2.
+checkpoint of another model, a network too large for the machine's memory,
+...) are printed to stderr as one clear message naming the option at fault
+and the command exits with status 1; usage errors (a value of the wrong type
+or out of range for its option) exit with 2. Warnings of the library (e.g.
+ranks too large to compress) are printed as ``ttnet COMMAND: warning (...)``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from . import __version__
+from ._checks import check_int
 from .tt import TTMatrix, TTTensor, tt_svd
 
 EXAMPLES = {
@@ -50,9 +59,9 @@ def _relative_error(approx: np.ndarray, exact: np.ndarray) -> float:
 
 
 def tour(seed: int = 0, out=None) -> None:
-    """Print a short tour of the TT format (what ``ttnet tour`` runs)."""
+    """Print a short tour of the TT format (what ``ttnet tour`` runs); ``seed`` is an int >= 0."""
     out = out or sys.stdout
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
 
     def say(text: str = "") -> None:
         print(text, file=out)
@@ -121,31 +130,76 @@ def parse_ranks(text: str) -> Any:
 
 
 def _shape(text: str) -> tuple[int, ...]:
+    """``"3,32,32"`` → (3, 32, 32): an image shape C,H,W of three integers >= 1."""
     try:
-        return tuple(int(v) for v in text.split(","))
+        shape = tuple(int(v) for v in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 3,32,32, "
-                                         f"got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected C,H,W as three comma-separated integers such "
+                                         f"as 3,32,32, got {text!r}") from None
+    if len(shape) != 3 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected C,H,W as three integers >= 1 such as 3,32,32, "
+                                         f"got {text!r}")
+    return shape
 
 
-def _positive_int(text: str) -> int:
+def _int_at_least(minimum: int):
+    """An argparse type: an integer >= ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+_positive_int = _int_at_least(1)
+
+
+def _float_in(low: float, high: float, *, include_low: bool, include_high: bool):
+    """An argparse type: a finite number in an interval (NaN and infinities are refused)."""
+    interval = f"{'[' if include_low else '('}{low:g}, {high:g}{']' if include_high else ')'}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        above = value >= low if include_low else value > low
+        below = value <= high if include_high else value < high
+        if not (math.isfinite(value) and above and below):
+            raise argparse.ArgumentTypeError(f"expected a finite number in {interval}, "
+                                             f"got {text!r}")
+        return value
+    parse.__name__ = f"number in {interval}"
+    return parse
+
+
+_positive_float = _float_in(0.0, math.inf, include_low=False, include_high=False)
+_nonnegative_float = _float_in(0.0, math.inf, include_low=True, include_high=False)
+_momentum = _float_in(0.0, 1.0, include_low=True, include_high=False)
+_decay = _float_in(0.0, 1.0, include_low=False, include_high=False)
+
+
+def _path(text: str) -> str:
+    """An argparse type: a non-empty path (an empty one would silently mean "here")."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a non-empty path, got ''")
+    return text
+
+
+def _check_rank_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Check --ranks / --fc-ranks against --model before any work, naming the options."""
+    from .models import check_ranks
+
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
-    return value
+        check_ranks(args.model, args.ranks, args.fc_ranks, conv_name="--ranks",
+                    fc_name="--fc-ranks")
+    except (ValueError, TypeError) as exc:
+        parser.error(str(exc))
 
 
 # ---------------------------------------------------------------- commands
@@ -187,9 +241,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .experiments import evaluate_checkpoint
+    from .train import CheckpointError
 
-    result = evaluate_checkpoint(args.checkpoint, data=args.data, split=args.split,
-                                 download=args.download)
+    try:
+        result = evaluate_checkpoint(args.checkpoint, data=args.data, split=args.split,
+                                     download=args.download)
+    except CheckpointError as exc:
+        raise CheckpointError(f"--checkpoint: {exc}") from None
     cfg = result["config"]
     print(f"{args.checkpoint}: {cfg['model']} (width {cfg['width']}) after {result['epoch']} "
           f"epochs, {result['n_params']:,} parameters, {'EMA' if result['use_ema'] else 'live'} "
@@ -227,8 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help_text, description=description,
-                              epilog=f"Example: {EXAMPLES[name]}")
+        p = sub.add_parser(name, help=help_text, description=description,
+                           epilog=f"Example: {EXAMPLES[name]}")
+        p.set_defaults(command_parser=p)        # for usage errors found after parsing
+        return p
 
     def progress_flag(p: argparse.ArgumentParser) -> None:
         p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -237,8 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", "train a small TT-conv net on the packaged Fashion-MNIST subset (default)",
             "Train a small TT-conv network on fashion-mnist-mini (offline) and print its test "
             "accuracy, parameters and compression against its dense twin.")
-    p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo; "
-                   "a previous demo there is overwritten)")
+    p.add_argument("--out", type=_path, default="runs/demo",
+                   help="run directory (default runs/demo); a previous demo there is replaced, "
+                   "any other non-empty directory is refused")
     p.add_argument("--epochs", type=_positive_int, default=None,
                    help="number of epochs (default: the demo's)")
     progress_flag(p)
@@ -252,32 +313,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TT-conv ranks: one int, or r0,r1,r2 per layer separated by '/'")
     p.add_argument("--fc-ranks", type=parse_ranks, default=None,
                    help="TT-FC ranks: one int, or r1,r2,r3 per layer separated by '/'")
-    p.add_argument("--width", type=_positive_float, default=1.0, help="channel multiplier")
+    p.add_argument("--width", type=_positive_float, default=1.0, help="channel multiplier (> 0)")
     p.add_argument("--data", choices=DATASETS, default="fashion-mnist-mini")
     p.add_argument("--subset", type=_positive_int, default=None,
-                   help="train on a class-balanced subset of N images")
+                   help="train on a class-balanced subset of N images (at most the training set; "
+                   "rounded down to a multiple of the number of classes)")
     p.add_argument("--download", action="store_true",
                    help="download the data set if it is not found (checksums are verified)")
     p.add_argument("--epochs", type=_positive_int, required=True)
     p.add_argument("--batch-size", type=_positive_int, default=100)
     p.add_argument("--lr", type=_positive_float, default=0.1)
-    p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--momentum", type=_momentum, default=0.9, help="in [0, 1) (default 0.9)")
+    p.add_argument("--weight-decay", type=_nonnegative_float, default=0.0)
     p.add_argument("--schedule", choices=("step", "cosine"), default="step",
                    help="step: x0.1 every --lr-step epochs (the paper); cosine: to 0 at the end")
     p.add_argument("--lr-step", type=_positive_int, default=30)
-    p.add_argument("--ema", type=float, default=0.999, help="EMA decay for evaluation")
+    p.add_argument("--ema", type=_decay, default=0.999,
+                   help="EMA decay for evaluation, in (0, 1) (default 0.999)")
     p.add_argument("--no-ema", action="store_true", help="evaluate the live weights")
     p.add_argument("--no-augment", action="store_true", help="no data augmentation")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--seed", type=_int_at_least(0), default=0)
+    p.add_argument("--out", type=_path, required=True, help="run directory")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true", help="continue the run in --out")
     group.add_argument("--overwrite", action="store_true", help="replace the run in --out")
     progress_flag(p)
 
     p = add("eval", "evaluate a checkpoint", "Evaluate a checkpoint written by 'ttnet train'.")
-    p.add_argument("--checkpoint", required=True, help="last.npz or best.npz of a run")
+    p.add_argument("--checkpoint", type=_path, required=True,
+                   help="last.npz or best.npz of a run")
     p.add_argument("--data", choices=DATASETS, default=None, help="default: the run's data set")
     p.add_argument("--split", choices=SPLITS, default="test")
     p.add_argument("--download", action="store_true",
@@ -291,11 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fc-ranks", type=parse_ranks, default=None)
     p.add_argument("--width", type=_positive_float, default=1.0)
     p.add_argument("--input-shape", type=_shape, default=(3, 32, 32), help="C,H,W (default 3,32,32)")
-    p.add_argument("--classes", type=_positive_int, default=10)
+    p.add_argument("--classes", type=_int_at_least(2), default=10)
 
     p = add("tour", "a short tour of the TT format",
             "Decompose a few tensors with TT-SVD and print ranks, errors and sizes.")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed >= 0 (default 0)")
     return parser
 
 
@@ -305,14 +369,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["demo"])
+    if args.command in ("train", "summary"):
+        _check_rank_options(args.command_parser, args)
     if args.command == "demo" and args.epochs is None:
         from .experiments import DEMO_EPOCHS
 
         args.epochs = DEMO_EPOCHS
     commands = {"demo": cmd_demo, "train": cmd_train, "eval": cmd_eval, "summary": cmd_summary,
                 "tour": cmd_tour}
+    def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+        # warnings of the library (e.g. models.CompressionWarning) as one line, without source
+        print(f"ttnet {args.command}: warning ({category.__name__}): {message}", file=sys.stderr)
+
     try:
-        return commands[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            return commands[args.command](args)
     except (ValueError, OSError, FloatingPointError) as exc:
         # invalid input, missing data, refused run directories, bad checkpoints, divergence
         print(f"ttnet {args.command}: error: {exc}", file=sys.stderr)

@@ -11,6 +11,9 @@ re-evaluates a saved run; :func:`demo` is the README's main job.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +23,15 @@ import numpy as np
 
 from . import data as ttdata
 from . import models
-from ._checks import check_in_range, check_int, check_scalar
-from .train import EMA, SGD, CosineLR, StepLR, Trainer, evaluate, load_checkpoint
+from ._checks import (_describe, check_bool, check_choice, check_dtype, check_in_range, check_int,
+                      check_int_sequence, check_path, check_scalar, memory_bytes)
+from .train import (EMA, RUN_FILES, SGD, CosineLR, RunDirectoryError, StepLR, Trainer, evaluate,
+                    load_checkpoint)
+from .train.checkpoint import FORMAT as CHECKPOINT_FORMAT
 from .train.checkpoint import CheckpointError
 
-__all__ = ["RunConfig", "train", "evaluate_checkpoint", "make_prepare", "demo", "DEMO_CONFIG"]
+__all__ = ["RunConfig", "train", "evaluate_checkpoint", "make_prepare", "demo", "previous_demo",
+           "DEMO_CONFIG"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,9 @@ class RunConfig:
     data : str
         ``fashion-mnist``, ``fashion-mnist-mini`` or ``cifar10``.
     subset : int or None
-        Train on a class-balanced subset of this many training images.
+        Train on a class-balanced subset of this many training images: at
+        least one per class and at most the size of the training set (larger
+        values are refused); rounded down to a multiple of the number of classes.
     batch_size, lr, momentum, weight_decay : training hyper-parameters
     schedule : ``"step"`` (× ``lr_gamma`` every ``lr_step`` epochs) or ``"cosine"``
     ema_decay : float or None
@@ -116,6 +125,10 @@ def make_prepare(normalizer: ttdata.Normalizer, *, augment: bool, flip: bool,
     and cast to ``dtype``. It uses no state besides its arguments, so runs are
     reproducible and resumable.
     """
+    if not isinstance(normalizer, ttdata.Normalizer):
+        raise TypeError(f"normalizer must be a ttnet.data.Normalizer, got {_describe(normalizer)}")
+    augment, flip = check_bool(augment, "augment"), check_bool(flip, "flip")
+    dtype = check_dtype(dtype)
     def prepare(images: np.ndarray, rng: np.random.Generator, training: bool) -> np.ndarray:
         if training and augment:
             images = ttdata.augment(images, rng, flip=flip)
@@ -129,6 +142,10 @@ def _load_data(config: RunConfig, download: bool = False
     train_set = ttdata.load(config.data, "train", download=download)
     test_set = ttdata.load(config.data, "test", download=download)
     images, labels = train_set.images, train_set.labels
+    if config.subset is not None and config.subset > len(labels):
+        raise ValueError(f"subset={config.subset} is more than the {len(labels)} training images "
+                         f"of {config.data}: pass at most {len(labels)}, or no subset to train on "
+                         f"all of them")
     if config.subset is not None and config.subset < len(labels):
         n_classes = int(labels.max()) + 1
         if config.subset < n_classes:
@@ -137,6 +154,26 @@ def _load_data(config: RunConfig, download: bool = False
         index = ttdata.balanced_subset(labels, config.subset // n_classes, rng=config.seed)
         images, labels = images[index], labels[index]
     return train_set, test_set, images, labels
+
+
+def _check_activation_memory(model: Any, input_shape: tuple[int, ...], config: RunConfig) -> None:
+    """Refuse a run whose training step cannot fit in memory, before the first step.
+
+    A step keeps every layer's output for the backward pass, so it holds at
+    least ``batch_size · Σ_layers (numbers per example)`` numbers (the patch
+    matrices of the convolutions come on top). Shapes are computed by
+    :func:`ttnet.models.summary` without running the network.
+    """
+    rows = models.summary(model, input_shape, verbose=False).rows
+    per_image = math.prod(input_shape) + sum(math.prod(shape) for _, _, shape, _, _ in rows)
+    itemsize = next(iter(model.params.values())).dtype.itemsize
+    needed, available = config.batch_size * per_image * itemsize, memory_bytes()
+    if needed > available:
+        raise ValueError(
+            f"width={config.width:g} and batch_size={config.batch_size}: one training step would "
+            f"hold at least {needed / 1e9:,.4g} GB of activations ({per_image:,} numbers per "
+            f"image), more than this machine's {available / 1e9:,.4g} GB of memory; lower width "
+            f"or batch_size")
 
 
 def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool = False,
@@ -164,6 +201,15 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
     -------
     dict with ``history`` (list of per-epoch metrics), ``model``, ``summary``
     (:class:`ttnet.models.Summary`) and ``seconds``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A bad configuration (each field is checked), a ``subset`` larger than
+        the training set, a network whose parameters or whose activations for
+        one batch would not fit in this machine's memory (refused before any
+        training step), or a run directory that cannot be used as asked
+        (:class:`ttnet.train.RunDirectoryError`).
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"config must be a RunConfig, got {type(config).__name__}")
@@ -175,6 +221,7 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
     model = models.build(config.model, input_shape=input_shape,
                          num_classes=len(train_set.classes), width=config.width,
                          conv_ranks=config.conv_ranks, fc_ranks=config.fc_ranks, rng=config.seed)
+    _check_activation_memory(model, input_shape, config)
     optimizer = SGD(model, lr=config.lr, momentum=config.momentum,
                     weight_decay=config.weight_decay)
     schedule = (StepLR(config.lr, config.lr_step, config.lr_gamma) if config.schedule == "step"
@@ -194,6 +241,69 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
         ema.copy_to(model)  # the returned model is the one that was evaluated
     return {"history": history, "model": model, "seconds": time.perf_counter() - start,
             "summary": models.summary(model, input_shape, verbose=False)}
+
+
+#: What the ``meta`` entry of a checkpoint holds: key -> (accepted types, description).
+_CHECKPOINT_META = {
+    "epoch": (int, "an integer"), "config": (dict, "a dict"), "metrics": (list, "a list"),
+    "params": (list, "the list of parameter names"), "buffers": (list, "the list of buffer names"),
+    "optimizer_type": ((str, type(None)), "a string or null"), "ema": (bool, "true or false"),
+    "rng_states": (dict, "a dict"),
+}
+
+
+def _check_checkpoint_meta(path: Path) -> None:
+    """Refuse, naming the entry, a ttnet checkpoint whose ``meta`` entry is malformed.
+
+    Only the small ``meta`` entry is read. Files that are not ttnet checkpoints
+    at all (unreadable, no ``meta``, another format) are left to
+    :func:`ttnet.train.load_checkpoint`, which says so.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"][()])) if "meta" in data.files else None
+    except Exception:  # not a readable .npz: load_checkpoint reports it
+        return
+    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
+        return
+    problems = []
+    for key, (types, text) in _CHECKPOINT_META.items():
+        if key not in meta:
+            problems.append(f"no {key!r} entry (expected {text})")
+        elif not isinstance(meta[key], types) or (types is int and isinstance(meta[key], bool)):
+            problems.append(f"{key!r} is {_describe(meta[key])}, expected {text}")
+    if problems:
+        raise CheckpointError(f"checkpoint {path} is corrupt: its meta entry has "
+                              + "; ".join(problems))
+
+
+def _check_run_config(saved: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The run settings stored by :func:`train` in a checkpoint, checked; CheckpointError if not."""
+    required = ("model", "width", "conv_ranks", "fc_ranks", "data", "normalizer", "input_shape",
+                "classes")
+    missing = [key for key in required if key not in saved]
+    if missing:
+        raise CheckpointError(f"checkpoint {path} was not written by ttnet.experiments.train "
+                              f"(its config lacks {', '.join(missing)})")
+    try:
+        check_choice(saved["model"], "model", models.MODEL_NAMES)
+        models.check_ranks(saved["model"], saved["conv_ranks"], saved["fc_ranks"])
+        check_choice(saved["data"], "data", ttdata.DATASETS)
+        check_int_sequence(saved["input_shape"], "input_shape", length=3, minimum=1)
+        check_scalar(saved["width"], "width")
+        classes = saved["classes"]
+        if not isinstance(classes, list) or len(classes) < 2:
+            raise ValueError(f"classes must be a list of at least two class names, got "
+                             f"{_describe(classes)}")
+        normalizer = saved["normalizer"]
+        if not isinstance(normalizer, dict) or set(normalizer) != {"mean", "std"}:
+            raise ValueError(f"normalizer must be a dict with 'mean' and 'std', got "
+                             f"{_describe(normalizer)}")
+        ttdata.Normalizer(normalizer["mean"], normalizer["std"])
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {path} holds run settings ttnet cannot use: its "
+                              f"config entry {exc}") from None
+    return saved
 
 
 def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = "test",
@@ -218,22 +328,44 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = 
     Returns
     -------
     dict with ``loss``, ``accuracy``, ``epoch``, ``n_params``, ``config``.
+
+    Raises
+    ------
+    CheckpointError
+        ``path`` does not exist, is a directory, is not a ttnet checkpoint, is
+        corrupt (the message names the malformed entry), was not written by
+        :func:`train`, or holds run settings or weights that do not fit
+        together; every message names ``path``.
+    ValueError, TypeError
+        Bad ``data``, ``split``, ``use_ema`` or ``download``.
     """
+    path = check_path(path, "path")
+    if data is not None:
+        data = check_choice(data, "data", ttdata.DATASETS)
+    split = check_choice(split, "split", ttdata.SPLITS)
+    if use_ema is not None:
+        use_ema = check_bool(use_ema, "use_ema")
+    download = check_bool(download, "download")
+    if path.is_dir():
+        inside = [name for name in ("best.npz", "last.npz") if (path / name).is_file()]
+        raise CheckpointError(
+            f"path {path} is a directory; expected a checkpoint file"
+            + (f" such as {path / inside[0]}" if inside else " (last.npz or best.npz of a run)"))
+    _check_checkpoint_meta(path)
     ckpt = load_checkpoint(path)
-    saved = ckpt.config.get("config", {})
-    required = ("model", "width", "conv_ranks", "fc_ranks", "data", "normalizer", "input_shape",
-                "classes")
-    if any(key not in saved for key in required):
-        raise CheckpointError(f"checkpoint {path} was not written by ttnet.experiments.train "
-                              f"(its config lacks {', '.join(k for k in required if k not in saved)})")
+    saved = _check_run_config(ckpt.config.get("config", {}), path)
     data = saved["data"] if data is None else data
     dataset = ttdata.load(data, split, download=download)
     if tuple(dataset.images.shape[1:]) != tuple(saved["input_shape"]):
         raise ValueError(f"data {data!r} has images of shape {dataset.images.shape[1:]}, but the "
                          f"model was trained on {tuple(saved['input_shape'])}")
-    model = models.build(saved["model"], input_shape=tuple(saved["input_shape"]),
-                         num_classes=len(saved["classes"]), width=saved["width"],
-                         conv_ranks=saved["conv_ranks"], fc_ranks=saved["fc_ranks"], rng=0)
+    try:
+        model = models.build(saved["model"], input_shape=tuple(saved["input_shape"]),
+                             num_classes=len(saved["classes"]), width=saved["width"],
+                             conv_ranks=saved["conv_ranks"], fc_ranks=saved["fc_ranks"], rng=0)
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {path} holds run settings ttnet cannot build: "
+                              f"{exc}") from None
     if use_ema is None:
         use_ema = ckpt.ema is not None
     ckpt.restore_model(model, use_ema=use_ema)
@@ -245,11 +377,94 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = 
             "config": saved, "use_ema": use_ema}
 
 
+def _is_run_leftover(name: str) -> bool:
+    """A temporary file of an interrupted write of a run file (``.last.npz.<pid>.<x>.tmp``)."""
+    return name.endswith(".tmp") and any(name.startswith(f".{run}.") for run in RUN_FILES)
+
+
+def _recorded_run_config(out: Path) -> dict[str, Any] | None:
+    """The ``config`` a run recorded in ``out`` (config.json, else last.npz); None if unreadable."""
+    try:
+        with open(out / "config.json", encoding="utf-8") as f:
+            recorded = json.load(f)["run"]["config"]
+        if isinstance(recorded, dict):
+            return recorded
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        recorded = load_checkpoint(out / "last.npz").config.get("config")
+        return recorded if isinstance(recorded, dict) else None
+    except (CheckpointError, AttributeError):
+        return None
+
+
+def previous_demo(out_dir: str | Path) -> bool:
+    """Whether :func:`demo` may write into ``out_dir``, replacing a previous demo there.
+
+    The demo obeys the rule of ``ttnet train`` -- it never replaces another
+    run -- with one exception, its own earlier output. A directory is
+    recognised as a previous demo when the run configuration it records (in
+    ``config.json``, written when a run starts, or else in ``last.npz``) has
+    every :class:`RunConfig` field equal to :data:`DEMO_CONFIG`'s. The number
+    of epochs does not count, so ``ttnet demo --epochs 2`` replaces an 8-epoch
+    demo; a ``ttnet train`` run with exactly the demo's settings counts as a
+    demo too. Only the run's own files (:data:`ttnet.train.RUN_FILES`) are
+    replaced; other files in the directory are left alone.
+
+    Returns
+    -------
+    bool
+        False if ``out_dir`` does not exist or is empty (a fresh run), True if
+        it holds a previous demo.
+
+    Raises
+    ------
+    RunDirectoryError
+        If ``out_dir`` is a file, or a non-empty directory that does not hold a
+        previous demo (the message lists what it holds or how its run differs).
+    """
+    out = check_path(out_dir, "out_dir")
+    if not out.exists():
+        return False
+    if not out.is_dir():
+        raise RunDirectoryError(f"out_dir {out} (--out) exists and is not a directory")
+    entries = sorted(e for e in os.listdir(out) if not _is_run_leftover(e))
+    if not entries:
+        return False
+    recorded = _recorded_run_config(out)
+    listing = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+    if recorded is None:
+        raise RunDirectoryError(
+            f"out_dir {out} (--out) is not empty ({listing}) and is not a previous demo (no "
+            f"readable config.json or last.npz of a run); the demo only replaces its own output: "
+            f"choose another directory")
+    expected = json.loads(json.dumps(DEMO_CONFIG.to_dict()))
+    differences = [f"{key} {recorded.get(key)!r} instead of {value!r}"
+                   for key, value in expected.items() if recorded.get(key) != value]
+    if differences:
+        raise RunDirectoryError(
+            f"out_dir {out} (--out) holds a run that is not a previous demo ("
+            + "; ".join(differences[:5]) + ("; ..." if len(differences) > 5 else "")
+            + "); the demo only replaces its own output: choose another directory, or "
+              "continue that run with ttnet train --resume")
+    return True
+
+
 def demo(out_dir: str | Path, epochs: int = DEMO_EPOCHS, progress: bool | None = None,
          log: Callable[[str], Any] | None = print) -> dict[str, Any]:
     """The README's main job: train :data:`DEMO_CONFIG` on ``fashion-mnist-mini`` (offline).
 
-    Writes the run into ``out_dir`` (overwriting a previous demo there) and
-    returns the result of :func:`train`.
+    Writes the run into ``out_dir`` and returns the result of :func:`train`.
+    Like ``ttnet train`` without ``--overwrite``, it refuses a non-empty
+    ``out_dir`` -- except one holding a previous demo, which it replaces
+    (:func:`previous_demo` says how that is recognised).
+
+    Raises
+    ------
+    RunDirectoryError
+        If ``out_dir`` holds anything other than a previous demo.
     """
-    return train(DEMO_CONFIG, out_dir, epochs, overwrite=True, progress=progress, log=log)
+    out = check_path(out_dir, "out_dir")
+    epochs = check_int(epochs, "epochs", minimum=1)
+    return train(DEMO_CONFIG, out, epochs, overwrite=previous_demo(out), progress=progress,
+                 log=log)

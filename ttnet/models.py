@@ -28,20 +28,25 @@ TT-conv channel modes: 64 = 4·4·4 and 128 = 4·8·4 (other channel counts, fro
 
 from __future__ import annotations
 
+import math
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence, TextIO
 
 import numpy as np
 
-from ._checks import check_dtype, check_int, check_int_sequence, check_rng, check_scalar
-from .nn.layers import (BatchNorm1d, BatchNorm2d, Conv2d, Flatten, GlobalAvgPool2d, Linear,
-                        MaxPool2d, ReLU, Sequential)
+from ._checks import (check_allocation, check_dtype, check_int, check_int_sequence, check_rng,
+                      check_scalar)
+from .nn.layers import (AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten,
+                        GlobalAvgPool2d, Linear, MaxPool2d, ReLU, Sequential)
 from .nn.module import Module
 from .nn.tt_layers import NaiveTTConv2d, TTConv2d, TTLinear
+from .ops.im2col import conv_output_shape
 from .tt import factorize
 
-__all__ = ["MODEL_NAMES", "build", "summary", "channel_modes", "Summary"]
+__all__ = ["MODEL_NAMES", "build", "summary", "channel_modes", "check_ranks", "Summary",
+           "CompressionWarning"]
 
 MODEL_NAMES = ("conv", "conv-fc", "tt-conv", "naive-tt-conv", "tt-conv-fc", "conv-tt-fc",
                "tt-conv-tt-fc")
@@ -92,6 +97,200 @@ def _rank_list(value: Any, n_layers: int, n_ranks: int, default: Any, name: str
     return [(r,) * n_ranks] * n_layers
 
 
+def check_ranks(name: str, conv_ranks: Any = None, fc_ranks: Any = None, *,
+                conv_name: str = "conv_ranks", fc_name: str = "fc_ranks"
+                ) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+    """Check the ranks given for model ``name``; return one rank tuple per TT-conv / TT-FC layer.
+
+    :func:`build` calls it; the command line calls it with ``conv_name="--ranks"``
+    and ``fc_name="--fc-ranks"`` so that its errors name the options.
+
+    Returns
+    -------
+    conv_ranks : five tuples of three ints (the defaults where ``conv_ranks`` is None)
+    fc_ranks : two tuples of three ints
+
+    Raises
+    ------
+    ValueError, TypeError
+        Unknown ``name``, ranks given for a model without such layers, a wrong
+        number of ranks, or a rank that is not an integer >= 1.
+    """
+    if not isinstance(name, str) or name not in MODEL_NAMES:
+        raise ValueError(f"name must be one of {', '.join(MODEL_NAMES)}; got {name!r}")
+    _, tt_conv, tt_fc = _uses(name)
+    if conv_ranks is not None and not tt_conv:
+        raise ValueError(f"{conv_name} is only used by models with TT-conv layers; {name!r} has "
+                         f"none")
+    if fc_ranks is not None and not tt_fc:
+        raise ValueError(f"{fc_name} is only used by models with TT-FC layers; {name!r} has none")
+    return (_rank_list(conv_ranks, 5, 3, DEFAULT_CONV_RANK, conv_name),
+            _rank_list(fc_ranks, 2, 3, DEFAULT_FC_RANKS, fc_name))
+
+
+class CompressionWarning(UserWarning):
+    """A TT layer has more parameters than the dense layer it replaces (its ranks are too large).
+
+    Such a layer still works -- it represents the same kind of weight -- but it
+    compresses nothing: lower its ranks (at most :func:`ttnet.tt.max_ranks` of
+    its modes are ever useful).
+    """
+
+
+@dataclass
+class _LayerSpec:
+    """One layer of a network before it is built: its class and constructor arguments."""
+
+    cls: type
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    weights: bool = False       # takes dtype and rng (every layer with a weight does)
+
+    def build(self, dtype: np.dtype, rng: np.random.Generator) -> Module:
+        extra = {"dtype": dtype, "rng": rng} if self.weights else {}
+        return self.cls(*self.args, **self.kwargs, **extra)
+
+    def param_counts(self) -> tuple[int, int]:
+        """(parameters, parameters of its dense twin), by arithmetic: nothing is allocated.
+
+        The formulas follow the core shapes documented by each layer class; a
+        test checks them against the built layers.
+        """
+        cls, a, kw = self.cls, self.args, self.kwargs
+        bias = kw.get("bias", True)
+        if cls in (BatchNorm1d, BatchNorm2d):
+            return 2 * a[0], 2 * a[0]
+        if cls is Linear:
+            n = a[1] * a[0] + bias * a[1]
+            return n, n
+        if cls is Conv2d:
+            n = a[1] * a[0] * a[2] ** 2 + bias * a[1]
+            return n, n
+        if cls is TTLinear:
+            in_modes, out_modes, ranks = a[:3]
+            full = (1, *ranks, 1)
+            n = sum(full[k] * out_modes[k] * in_modes[k] * full[k + 1]
+                    for k in range(len(in_modes)))
+            dense = math.prod(in_modes) * math.prod(out_modes)
+            extra = bias * math.prod(out_modes)
+            return n + extra, dense + extra
+        if cls is TTConv2d:
+            in_modes, out_modes, ranks, l = a[:4]
+            full = (1, *ranks, 1)
+            n = l * l * full[1] + sum(full[k + 1] * out_modes[k] * in_modes[k] * full[k + 2]
+                                      for k in range(len(in_modes)))
+            dense = math.prod(in_modes) * math.prod(out_modes) * l * l
+            extra = bias * math.prod(out_modes)
+            return n + extra, dense + extra
+        if cls is NaiveTTConv2d:
+            C, S, ranks, l = a[:4]
+            r, modes = (1, *ranks, 1), (l, l, C, S)
+            n = sum(r[k] * modes[k] * r[k + 1] for k in range(4))
+            return n + bias * S, C * S * l * l + bias * S
+        return 0, 0                 # ReLU, pooling, Flatten
+
+    def describe(self) -> str:
+        if self.cls is TTConv2d:
+            return (f"TTConv2d {math.prod(self.args[0])} -> {math.prod(self.args[1])} channels, "
+                    f"ranks {self.args[2]}")
+        if self.cls is NaiveTTConv2d:
+            return f"NaiveTTConv2d {self.args[0]} -> {self.args[1]} channels, ranks {self.args[2]}"
+        if self.cls is TTLinear:
+            return (f"TTLinear {math.prod(self.args[0])} -> {math.prod(self.args[1])} features, "
+                    f"ranks {self.args[2]}")
+        return self.cls.__name__
+
+
+def _plan(name: str, C: int, H: int, W: int, num_classes: int, width: float,
+          conv_rank_list: list[tuple[int, ...]], fc_rank_list: list[tuple[int, ...]],
+          dtype: np.dtype, what: str) -> list[_LayerSpec]:
+    """The layers of network ``name`` as specs, refusing sizes this machine cannot hold.
+
+    The parameter count is added up layer by layer, arithmetically, and
+    checked (:func:`ttnet._checks.check_allocation`) after each layer, so an
+    absurd width is refused at the first (dense) convolution, before any
+    channel count is factorised into TT modes.
+    """
+    fc_head, tt_conv, tt_fc = _uses(name)
+    naive = name == "naive-tt-conv"
+    c64, c128 = max(1, round(64 * width)), max(1, round(128 * width))
+    specs: list[_LayerSpec] = []
+    total = 0
+
+    def add(spec: _LayerSpec, last: bool = False) -> None:
+        nonlocal total
+        specs.append(spec)
+        total += spec.param_counts()[0]
+        check_allocation(total, dtype, what if last else f"{what} (in its first {len(specs)} "
+                         f"layers)", at_least=not last)
+
+    def conv_block(c_in: int, c_out: int, padding: int, index: int) -> None:
+        if index == 0 or not tt_conv:
+            add(_LayerSpec(Conv2d, (c_in, c_out, 3), dict(padding=padding, bias=False), True))
+        elif naive:
+            add(_LayerSpec(NaiveTTConv2d, (c_in, c_out, conv_rank_list[index - 1], 3),
+                           dict(padding=padding, bias=False), True))
+        else:
+            add(_LayerSpec(TTConv2d, (channel_modes(c_in, 3), channel_modes(c_out, 3),
+                                      conv_rank_list[index - 1], 3),
+                           dict(padding=padding, bias=False), True))
+        add(_LayerSpec(BatchNorm2d, (c_out,), dict(eps=BN_EPS, dtype=dtype)))
+        add(_LayerSpec(ReLU))
+
+    last_padding = 1 if fc_head else 0
+    plan = [(C, c64, 1), (c64, c64, 1), "pool", (c64, c128, 1), (c128, c128, 1), "pool",
+            (c128, c128, last_padding), (c128, c128, last_padding)]
+    index = 0
+    for step in plan:
+        if step == "pool":
+            add(_LayerSpec(MaxPool2d, (3,), dict(stride=2, padding=1)))
+        else:
+            conv_block(*step, index=index)
+            index += 1
+
+    if not fc_head:
+        add(_LayerSpec(GlobalAvgPool2d))
+        add(_LayerSpec(Linear, (c128, num_classes), dict(bias=False), True), last=True)
+        return specs
+
+    h, w = (H + 1) // 2, (W + 1) // 2          # max-pool 3x3 / 2, padding 1
+    h, w = (h + 1) // 2, (w + 1) // 2
+    flat = c128 * h * w
+    add(_LayerSpec(Flatten))
+    sizes = [flat, 1536, 512]
+    for k in range(2):
+        n_in, n_out = sizes[k], sizes[k + 1]
+        if tt_fc:
+            add(_LayerSpec(TTLinear, (channel_modes(n_in, 4), channel_modes(n_out, 4),
+                                      fc_rank_list[k]), dict(bias=False), True))
+        else:
+            add(_LayerSpec(Linear, (n_in, n_out), dict(bias=False), True))
+        add(_LayerSpec(BatchNorm1d, (n_out,), dict(eps=BN_EPS, dtype=dtype)))
+        add(_LayerSpec(ReLU))
+    add(_LayerSpec(Linear, (512, num_classes), dict(bias=True), True), last=True)
+    return specs
+
+
+def _warn_overparametrised(specs: list[_LayerSpec], conv_ranks: Any, fc_ranks: Any) -> None:
+    """Warn (:class:`CompressionWarning`) about TT layers larger than their dense twins."""
+    given = {"conv_ranks": conv_ranks if conv_ranks is not None
+             else f"{DEFAULT_CONV_RANK} (the default)",
+             "fc_ranks": fc_ranks if fc_ranks is not None else f"{DEFAULT_FC_RANKS} (the default)"}
+    lines = []
+    for k, spec in enumerate(specs):
+        if spec.cls not in (TTConv2d, NaiveTTConv2d, TTLinear):
+            continue
+        n, dense = spec.param_counts()
+        if n > dense:
+            arg = "fc_ranks" if spec.cls is TTLinear else "conv_ranks"
+            lines.append(f"layer {k}, {spec.describe()} ({arg}={given[arg]}): {n:,} parameters, "
+                         f"its dense twin {dense:,}")
+    if lines:
+        warnings.warn("TT layers with more parameters than the dense layers they replace (their "
+                      "ranks are larger than they can use; lower them):\n  " + "\n  ".join(lines),
+                      CompressionWarning, stacklevel=3)
+
+
 def build(name: str, input_shape: Sequence[int] = (3, 32, 32), num_classes: int = 10,
           width: float = 1.0, conv_ranks: Any = None, fc_ranks: Any = None, rng: Any = None,
           dtype: Any = np.float32) -> Sequential:
@@ -124,10 +323,18 @@ def build(name: str, input_shape: Sequence[int] = (3, 32, 32), num_classes: int 
     ------
     ValueError
         Unknown name, ranks given for a model without such layers, wrong number of
-        ranks, or an input too small for the architecture.
+        ranks, an input too small for the architecture, or a network whose
+        parameters (and their gradients) would not fit in this machine's memory:
+        the parameter count is computed before anything is allocated and the
+        message gives it.
+
+    Warns
+    -----
+    CompressionWarning
+        If a TT layer would have more parameters than the dense layer it
+        replaces (ranks larger than the layer can use); both counts are given.
     """
-    if not isinstance(name, str) or name not in MODEL_NAMES:
-        raise ValueError(f"name must be one of {', '.join(MODEL_NAMES)}; got {name!r}")
+    conv_rank_list, fc_rank_list = check_ranks(name, conv_ranks, fc_ranks)
     C, H, W = check_int_sequence(input_shape, "input_shape", length=3, minimum=1)
     num_classes = check_int(num_classes, "num_classes", minimum=2)
     width = check_scalar(width, "width")
@@ -136,64 +343,15 @@ def build(name: str, input_shape: Sequence[int] = (3, 32, 32), num_classes: int 
     rng = check_rng(rng)
     dtype = check_dtype(dtype)
     fc_head, tt_conv, tt_fc = _uses(name)
-    if conv_ranks is not None and not tt_conv:
-        raise ValueError(f"conv_ranks is only used by models with TT-conv layers; {name!r} has none")
-    if fc_ranks is not None and not tt_fc:
-        raise ValueError(f"fc_ranks is only used by models with TT-FC layers; {name!r} has none")
     if min(H, W) < (8 if fc_head else 20):
         raise ValueError(f"input_shape {tuple(input_shape)} is too small for {name!r}: need "
                          f"H, W >= {8 if fc_head else 20}")
-
-    c64, c128 = max(1, round(64 * width)), max(1, round(128 * width))
-    conv_rank_list = _rank_list(conv_ranks, 5, 3, DEFAULT_CONV_RANK, "conv_ranks")
-    naive = name == "naive-tt-conv"
-    layers: list[Module] = []
-
-    def conv_block(c_in: int, c_out: int, padding: int, index: int) -> None:
-        if index == 0 or not tt_conv:
-            layers.append(Conv2d(c_in, c_out, 3, padding=padding, bias=False, dtype=dtype,
-                                 rng=rng))
-        elif naive:
-            layers.append(NaiveTTConv2d(c_in, c_out, conv_rank_list[index - 1], 3,
-                                        padding=padding, bias=False, dtype=dtype, rng=rng))
-        else:
-            layers.append(TTConv2d(channel_modes(c_in, 3), channel_modes(c_out, 3),
-                                   conv_rank_list[index - 1], 3, padding=padding, bias=False,
-                                   dtype=dtype, rng=rng))
-        layers.append(BatchNorm2d(c_out, eps=BN_EPS, dtype=dtype))
-        layers.append(ReLU())
-
-    last_padding = 1 if fc_head else 0
-    plan = [(C, c64, 1), (c64, c64, 1), "pool", (c64, c128, 1), (c128, c128, 1), "pool",
-            (c128, c128, last_padding), (c128, c128, last_padding)]
-    index = 0
-    for step in plan:
-        if step == "pool":
-            layers.append(MaxPool2d(3, stride=2, padding=1))
-        else:
-            conv_block(*step, index=index)
-            index += 1
-
-    if not fc_head:
-        layers += [GlobalAvgPool2d(), Linear(c128, num_classes, bias=False, dtype=dtype, rng=rng)]
-        return Sequential(*layers)
-
-    h, w = (H + 1) // 2, (W + 1) // 2          # max-pool 3x3 / 2, padding 1
-    h, w = (h + 1) // 2, (w + 1) // 2
-    flat = c128 * h * w
-    layers.append(Flatten())
-    sizes = [flat, 1536, 512]
-    fc_rank_list = _rank_list(fc_ranks, 2, 3, DEFAULT_FC_RANKS, "fc_ranks")
-    for k in range(2):
-        n_in, n_out = sizes[k], sizes[k + 1]
-        if tt_fc:
-            layers.append(TTLinear(channel_modes(n_in, 4), channel_modes(n_out, 4),
-                                   fc_rank_list[k], bias=False, dtype=dtype, rng=rng))
-        else:
-            layers.append(Linear(n_in, n_out, bias=False, dtype=dtype, rng=rng))
-        layers += [BatchNorm1d(n_out, eps=BN_EPS, dtype=dtype), ReLU()]
-    layers.append(Linear(512, num_classes, bias=True, dtype=dtype, rng=rng))
-    return Sequential(*layers)
+    what = (f"{name!r} with width={width:g}" + (f", conv_ranks={conv_ranks!r}" if tt_conv else "")
+            + (f", fc_ranks={fc_ranks!r}" if tt_fc else "")
+            + (f", input_shape={(C, H, W)}" if fc_head else ""))
+    specs = _plan(name, C, H, W, num_classes, width, conv_rank_list, fc_rank_list, dtype, what)
+    _warn_overparametrised(specs, conv_ranks, fc_ranks)
+    return Sequential(*[spec.build(dtype, rng) for spec in specs])
 
 
 # ---------------------------------------------------------------------------
@@ -227,24 +385,82 @@ class Summary:
 
 
 def _dense_twin_params(layer: Module) -> int:
-    """Parameters of the dense layer a TT layer replaces (itself for any other layer)."""
-    if isinstance(layer, (TTLinear, TTConv2d, NaiveTTConv2d)):
-        bias = layer.params["bias"].size if "bias" in layer.params else 0
-        return int(layer.weight().size + bias)
+    """Parameters of the dense layer a TT layer replaces (itself for any other layer).
+
+    Counted from the layer's sizes: the dense weight is never formed (at a
+    large width it would not fit in memory although the TT layer does).
+    """
+    bias = layer.params["bias"].size if "bias" in layer.params else 0
+    if isinstance(layer, TTLinear):
+        return layer.in_features * layer.out_features + bias
+    if isinstance(layer, (TTConv2d, NaiveTTConv2d)):
+        return layer.in_channels * layer.out_channels * layer.kernel_size ** 2 + bias
     return layer.n_params
+
+
+def _output_shape(layer: Module, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape of one example after ``layer``, by arithmetic; None for a layer type unknown here.
+
+    Only ttnet's own layer classes are known (not their subclasses, which may
+    override ``forward``). Raises ValueError (naming what the layer expects) if
+    ``shape`` does not fit the layer.
+    """
+    kind = type(layer)
+    def expect(ok: bool, what: str) -> None:
+        if not ok:
+            raise ValueError(f"it expects {what}, gets an example of shape {shape}")
+
+    if kind is Sequential:
+        for child in layer.children():
+            shape = _output_shape(child, shape)
+            if shape is None:
+                return None
+        return shape
+    if kind in (Conv2d, TTConv2d, NaiveTTConv2d):
+        expect(len(shape) == 3 and shape[0] == layer.in_channels,
+               f"{layer.in_channels} channels (C, H, W)")
+        kernel = layer.kernel_size if kind is Conv2d else (layer.kernel_size,) * 2
+        return (layer.out_channels,
+                *conv_output_shape(shape[1:], kernel, layer.stride, layer.padding))
+    if kind in (MaxPool2d, AvgPool2d):
+        expect(len(shape) == 3, "(C, H, W)")
+        return (shape[0], *conv_output_shape(shape[1:], layer.kernel_size, layer.stride,
+                                             layer.padding))
+    if kind is BatchNorm2d:
+        expect(len(shape) == 3 and shape[0] == layer.num_features,
+               f"{layer.num_features} channels (C, H, W)")
+        return shape
+    if kind is BatchNorm1d:
+        expect(shape == (layer.num_features,), f"{layer.num_features} features")
+        return shape
+    if kind in (Linear, TTLinear):
+        expect(shape == (layer.in_features,), f"{layer.in_features} features")
+        return (layer.out_features,)
+    if kind is GlobalAvgPool2d:
+        expect(len(shape) == 3, "(C, H, W)")
+        return shape[:1]
+    if kind is Flatten:
+        return (math.prod(shape),)
+    if kind in (ReLU, Dropout):
+        return shape
+    return None
 
 
 def summary(model: Sequential, input_shape: Sequence[int], *, verbose: bool = True,
             file: TextIO | None = None) -> Summary:
     """Print the layers, their output shapes and parameter counts, and the compression.
 
-    A forward pass on a zero batch of two images (in eval mode, so BatchNorm
-    statistics are untouched; the previous mode is restored) gives the shapes.
+    Shapes and counts are computed from the layers' sizes, without running
+    the network or forming a dense weight, so the summary of a network too
+    large to run still works. A layer of a type not known here (your own
+    Module subclass) gets its output shape from a forward pass on a zero
+    batch of two examples, in eval mode (the previous mode is restored).
 
     Parameters
     ----------
     model : Sequential
     input_shape : (C, H, W)
+        The shape of one example.
     verbose : bool
         Print the table (default True).
     file : text stream, optional
@@ -253,25 +469,40 @@ def summary(model: Sequential, input_shape: Sequence[int], *, verbose: bool = Tr
     Returns
     -------
     Summary
+
+    Raises
+    ------
+    ValueError
+        If ``input_shape`` does not fit the model (the message names the layer).
     """
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be a ttnet.nn.Sequential, got {type(model).__name__}")
     shape = check_int_sequence(input_shape, "input_shape", minimum=1)
     dtype = next(iter(model.params.values())).dtype if model.params else np.float32
-    was_training = model.training
-    model.eval()
-    try:
-        x = np.zeros((2, *shape), dtype=dtype)
-        result = Summary()
-        for layer in model.children():
-            x = layer.forward(x)
-            p, dp = layer.n_params, _dense_twin_params(layer)
-            result.rows.append((repr(layer), type(layer).__name__, tuple(x.shape[1:]), p, dp))
-            result.n_params += p
-            result.dense_params += dp
-    finally:
-        model.train(was_training)
+    result = Summary()
+    for k, layer in enumerate(model.children()):
+        try:
+            out = _output_shape(layer, shape)
+            if out is None:
+                out = _forward_shape(layer, shape, dtype)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"input_shape {tuple(input_shape)} does not fit this model: layer "
+                             f"{k} ({type(layer).__name__}): {exc}") from None
+        shape = out
+        p, dp = layer.n_params, _dense_twin_params(layer)
+        result.rows.append((repr(layer), type(layer).__name__, shape, p, dp))
+        result.n_params += p
+        result.dense_params += dp
     if verbose:
         print(result, file=sys.stdout if file is None else file)
     return result
 
+
+def _forward_shape(layer: Module, shape: tuple[int, ...], dtype: np.dtype) -> tuple[int, ...]:
+    """Output shape of one example from a forward pass of two zero examples in eval mode."""
+    was_training = layer.training
+    layer.eval()
+    try:
+        return tuple(layer.forward(np.zeros((2, *shape), dtype=dtype)).shape[1:])
+    finally:
+        layer.train(was_training)

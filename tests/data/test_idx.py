@@ -68,6 +68,12 @@ def test_write_accepts_big_endian_input(tmp_path):
     (bytes.fromhex("000008030000000a"), "truncated IDX header"),
     (bytes.fromhex("0000080100000003" "0102"), "truncated IDX file"),
     (bytes.fromhex("0000080100000002" "010203"), "1 unexpected bytes"),
+    # sizes whose product overflows int64 (2**31 · 2**31 · 4 float64 = 2**67 bytes): the exact
+    # product is compared with the file, so the error is a truncation, not a failed reshape
+    (bytes.fromhex("00000e03" "80000000" "80000000" "00000004"),
+     r"truncated IDX file: shape \(2147483648, 2147483648, 4\) needs 147573952589676412928 "
+     r"data bytes, the file has 0"),
+    (bytes.fromhex("00000803" "ffffffff" "ffffffff" "ffffffff" "00"), "truncated IDX file"),
 ])
 def test_malformed_files_raise_naming_the_file(data, message):
     with pytest.raises(DatasetError, match=message) as info:

@@ -18,6 +18,7 @@ Reference: Y. LeCun et al., "The MNIST database", the "file formats" section.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,8 @@ def parse_idx(data: bytes, filename: str = "<bytes>") -> np.ndarray:
     ------
     DatasetError
         Wrong magic bytes, unknown type code, or fewer / more data bytes than
-        the header announces (a truncated or padded file); the message names
+        the header announces (a truncated or padded file, or a header whose
+        sizes multiply to more bytes than any file holds); the message names
         ``filename``.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -83,7 +85,8 @@ def parse_idx(data: bytes, filename: str = "<bytes>") -> np.ndarray:
                            f"the file has {len(data)}")
     shape = tuple(int(s) for s in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python ints: the product of up to 255 sizes < 2**32 must not wrap around as int64 would
+    expected = math.prod(shape) * dtype.itemsize
     actual = len(data) - header
     if actual < expected:
         raise DatasetError(f"{filename}: truncated IDX file: shape {shape} needs {expected} data bytes, "

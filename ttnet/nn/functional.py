@@ -46,13 +46,23 @@ Cache = dict[str, Any]
 # argument checks shared by the functions below
 # ---------------------------------------------------------------------------
 
-def _same_dtype(x: np.ndarray, param: np.ndarray, param_name: str) -> None:
-    """Raise TypeError unless the input and a parameter have the same dtype."""
-    if x.dtype != param.dtype:
-        raise TypeError(
-            f"x has dtype {x.dtype} but {param_name} has dtype {param.dtype}; ttnet does not "
-            f"convert silently: pass x.astype(np.{param.dtype}) or use parameters of dtype "
-            f"{x.dtype} (layers: dtype=np.{x.dtype})")
+def _same_dtype(x: np.ndarray, param: np.ndarray, param_name: str, given: Any = None) -> None:
+    """Raise TypeError unless the input and a parameter have the same dtype.
+
+    ``x`` is the input after :func:`~ttnet._checks.as_float_array` (integers
+    read as float64); ``given`` is the input as the caller passed it, so that
+    the message names the dtype the caller used (``int64``, not ``float64``).
+    """
+    if x.dtype == param.dtype:
+        return
+    got = x.dtype
+    if given is not None and given is not x:
+        got = given.dtype if isinstance(given, np.ndarray) else np.asarray(given).dtype
+    alternative = (f" or use parameters of dtype {x.dtype} (layers: dtype=np.{x.dtype})"
+                   if got == x.dtype else "")
+    raise TypeError(
+        f"x has dtype {got} but {param_name} has dtype {param.dtype}; ttnet does not convert "
+        f"silently: pass x.astype(np.{param.dtype}){alternative}")
 
 
 def _check_bias(bias: Any, n: int, x: np.ndarray) -> np.ndarray | None:
@@ -99,12 +109,13 @@ def linear_forward(x: Any, weight: Any, bias: Any = None) -> tuple[np.ndarray, C
     out : ndarray, shape (B, M)
     cache : dict
     """
+    given = x
     x = as_float_array(x, "x", ndim=2, finite=False)
     weight = as_float_array(weight, "weight", ndim=2, finite=False)
     if x.shape[1] != weight.shape[1]:
         raise ValueError(f"x has {x.shape[1]} features but weight {weight.shape} expects "
                          f"{weight.shape[1]} (weight shape is (out_features, in_features))")
-    _same_dtype(x, weight, "weight")
+    _same_dtype(x, weight, "weight", given)
     bias = _check_bias(bias, weight.shape[0], x)
     out = x @ weight.T
     if bias is not None:
@@ -178,13 +189,14 @@ def conv2d_forward(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
         Holds the patch matrix ``cols`` (C·kh·kw × B·H'·W' numbers, the
         largest array of the layer) for the weight gradient.
     """
+    given = x
     x = as_float_array(x, "x", ndim=4, finite=False)
     weight = as_float_array(weight, "weight", ndim=4, finite=False)
     S, C, kh, kw = weight.shape
     if x.shape[1] != C:
         raise ValueError(f"x has {x.shape[1]} channels but weight {weight.shape} expects {C} "
                          f"(weight shape is (S, C, kh, kw), x is NCHW)")
-    _same_dtype(x, weight, "weight")
+    _same_dtype(x, weight, "weight", given)
     bias = _check_bias(bias, S, x)
     if workspace is not None and not isinstance(workspace, dict):
         raise TypeError(f"workspace must be a dict or None, got {type(workspace).__name__}")
@@ -269,6 +281,7 @@ def batchnorm_forward(x: Any, gamma: Any, beta: Any, *, eps: float = 1e-5, train
         evaluation mode, or a single value per channel in training mode (its
         variance is undefined).
     """
+    given = x
     x = as_float_array(x, "x", finite=False)
     if x.ndim not in (2, 4):
         raise ValueError(f"x must have 2 dimensions (B, C) or 4 (B, C, H, W), got {x.ndim} "
@@ -286,7 +299,7 @@ def batchnorm_forward(x: Any, gamma: Any, beta: Any, *, eps: float = 1e-5, train
             if arr.shape != (C,):
                 raise ValueError(f"{name} must have shape ({C},) to match the {C} channels of x, "
                                  f"got {arr.shape}")
-            _same_dtype(x, arr, name)
+            _same_dtype(x, arr, name, given)
             params[name] = arr
     eps = check_in_range(eps, "eps", 0.0, np.inf, include_low=False)
     m = x.size // C
@@ -560,7 +573,8 @@ def softmax_cross_entropy_backward(dout: Any, cache: Cache) -> np.ndarray:
     if not isinstance(cache, dict) or "probs" not in cache:
         raise TypeError("cache must be the dict returned by softmax_cross_entropy_forward")
     if np.ndim(dout) == 0 and not isinstance(dout, (str, bytes)):
-        dout = np.asarray(dout).astype(cache["dtype"])      # a scalar: no precision concern
+        # a real scalar (complex, None and objects are refused): no precision concern in a cast
+        dout = as_float_array(dout, "dout", finite=False).astype(cache["dtype"])
     dout = _check_dout(dout, cache)
     probs, labels = cache["probs"], cache["labels"]
     B = probs.shape[0]

@@ -9,11 +9,13 @@ their dtype (float32 by default, float64 for gradient checks) and raise
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from .._checks import as_float_array, check_bool, check_dtype, check_in_range, check_int, check_rng
+from .._checks import (as_float_array, check_allocation, check_bool, check_dtype, check_in_range,
+                       check_int, check_rng)
 from ..ops.im2col import window_params
 from ..ops.pool import pool_window
 from . import functional as F
@@ -49,9 +51,13 @@ class Linear(Module):
         self.in_features = check_int(in_features, "in_features", minimum=1)
         self.out_features = check_int(out_features, "out_features", minimum=1)
         dtype = check_dtype(dtype)
+        bias = check_bool(bias, "bias")
+        check_allocation(self.out_features * (self.in_features + bias), dtype,
+                         f"Linear(in_features={self.in_features}, "
+                         f"out_features={self.out_features})")
         self.add_param("weight", he_normal((self.out_features, self.in_features),
                                            rng=check_rng(rng), dtype=dtype))
-        if check_bool(bias, "bias"):
+        if bias:
             self.add_param("bias", np.zeros(self.out_features, dtype=dtype))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -114,8 +120,12 @@ class Conv2d(Module):
         self.kernel_size, self.stride, self.padding = window_params(kernel_size, stride, padding)
         dtype = check_dtype(dtype)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        bias = check_bool(bias, "bias")
+        check_allocation(math.prod(shape) + bias * self.out_channels, dtype,
+                         f"Conv2d(in_channels={self.in_channels}, out_channels="
+                         f"{self.out_channels}, kernel_size={self.kernel_size})")
         self.add_param("weight", he_normal(shape, rng=check_rng(rng), dtype=dtype))
-        if check_bool(bias, "bias"):
+        if bias:
             self.add_param("bias", np.zeros(self.out_channels, dtype=dtype))
         self._workspace: dict[str, np.ndarray] = {}
 
@@ -179,10 +189,12 @@ class _BatchNorm(Module):
         ``σ² · m / (m − 1)`` (m values per channel), while the normalisation
         itself uses the biased σ².
         """
-        x = as_float_array(x, "x", finite=False)
-        if x.ndim != self._ndim:
+        arr = as_float_array(x, "x", finite=False)
+        if arr.ndim != self._ndim:
             raise ValueError(f"{type(self).__name__} expects x of shape {self._layout}, got "
-                             f"{x.ndim} dimensions (shape {x.shape})")
+                             f"{arr.ndim} dimensions (shape {arr.shape})")
+        if not isinstance(x, np.ndarray):
+            x = arr           # the functional form names the dtype of an ndarray as given
         out, cache = F.batchnorm_forward(
             x, self.params["gamma"], self.params["beta"], eps=self.eps, training=self.training,
             running_mean=self.running_mean, running_var=self.running_var)

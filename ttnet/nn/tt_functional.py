@@ -182,6 +182,7 @@ def tt_linear_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
     """
     cores = _check_cores(cores, 4)
     algorithm = check_algorithm(algorithm)
+    given = x
     x = as_float_array(x, "x", ndim=2, finite=False)
     in_modes = [c.shape[2] for c in cores]
     out_modes = [c.shape[1] for c in cores]
@@ -189,7 +190,7 @@ def tt_linear_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
     if x.shape[1] != N:
         raise ValueError(f"x has {x.shape[1]} features but the input modes {tuple(in_modes)} "
                          f"multiply to {N}")
-    _same_dtype(x, cores[0], "cores")
+    _same_dtype(x, cores[0], "cores", given)
     if algorithm == "full":
         W, weight_cache = tt_matrix_full_forward(cores)
         y, linear_cache = linear_forward(x, W, bias)
@@ -324,6 +325,7 @@ def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, str
     """
     cores = _check_tt_conv_cores(cores)
     algorithm = check_algorithm(algorithm)
+    given = x
     x = as_float_array(x, "x", ndim=4, finite=False)
     l = math.isqrt(cores[0].shape[2])
     in_modes = [c.shape[2] for c in cores[1:]]
@@ -332,7 +334,7 @@ def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, str
     if x.shape[1] != C:
         raise ValueError(f"x has {x.shape[1]} channels but the input modes {tuple(in_modes)} "
                          f"multiply to {C}")
-    _same_dtype(x, cores[0], "cores")
+    _same_dtype(x, cores[0], "cores", given)
     if algorithm == "full":
         K, kernel_cache = tt_conv_kernel_forward(cores)
         y, conv_cache = conv2d_forward(x, K, bias, stride, padding, workspace=workspace)
@@ -474,11 +476,13 @@ def naive_tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = Non
     -------
     y : ndarray, shape (B, S, H', W'); cache
     """
+    given = x
     x = as_float_array(x, "x", ndim=4, finite=False)
     K, kernel_cache = naive_tt_kernel_forward(cores)
     if x.shape[1] != K.shape[1]:
         raise ValueError(f"x has {x.shape[1]} channels but the cores' channel mode is "
                          f"{K.shape[1]}")
+    _same_dtype(x, K, "cores", given)
     y, conv_cache = conv2d_forward(x, K, bias, stride, padding, workspace=workspace)
     return y, {"kernel": kernel_cache, "conv": conv_cache, "out_shape": y.shape, "dtype": y.dtype}
 
