@@ -21,6 +21,17 @@ def test_rounding_x_plus_x_returns_the_ranks_of_x():
     assert rel_err(R.full(), 2 * X.full()) < 1e-13
 
 
+@given(shape=st.lists(st.integers(2, 8), min_size=2, max_size=12).filter(lambda s: len(s) * max(s) <= 48),
+       rank=st.integers(1, 6), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 1000))
+def test_rounding_a_doubled_tensor_recovers_its_ranks(shape, rank, dtype, seed):
+    # the floor must sit above the round-off of the QR sweeps, which grows with d and the core size
+    X = TTTensor.random(shape, rank, rng=seed, dtype=dtype)
+    R = (X + X).round()
+    assert R.ranks == X.ranks
+    assert (R - 2 * X).astype(np.float64).norm() <= 1e-5 * 2 * X.astype(np.float64).norm()
+
+
 @given(shape=st.lists(st.integers(2, 5), min_size=2, max_size=6),
        eps=st.sampled_from([1e-10, 1e-3, 0.05, 0.2, 0.5]),
        seed=st.integers(0, 1000))

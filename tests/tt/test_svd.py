@@ -30,6 +30,19 @@ def test_random_tt_is_recovered_with_its_ranks(shape, ranks, eps):
     assert rel_err(Y.full(), A) < 1e-12
 
 
+@given(shape=st.lists(st.integers(2, 12), min_size=2, max_size=6).filter(lambda s: math.prod(s) <= 30000),
+       rank=st.integers(1, 8), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 1000))
+def test_low_rank_data_computed_in_its_dtype_gets_its_numerical_ranks(shape, rank, dtype, seed):
+    # the round-off floor must cover the rounding errors of data computed in float32 or float64
+    X = TTTensor.random(shape, rank, rng=seed, dtype=dtype)
+    A = X.full()
+    assert A.dtype == dtype
+    Y = tt_svd(A)
+    assert Y.ranks == X.ranks
+    assert rel_err(Y.astype(np.float64).full(), A) <= achievable_eps(A.shape, dtype) + 1e-14
+
+
 def test_function_tensor_has_tt_rank_two():
     # sin(x1 + ... + xd) = Im(exp(i x1) ... exp(i xd)) has TT-rank 2 exactly
     grids = np.meshgrid(*[np.linspace(0, 1, 7)] * 5, indexing="ij")

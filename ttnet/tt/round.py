@@ -16,14 +16,20 @@ The cost is ``O(d n r³)`` instead of the ``O(n^d)`` of a dense TT-SVD.
 
 As in TT-SVD, :func:`tt_round` computes in float64 (float32 cores convert
 exactly) and rounds the result to float32 once, at the end, with the same
-accounting (:func:`ttnet.tt.svd.achievable_eps`). Every core is kept at a
-largest entry of about 1 by powers of two, with the scale carried as an
-integer exponent (:func:`_orthogonalized`), so no product of cores can
-overflow or underflow on the way.
+accounting (``docs/tt_format.md`` §5 and §7). Every core is kept at a largest
+entry of about 1 by powers of two, with the scale carried as an integer
+exponent (:func:`_orthogonalized`), so no product of cores can overflow or
+underflow on the way. The round-off floor is that of the float64 arithmetic,
+not of the data's dtype: the QR sweeps leave errors of about ε‖X‖_F per entry of
+each core (ε the float64 machine epsilon), accumulated over up to d steps, so
+step k drops tails below ``ε sqrt(d m n) ‖X‖_F`` for its ``m × n`` core
+unfolding. That removes the exact redundancy of sums such as ``X + X`` in
+float32 and float64 alike.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -31,7 +37,7 @@ import numpy as np
 from .._checks import check_eps
 from ._scaling import normalized, store_cores
 from .modes import resolve_ranks
-from .svd import _accuracy_terms, _budget, truncated_svd
+from .svd import _EPS64, _accuracy_terms, _budget, truncated_svd
 from .tensor import TTTensor
 
 
@@ -115,8 +121,10 @@ def tt_round(X: TTTensor, eps: float | None = None, max_rank: Any = None) -> TTT
     the size of X's cores (which matters only if X is a near-cancelling sum of
     much larger tensors), unless a rank cap binds. As in
     :func:`ttnet.tt.svd.tt_svd`, a float32 result accounts for the rounding of
-    its cores, and an ``eps`` below the guaranteed floor gets an
-    :class:`~ttnet.tt.svd.AccuracyWarning` and the floor instead. With
+    its cores (so the smallest guaranteed ``eps`` is about ``u (1 + Σ_k √r_k)``,
+    u = 6e-8, for float32 and about 1e-14 for float64), and a positive ``eps``
+    below that floor gets an :class:`~ttnet.tt.svd.AccuracyWarning` and the
+    floor instead. With
     ``max_rank``: ``Y.ranks[k] <= max_rank``; for ``d = 2`` Y is then the best
     approximation of that rank. With neither: ``Y`` equals ``X`` to round-off,
     with ranks reduced to the numerical ranks (so ``(X + X).round()`` has the
@@ -149,12 +157,17 @@ def tt_round(X: TTTensor, eps: float | None = None, max_rank: Any = None) -> TTT
         return X.copy()
     cores, exponent = _orthogonalized(X.cores, left_to_right=False)
     right = [c.shape[2] for c in cores[:-1]]
-    eps_floor, rho = _accuracy_terms(X.shape, right, caps, X.dtype, X.dtype)
-    delta = _budget(eps, eps_floor, rho, d, "tt_round") * float(np.linalg.norm(cores[0].ravel()))
+
+    def floor_factor(m: int, n: int) -> float:
+        return _EPS64 * math.sqrt(d * m * n)
+
+    eps_floor, rho = _accuracy_terms(X.shape, right, caps, X.dtype, floor_factor)
+    norm = float(np.linalg.norm(cores[0].ravel()))
+    delta = _budget(eps, eps_floor, rho, d, "tt_round") * norm
     for k in range(d - 1):
         r0, n_k, r1 = cores[k].shape
-        U, W = truncated_svd(cores[k].reshape(r0 * n_k, r1), delta, caps[k + 1], method="svd",
-                             data_dtype=X.dtype)
+        tol = max(delta, floor_factor(r0 * n_k, r1) * norm)
+        U, W = truncated_svd(cores[k].reshape(r0 * n_k, r1), tol, caps[k + 1], method="svd")
         cores[k] = U.reshape(r0, n_k, U.shape[1])
         nxt = cores[k + 1]
         cores[k + 1] = (W @ nxt.reshape(r1, -1)).reshape(W.shape[0], *nxt.shape[1:])

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -239,32 +239,37 @@ def _truncated_svd_gram(C64: np.ndarray, delta: float, max_rank: int | None, dat
 
 
 def _accuracy_terms(modes: Sequence[int], right_sizes: Sequence[int], caps: Sequence[int],
-                    data_dtype: Any, out_dtype: Any) -> tuple[float, float]:
+                    out_dtype: Any, floor_factor: Callable[[int, int], float]
+                    ) -> tuple[float, float]:
     """``(achievable eps, ρ)`` for a left-to-right truncation sweep.
 
     Step k (k = 1..d−1) truncates a matrix with ``r_{k-1} n_k`` rows and
     ``right_sizes[k-1]`` columns (``n_{k+1} … n_d`` for TT-SVD, the rank of the
     orthogonalised input for rounding); ``caps`` is the full rank tuple of
-    upper bounds. From them follow bounds ``R_k`` on the kept ranks and
-    ``K_k`` on ``min(rows, columns)``. The floor of step k is at most
-    ``ε_data sqrt(K_k) ‖A‖_F`` (:func:`roundoff_tolerance`); it never binds if
-    the per-step budget ``(eps − ρ) ‖A‖_F / √(d−1)`` exceeds it, hence
+    upper bounds. From them follow bounds ``R_k`` on the kept ranks and on the
+    matrix's shape. The round-off floor of step k is at most
+    ``floor_factor(rows, columns) ‖A‖_F``; it never binds if the per-step
+    budget ``(eps − ρ) ‖A‖_F / √(d−1)`` exceeds it, hence
 
-        achievable eps = ρ + √(d−1) · ε_data · sqrt(max_k K_k),
+        achievable eps = ρ + √(d−1) · max_k floor_factor(rows_k, columns_k),
 
     with ρ = :func:`_storage_error` of the bounds ``R_k``.
     """
-    rank, min_dims, rank_bounds = 1, [], []
+    rank, factors, rank_bounds = 1, [], []
     for k in range(len(modes) - 1):
-        K = min(rank * modes[k], right_sizes[k])
-        rank = min(caps[k + 1], K)
-        min_dims.append(K)
+        rows, cols = rank * modes[k], right_sizes[k]
+        rank = min(caps[k + 1], rows, cols)
+        factors.append(floor_factor(rows, cols))
         rank_bounds.append(rank)
     rho = _storage_error(rank_bounds, out_dtype)
-    if not min_dims:
+    if not factors:
         return 0.0, 0.0
-    floor = math.sqrt(len(min_dims)) * float(np.finfo(data_dtype).eps) * math.sqrt(max(min_dims))
-    return rho + floor, rho
+    return rho + math.sqrt(len(factors)) * max(factors), rho
+
+
+def _svd_floor_factor(dtype: Any) -> Callable[[int, int], float]:
+    """TT-SVD's floor per unit norm, ``ε_data sqrt(min(m, n))`` (:func:`roundoff_tolerance`)."""
+    return lambda m, n: roundoff_tolerance(1.0, (m, n), dtype)
 
 
 def _storage_error(rank_bounds: Sequence[int], dtype: Any) -> float:
@@ -323,7 +328,7 @@ def achievable_eps(shape: Sequence[int], dtype: Any = np.float64, max_rank: Any 
     dtype = check_dtype(dtype)
     caps = resolve_ranks(max_rank, shape, "max_rank")
     right = [math.prod(shape[k + 1:]) for k in range(len(shape) - 1)]
-    return _accuracy_terms(shape, right, caps, dtype, dtype)[0]
+    return _accuracy_terms(shape, right, caps, dtype, _svd_floor_factor(dtype))[0]
 
 
 def _budget(eps: float | None, eps_floor: float, rho: float, d: int, what: str) -> float:
@@ -426,7 +431,7 @@ def tt_svd(A: Any, eps: float | None = None, max_rank: Any = None) -> TTTensor:
         return TTTensor([np.ascontiguousarray(A).reshape(1, shape[0], 1)])
     work, exponent = _working_copy(A)
     right = [math.prod(shape[k + 1:]) for k in range(d - 1)]
-    eps_floor, rho = _accuracy_terms(shape, right, caps, A.dtype, A.dtype)
+    eps_floor, rho = _accuracy_terms(shape, right, caps, A.dtype, _svd_floor_factor(A.dtype))
     budget = _budget(eps, eps_floor, rho, d, "tt_svd")
     delta = budget * float(np.linalg.norm(work.ravel()))
 
