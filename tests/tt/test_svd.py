@@ -191,6 +191,8 @@ def test_qr_path_agrees_with_lapack_and_needs_a_wide_matrix(rng):
         assert rel_err(U2 @ W2, U1 @ W1) < 1e-10
     with pytest.raises(ValueError, match=r"method 'qr' needs a wide or square C \(m <= n\)"):
         truncated_svd(C.T, method="qr")
+    with pytest.raises(TypeError, match="data_dtype must be np.float32 or np.float64"):
+        truncated_svd(C, data_dtype=np.int32)
 
 
 def test_float32_matrix_is_decomposed_in_float64_and_returned_in_float32(rng):
