@@ -138,8 +138,8 @@ def truncated_svd(C: np.ndarray, delta: float = 0.0, max_rank: int | None = None
         ``"qr"``: for a wide C (``m <= n``), a Householder QR ``Cᵀ = Q R``
         (LAPACK ``geqrf``) and the SVD of the small ``m × m`` triangle:
         ``C = Rᵀ Qᵀ = U Σ (Q Z)ᵀ`` if ``Rᵀ = U Σ Zᵀ``; then ``W = U_rᵀ C``.
-        As accurate as ``"svd"`` (both are backward stable) and 3–5× faster on
-        long unfoldings, because no right singular vectors are formed.
+        As accurate as ``"svd"`` (both are backward stable) and several times
+        faster on long unfoldings, because no right singular vectors are formed.
         ``"gram"``: for a wide C, the eigendecomposition of the small
         Gram matrix ``C Cᵀ = U Λ Uᵀ`` gives the left singular vectors and
         ``σ_i = sqrt(λ_i)``; then ``W = U_rᵀ C``. This costs ``m² n`` for the
