@@ -10,6 +10,8 @@ from ttnet.gradcheck import check_module
 from ttnet.nn import functional as F
 from ttnet.nn.layers import Conv2d, Linear
 from ttnet.nn.tt_layers import NaiveTTConv2d, TTConv2d, TTLinear
+from ttnet.ops.kernels import naive_tensor_to_kernel, tt_to_conv_kernel
+from ttnet.tt import AccuracyWarning, TTMatrix, TTTensor, achievable_eps
 
 from ..helpers import rel_err
 
@@ -201,6 +203,69 @@ def test_from_conv_reproduces_and_bounds_the_error(rng):
     assert rel_err(naive.forward(x), dense.forward(x)) < 1e-12
     assert rel_err(NaiveTTConv2d.from_conv(dense, eps=0.3).weight(), dense.weight()) <= 0.3
     assert NaiveTTConv2d.from_conv(dense, ranks=2).ranks == (1, 2, 2, 2, 1)
+
+
+# ---------------------------------------------------------------- compression in float32: the eps bound
+def _with_noise(dense, noise, rng):
+    """float32 ``dense`` plus Gaussian noise of relative Frobenius norm ``noise``."""
+    N = rng.standard_normal(dense.shape)
+    return (dense + noise * np.linalg.norm(dense) / np.linalg.norm(N) * N).astype(np.float32)
+
+
+@pytest.mark.parametrize("eps", [2e-4, 1e-3])
+def test_from_linear_float32_meets_the_bound_on_the_paper_fc_first_unfolding(eps):
+    # modes (8, 1024) -> (4, 384): TT-SVD sees the 32 x 393216 first unfolding of the paper's
+    # 8192 -> 1536 layer, here rank 5 plus 1e-3 noise (a floor of 4.2e-4 used to break eps = 2e-4)
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((32, 5)) @ rng.standard_normal((5, 393216))
+    W = _with_noise(M, 1e-3, rng).reshape(4, 8, 384, 1024).transpose(0, 2, 1, 3).reshape(1536, 8192)
+    dense = Linear(8192, 1536, dtype=np.float32, rng=0)
+    dense.params["weight"][...] = W
+    layer = TTLinear.from_linear(dense, (8, 1024), (4, 384), eps=eps)
+    assert layer.params["core0"].dtype == np.float32
+    cores64 = [c.astype(np.float64) for c in layer.cores]
+    assert rel_err(TTMatrix(cores64).full(), W) <= eps
+
+
+def test_from_conv_float32_meets_the_bound_on_a_long_unfolding():
+    # 512 -> 512 channels as single modes: TT-SVD sees the 9 x 262144 unfolding, here rank 3
+    # plus 2e-4 noise (a floor of u sqrt(mn) = 1.8e-4 used to break eps = 1e-4)
+    rng = np.random.default_rng(1)
+    low = TTMatrix([rng.standard_normal((1, 1, 9, 3)), rng.standard_normal((3, 512, 512, 1))])
+    K = _with_noise(tt_to_conv_kernel(low), 2e-4, rng)
+    conv = Conv2d(512, 512, 3, padding=1, bias=False, dtype=np.float32, rng=0)
+    conv.params["weight"][...] = K
+    layer = TTConv2d.from_conv(conv, (512,), (512,), eps=1e-4)
+    assert layer.params["core0"].dtype == np.float32
+    cores64 = [c.astype(np.float64) for c in layer.cores]
+    assert rel_err(tt_to_conv_kernel(TTMatrix(cores64)), K) <= 1e-4
+
+
+def test_naive_from_conv_float32_meets_the_bound_on_a_long_unfolding():
+    # the naive (3, 3, 128, 128) tensor: first unfolding 3 x 49152, TT-ranks 2 plus 1e-4 noise
+    rng = np.random.default_rng(2)
+    low = TTTensor.random((3, 3, 128, 128), 2, rng=rng).full()
+    K = _with_noise(naive_tensor_to_kernel(low), 1e-4, rng)
+    conv = Conv2d(128, 128, 3, dtype=np.float32, rng=0)
+    conv.params["weight"][...] = K
+    for eps in (3e-5, 1e-3):
+        layer = NaiveTTConv2d.from_conv(conv, eps=eps)
+        cores64 = [c.astype(np.float64) for c in layer.cores]
+        assert rel_err(naive_tensor_to_kernel(TTTensor(cores64).full()), K) <= eps
+
+
+def test_from_linear_below_the_float32_floor_warns_with_the_bound():
+    dense = Linear(64, 48, dtype=np.float32, rng=0)
+    floor = achievable_eps((6 * 8, 8 * 8), np.float32)
+    with pytest.warns(AccuracyWarning, match=f"below .*{floor:.2g}") as record:
+        layer = TTLinear.from_linear(dense, (8, 8), (6, 8), eps=1e-9)
+    assert record[0].filename == __file__
+    cores64 = [c.astype(np.float64) for c in layer.cores]
+    assert rel_err(TTMatrix(cores64).full(), dense.params["weight"]) <= floor
+    with pytest.warns(AccuracyWarning):
+        TTConv2d.from_conv(Conv2d(8, 8, 3, dtype=np.float32, rng=0), (2, 4), (2, 4), eps=1e-9)
+    with pytest.warns(AccuracyWarning):
+        NaiveTTConv2d.from_conv(Conv2d(8, 8, 3, dtype=np.float32, rng=0), eps=1e-9)
 
 
 # ---------------------------------------------------------------- initialisation

@@ -9,6 +9,7 @@ from hypothesis import given, strategies as st
 from ttnet import TTMatrix, TTTensor
 
 from ..helpers import rel_err
+from .test_svd import _low_rank_plus_noise
 
 
 @st.composite
@@ -56,6 +57,29 @@ def test_from_dense_is_exact_without_truncation_and_bounded_with_eps(rng):
     low = TTMatrix.random((2, 3, 4), (3, 4, 5), 2, rng=1)
     C = TTMatrix.from_dense(low.full(), (2, 3, 4), (3, 4, 5), eps=1e-10)
     assert C.ranks == (1, 2, 2, 1)
+
+
+@pytest.mark.parametrize("eps", [2e-4, 1e-3])
+def test_from_dense_float32_with_the_paper_fc_first_unfolding_meets_the_bound(eps):
+    # the 1536 x 8192 layer with row modes (4, 384) and column modes (8, 1024): TT-SVD sees the
+    # 32 x 393216 unfolding of the paper's layer, rank 5 plus 1e-3 noise (a floor of
+    # u sqrt(mn) = 4.2e-4 used to break eps = 2e-4)
+    M = _low_rank_plus_noise((32, 393216), 5, 1e-3, seed=11)
+    W = M.reshape(4, 8, 384, 1024).transpose(0, 2, 1, 3).reshape(1536, 8192)
+    A = TTMatrix.from_dense(W, (4, 384), (8, 1024), eps=eps)
+    assert A.dtype == np.float32
+    assert rel_err(A.astype(np.float64).full(), W) <= eps
+
+
+def test_from_dense_float32_with_the_paper_fc_modes_meets_the_bound():
+    rng = np.random.default_rng(4)
+    S = TTMatrix.random((4, 6, 8, 8), (8, 8, 8, 16), 8, rng=rng).full()
+    N = rng.standard_normal(S.shape)
+    W = (S + 1e-4 * np.linalg.norm(S) / np.linalg.norm(N) * N).astype(np.float32)
+    for eps in (2e-4, 0.05):
+        A = TTMatrix.from_dense(W, (4, 6, 8, 8), (8, 8, 8, 16), eps=eps)
+        assert A.dtype == np.float32 and A.ranks == (1, 8, 8, 8, 1)
+        assert rel_err(A.astype(np.float64).full(), W) <= eps
 
 
 def test_the_paper_fc_layer_shape():

@@ -1,5 +1,7 @@
 """TTTensor: construction, dense view, algebra against the dense computation, bad input."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -140,3 +142,37 @@ def test_operations_reject_mismatched_operands():
 def test_random_rejects_bad_arguments(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         TTTensor.random(**kwargs)
+
+
+# ---------------------------------------------------------------- scale safety of dot and norm
+@pytest.mark.parametrize("dtype, scales", [
+    (np.float32, (1e20, 1.0, 1.0)),
+    (np.float32, (2.0**100, 2.0**100, 2.0**-100)),   # core products overflow float32 on the way
+    (np.float32, (2.0**-80, 2.0**-80, 2.0**40)),     # and underflow
+    (np.float64, (2.0**600, 2.0**600, 2.0**-1000)),
+    (np.float64, (2.0**-700, 2.0**-700, 2.0**1000)),
+])
+def test_norm_and_dot_do_not_overflow_on_the_way(dtype, scales):
+    base = TTTensor.random((6, 7, 8), 3, rng=0)
+    other = TTTensor.random((6, 7, 8), 2, rng=1)
+    log2_scale = float(sum(np.log2(s) for s in scales))
+    X = TTTensor([(c * s).astype(dtype) for c, s in zip(base.cores, scales)])
+    Y = TTTensor([(c * s).astype(dtype) for c, s in zip(other.cores, scales)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        norm, dot = X.norm(), X.dot(Y)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert np.isclose(np.log2(norm), log2_scale + np.log2(base.norm()), rtol=0, atol=rtol)
+    exact = base.dot(other)
+    assert np.sign(dot) == np.sign(exact)
+    assert np.isclose(np.log2(abs(dot)), 2 * log2_scale + np.log2(abs(exact)), rtol=0, atol=10 * rtol)
+
+
+def test_norm_and_dot_beyond_the_float64_range_are_inf_and_zero():
+    X = TTTensor.random((3, 4, 5, 6), 2, rng=0)
+    huge = TTTensor([c * 2.0**400 for c in X.cores])       # ‖X‖ about 2**1600
+    tiny = TTTensor([c * 2.0**-400 for c in X.cores])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert huge.norm() == np.inf and huge.dot(huge) == np.inf and huge.dot(-huge) == -np.inf
+        assert tiny.norm() == 0.0 and tiny.dot(tiny) == 0.0

@@ -201,8 +201,11 @@ class TTLinear(_TTMatrixLayer):
         """Compress a (trained) :class:`~ttnet.nn.layers.Linear` with TT-SVD, keeping its bias.
 
         ``ranks`` caps the internal ranks and ``eps`` bounds the relative weight
-        error, ``‖W − W_TT‖_F <= eps ‖W‖_F`` (:meth:`ttnet.tt.TTMatrix.from_dense`);
-        with neither the layer is reproduced to round-off.
+        error, ``‖W − W_TT‖_F <= eps ‖W‖_F`` (:meth:`ttnet.tt.TTMatrix.from_dense`),
+        in float32 too, for every ``eps`` at or above :func:`ttnet.tt.achievable_eps`
+        of the merged modes ``m_k n_k`` (1e-6 to 2e-5 in float32); a smaller
+        ``eps`` gets an :class:`~ttnet.tt.AccuracyWarning` naming the bound that
+        holds. With neither the layer is reproduced to round-off.
         """
         if not isinstance(linear, Linear):
             raise TypeError(f"linear must be a ttnet.nn.Linear, got {type(linear).__name__}")
@@ -321,8 +324,10 @@ class TTConv2d(_TTMatrixLayer):
 
         TT-SVD of the kernel's ``S × (l² C)`` matrix
         (:func:`ttnet.ops.kernels.conv_kernel_to_tt`); ``eps`` bounds the relative
-        kernel error, ``ranks`` caps the internal ranks. Stride, padding and
-        bias are kept.
+        kernel error, ``‖K − K_TT‖_F <= eps ‖K‖_F`` (float32 included; below
+        :func:`ttnet.tt.achievable_eps` an :class:`~ttnet.tt.AccuracyWarning`
+        names the bound that holds), ``ranks`` caps the internal ranks. Stride,
+        padding and bias are kept.
         """
         if not isinstance(conv, Conv2d):
             raise TypeError(f"conv must be a ttnet.nn.Conv2d, got {type(conv).__name__}")
@@ -405,8 +410,9 @@ class NaiveTTConv2d(_TTLayer):
         """Compress a (trained) :class:`~ttnet.nn.layers.Conv2d` with the naive scheme.
 
         TT-SVD of the 4-D kernel ``(l, l, C, S)``
-        (:func:`ttnet.ops.kernels.conv_kernel_to_naive_tt`); stride, padding and
-        bias are kept.
+        (:func:`ttnet.ops.kernels.conv_kernel_to_naive_tt`), with the same
+        guarantee ``‖K − K_TT‖_F <= eps ‖K‖_F`` as :meth:`TTConv2d.from_conv`;
+        stride, padding and bias are kept.
         """
         if not isinstance(conv, Conv2d):
             raise TypeError(f"conv must be a ttnet.nn.Conv2d, got {type(conv).__name__}")

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._checks import as_float_array, check_dtype, check_int_sequence, check_rng, check_scalar
+from ._scaling import ldexp_float, normalized
 from .modes import resolve_ranks
 
 
@@ -181,15 +182,22 @@ class TTTensor:
 
         Sweeps left to right carrying the ``r_k × r'_k`` matrix
         ``Φ_k = Σ_{i_1..i_k} (G_1[i_1]…G_k[i_k])ᵀ (H_1[i_1]…H_k[i_k])``;
-        cost ``O(d n r³)``, the dense tensor is never formed.
+        cost ``O(d n r³)``, the dense tensor is never formed. Computed in
+        float64, with every core and every ``Φ_k`` rescaled by a power of two
+        to a largest entry of about 1 (the scale is carried as an exponent), so
+        no intermediate product can overflow or underflow; the result is
+        ``±inf`` only if the inner product itself exceeds the float64 range.
         """
         self._check_same_shape(other, "other")
-        phi = np.ones((1, 1), dtype=np.result_type(self.dtype, other.dtype))
+        phi, exponent = np.ones((1, 1)), 0
         for g, h in zip(self._cores, other._cores):
+            g, eg = normalized(g.astype(np.float64))
+            h, eh = normalized(h.astype(np.float64))
             # phi (a, b), g (a, n, c), h (b, n, e) -> (c, e)
             t = np.tensordot(phi, g, axes=(0, 0))          # (b, n, c)
-            phi = np.tensordot(t, h, axes=([0, 1], [0, 1]))  # (c, e)
-        return float(phi[0, 0])
+            phi, ep = normalized(np.tensordot(t, h, axes=([0, 1], [0, 1])))  # (c, e)
+            exponent += eg + eh + ep
+        return ldexp_float(float(phi[0, 0]), exponent)
 
     def norm(self) -> float:
         """Frobenius norm ``‖X‖_F``, computed in TT form.
@@ -197,12 +205,15 @@ class TTTensor:
         Orthogonalises the cores left to right with QR (Oseledets 2011,
         Algorithm 2); the norm is then that of the last core. This is more
         accurate than ``sqrt(X.dot(X))`` (no squaring) and never forms the
-        dense tensor.
+        dense tensor. Computed in float64 with power-of-two rescaling of the
+        cores (:func:`ttnet.tt.round._orthogonalized`), so it is finite whenever
+        the norm fits in float64, e.g. for float32 cores whose norm exceeds the
+        float32 range.
         """
-        from .round import orthogonalize_left_to_right  # local import: round imports this module
+        from .round import _orthogonalized  # local import: round imports this module
 
-        cores = orthogonalize_left_to_right(self._cores)
-        return float(np.linalg.norm(cores[-1].ravel()))
+        cores, exponent = _orthogonalized(self._cores, left_to_right=True)
+        return ldexp_float(float(np.linalg.norm(cores[-1].ravel())), exponent)
 
     def round(self, eps: float | None = None, max_rank: Any = None) -> "TTTensor":
         """Recompress to lower ranks; see :func:`ttnet.tt.round.tt_round`."""
