@@ -18,13 +18,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import data as ttdata
-from . import models
-from ._checks import check_int, check_scalar
-from .train import EMA, SGD, CosineLR, StepLR, Trainer, evaluate, load_checkpoint
-from .train.checkpoint import CheckpointError
+from .. import data as ttdata
+from .. import models
+from .._checks import check_int, check_scalar
+from ..train import EMA, SGD, CosineLR, StepLR, Trainer, evaluate, load_checkpoint
+from ..nn.module import Module
+from ..train.checkpoint import CheckpointError
 
-__all__ = ["RunConfig", "train", "evaluate_checkpoint", "make_prepare", "demo", "DEMO_CONFIG"]
+__all__ = ["RunConfig", "train", "copy_weights", "evaluate_checkpoint", "make_prepare", "demo",
+           "DEMO_CONFIG"]
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,8 @@ def _load_data(config: RunConfig, download: bool = False
 
 def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool = False,
           overwrite: bool = False, progress: bool | None = None,
-          log: Callable[[str], Any] | None = print, download: bool = False) -> dict[str, Any]:
+          log: Callable[[str], Any] | None = print, download: bool = False,
+          init: Module | None = None, init_note: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train one configuration; return the history, the model and its summary.
 
     Parameters
@@ -156,6 +159,13 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
         Receives one line per epoch.
     download : bool
         Fetch the data set if it is not found (:func:`ttnet.data.load`).
+    init : Module, optional
+        Start from this model's parameters and buffers instead of the seeded
+        initialisation (fine-tuning); it must have exactly the architecture
+        ``config`` builds. Ignored when resuming a run that has a checkpoint.
+    init_note : dict, optional
+        JSON description of where ``init`` comes from, saved in the run's
+        configuration (a resume must give the same note).
 
     Returns
     -------
@@ -172,6 +182,8 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
     model = models.build(config.model, input_shape=input_shape,
                          num_classes=len(train_set.classes), width=config.width,
                          conv_ranks=config.conv_ranks, fc_ranks=config.fc_ranks, rng=config.seed)
+    if init is not None:
+        copy_weights(init, model, "init")
     optimizer = SGD(model, lr=config.lr, momentum=config.momentum,
                     weight_decay=config.weight_decay)
     schedule = (StepLR(config.lr, config.lr_step, config.lr_gamma) if config.schedule == "step"
@@ -182,6 +194,8 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
     saved["normalizer"] = {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()}
     saved["input_shape"] = list(input_shape)
     saved["classes"] = list(train_set.classes)
+    if init_note is not None:
+        saved["init"] = init_note
     trainer = Trainer(model, optimizer, schedule, prepare, out_dir=out_dir, epochs=epochs,
                       batch_size=config.batch_size, seed=config.seed, ema=ema, config=saved,
                       resume=resume, overwrite=overwrite, progress=progress, log=log)
@@ -191,6 +205,22 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
         ema.copy_to(model)  # the returned model is the one that was evaluated
     return {"history": history, "model": model, "seconds": time.perf_counter() - start,
             "summary": models.summary(model, input_shape, verbose=False)}
+
+
+def copy_weights(source: Module, target: Module, name: str = "source") -> None:
+    """Copy every parameter and buffer of ``source`` into ``target`` (same names and shapes)."""
+    if not isinstance(source, Module):
+        raise TypeError(f"{name} must be a ttnet.nn Module, got {type(source).__name__}")
+    for kind, have, want in (("parameters", source.params, target.params),
+                             ("buffers", source.buffers, target.buffers)):
+        got = {k: (v.shape, v.dtype) for k, v in have.items()}
+        expected = {k: (v.shape, v.dtype) for k, v in want.items()}
+        if got != expected:
+            differ = sorted(k for k in set(got) | set(expected) if got.get(k) != expected.get(k))
+            raise ValueError(f"{name} does not have the architecture of the model to train: its "
+                             f"{kind} differ at {', '.join(differ[:5])}")
+        for k, v in want.items():
+            v[...] = have[k]
 
 
 def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = "test",
