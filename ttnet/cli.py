@@ -16,6 +16,9 @@ eval
     Evaluate a checkpoint.
 summary
     Print a network's layers, output shapes, parameters and compression.
+reproduce
+    Run a suite of training runs (the paper's results table) across many
+    sittings, and write its report.
 tour
     A short tour of the tensor-train format.
 
@@ -50,6 +53,8 @@ EXAMPLES = {
     "eval": "ttnet eval --checkpoint runs/tt-conv/best.npz --data fashion-mnist",
     "summary": "ttnet summary --model tt-conv-tt-fc --ranks 16 --fc-ranks 40/30",
     "tour": "ttnet tour --seed 1",
+    "reproduce": "ttnet reproduce --list; ttnet reproduce --out runs/paper-table; "
+                 "ttnet reproduce --out runs/paper-table --report --results docs/results/paper-table",
 }
 
 
@@ -267,6 +272,26 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .experiments import get_suite
+    from .experiments.reproduce import format_plan, plan, run_suite, write_report
+
+    suite = get_suite("quick" if args.quick else args.suite)
+    out = args.out or f"runs/{suite.name}"
+    if args.list:
+        print(f"suite {suite.name}: {suite.description}\n")
+        print(format_plan(plan(suite, out, args.only, estimate=not args.no_estimate)))
+        return 0
+    if not args.report:
+        run_suite(suite, out, args.only, progress=args.progress, download=args.download)
+    if args.report or args.quick:
+        results = args.results or f"{out}/report"
+        records = write_report(suite, out, results, download=args.download)
+        print(f"report of {len(records)} finished rows written to {results}: results.csv, "
+              f"table.md, accuracy_vs_compression.png")
+    return 0
+
+
 def cmd_tour(args: argparse.Namespace) -> int:
     tour(seed=args.seed)
     return 0
@@ -357,6 +382,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-shape", type=_shape, default=(3, 32, 32), help="C,H,W (default 3,32,32)")
     p.add_argument("--classes", type=_int_at_least(2), default=10)
 
+    p = add("reproduce", "run the paper's results table (or another suite) and report it",
+            "Run every row of a suite that is not done yet: finished rows are skipped, "
+            "interrupted ones resumed from their last.npz (bit-identical), so the suite can be "
+            "carried across many sittings. --list shows the plan, --report writes the results "
+            "of whatever has finished, --quick runs the two-row CI miniature end to end.")
+    p.add_argument("--suite", default="paper-table", help="suite name (default paper-table)")
+    p.add_argument("--out", type=_path, default=None, help="suite directory, one sub-directory per row "
+                   "(default runs/SUITE)")
+    p.add_argument("--only", nargs="+", default=None, metavar="ROW", help="only these rows")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--list", action="store_true", help="print the planned rows with "
+                      "parameters, compression, state and estimated time, then stop")
+    mode.add_argument("--report", action="store_true", help="write the report of the finished "
+                      "rows (no training)")
+    mode.add_argument("--quick", action="store_true", help="run the suite 'quick' (two small "
+                      "rows on fashion-mnist-mini) and its report")
+    p.add_argument("--results", type=_path, default=None,
+                   help="report directory (default OUT/report)")
+    p.add_argument("--no-estimate", action="store_true", help="--list without timing a step "
+                   "of every model")
+    p.add_argument("--download", action="store_true",
+                   help="download the data set if it is not found (checksums are verified)")
+    progress_flag(p)
+
     p = add("tour", "a short tour of the TT format",
             "Decompose a few tensors with TT-SVD and print ranks, errors and sizes.")
     p.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed >= 0 (default 0)")
@@ -376,7 +425,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args.epochs = DEMO_EPOCHS
     commands = {"demo": cmd_demo, "train": cmd_train, "eval": cmd_eval, "summary": cmd_summary,
-                "tour": cmd_tour}
+                "tour": cmd_tour, "reproduce": cmd_reproduce}
+
     def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
         # warnings of the library (e.g. models.CompressionWarning) as one line, without source
         print(f"ttnet {args.command}: warning ({category.__name__}): {message}", file=sys.stderr)

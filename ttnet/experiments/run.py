@@ -21,16 +21,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import data as ttdata
-from . import models
-from ._checks import (_describe, check_bool, check_choice, check_dtype, check_in_range, check_int,
-                      check_int_sequence, check_path, check_scalar, memory_bytes)
-from .train import (EMA, RUN_FILES, SGD, CosineLR, RunDirectoryError, StepLR, Trainer, evaluate,
-                    load_checkpoint)
-from .train.checkpoint import FORMAT as CHECKPOINT_FORMAT
-from .train.checkpoint import CheckpointError
+from .. import data as ttdata
+from .. import models
+from .._checks import (_describe, check_bool, check_choice, check_dtype, check_in_range, check_int,
+                       check_int_sequence, check_path, check_scalar, memory_bytes)
+from ..nn.module import Module
+from ..train import (EMA, RUN_FILES, SGD, CosineLR, RunDirectoryError, StepLR, Trainer, evaluate,
+                     load_checkpoint)
+from ..train.checkpoint import FORMAT as CHECKPOINT_FORMAT
+from ..train.checkpoint import CheckpointError
 
-__all__ = ["RunConfig", "train", "evaluate_checkpoint", "make_prepare", "demo", "previous_demo",
+__all__ = ["RunConfig", "train", "copy_weights", "evaluate_checkpoint", "make_prepare", "demo",
+           "previous_demo",
            "DEMO_CONFIG"]
 
 
@@ -178,7 +180,8 @@ def _check_activation_memory(model: Any, input_shape: tuple[int, ...], config: R
 
 def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool = False,
           overwrite: bool = False, progress: bool | None = None,
-          log: Callable[[str], Any] | None = print, download: bool = False) -> dict[str, Any]:
+          log: Callable[[str], Any] | None = print, download: bool = False,
+          init: Module | None = None, init_note: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train one configuration; return the history, the model and its summary.
 
     Parameters
@@ -196,6 +199,13 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
         Receives one line per epoch.
     download : bool
         Fetch the data set if it is not found (:func:`ttnet.data.load`).
+    init : Module, optional
+        Start from this model's parameters and buffers instead of the seeded
+        initialisation (fine-tuning); it must have exactly the architecture
+        ``config`` builds. Ignored when resuming a run that has a checkpoint.
+    init_note : dict, optional
+        JSON description of where ``init`` comes from, saved in the run's
+        configuration (a resume must give the same note).
 
     Returns
     -------
@@ -222,6 +232,8 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
                          num_classes=len(train_set.classes), width=config.width,
                          conv_ranks=config.conv_ranks, fc_ranks=config.fc_ranks, rng=config.seed)
     _check_activation_memory(model, input_shape, config)
+    if init is not None:
+        copy_weights(init, model, "init")
     optimizer = SGD(model, lr=config.lr, momentum=config.momentum,
                     weight_decay=config.weight_decay)
     schedule = (StepLR(config.lr, config.lr_step, config.lr_gamma) if config.schedule == "step"
@@ -232,6 +244,8 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
     saved["normalizer"] = {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()}
     saved["input_shape"] = list(input_shape)
     saved["classes"] = list(train_set.classes)
+    if init_note is not None:
+        saved["init"] = init_note
     trainer = Trainer(model, optimizer, schedule, prepare, out_dir=out_dir, epochs=epochs,
                       batch_size=config.batch_size, seed=config.seed, ema=ema, config=saved,
                       resume=resume, overwrite=overwrite, progress=progress, log=log)
@@ -304,6 +318,22 @@ def _check_run_config(saved: dict[str, Any], path: Path) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {path} holds run settings ttnet cannot use: its "
                               f"config entry {exc}") from None
     return saved
+
+
+def copy_weights(source: Module, target: Module, name: str = "source") -> None:
+    """Copy every parameter and buffer of ``source`` into ``target`` (same names and shapes)."""
+    if not isinstance(source, Module):
+        raise TypeError(f"{name} must be a ttnet.nn Module, got {type(source).__name__}")
+    for kind, have, want in (("parameters", source.params, target.params),
+                             ("buffers", source.buffers, target.buffers)):
+        got = {k: (v.shape, v.dtype) for k, v in have.items()}
+        expected = {k: (v.shape, v.dtype) for k, v in want.items()}
+        if got != expected:
+            differ = sorted(k for k in set(got) | set(expected) if got.get(k) != expected.get(k))
+            raise ValueError(f"{name} does not have the architecture of the model to train: its "
+                             f"{kind} differ at {', '.join(differ[:5])}")
+        for k, v in want.items():
+            v[...] = have[k]
 
 
 def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = "test",
