@@ -1,9 +1,12 @@
 """Exponential moving average (EMA) of a model's parameters, used for evaluation.
 
 The paper evaluates its networks with an exponential moving average of the
-weights, decay 0.999 (Garipov et al. 2016, CIFAR-10 experiments, following
-TensorFlow's ``tf.train.ExponentialMovingAverage``). After every optimiser
-step each shadow copy s of a parameter p moves towards it::
+weights (Garipov et al. 2016; the authors' TensorFlow code uses
+``tf.train.ExponentialMovingAverage`` with decay 0.9 and the warm-up below in
+its main training script, 0.999 in the script that starts from pretrained
+convolutions — see docs/paper.md). ttnet's default is 0.999, an average over
+about a thousand steps. After every optimiser step each shadow copy s of a
+parameter p moves towards it::
 
     s ← s − (1 − δ)·(s − p)        i.e.  s ← δ·s + (1 − δ)·p
 
@@ -46,7 +49,7 @@ class EMA:
     model : Module
         Whose ``params`` are averaged (buffers are not; see the module docstring).
     decay : float in [0, 1)
-        The decay δ (the paper: 0.999).
+        The decay δ (default 0.999; the authors' scripts use 0.9 and 0.999).
     warmup : bool
         Use ``δ_n = min(decay, (1 + n)/(10 + n))`` for update n = 0, 1, …
 
