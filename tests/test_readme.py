@@ -20,3 +20,19 @@ def test_quick_start_test_command_is_what_ci_runs():
     assert len(commands) == 2  # one runs the main job, one runs the tests
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert commands[1] in [line.strip() for line in ci]
+
+
+def test_every_test_named_in_what_ttnet_guarantees_exists():
+    """Each file and test function the guarantees table cites is really there."""
+    section = re.search(r"## What ttnet guarantees\n(.*?)\n## ", README, flags=re.S).group(1)
+    files = set(re.findall(r"`(tests/[\w/]+\.py)", section))
+    names = set(re.findall(r"`(test_\w+?)(\*?)`", section))
+    assert files and names
+    sources = {}
+    for path in files:
+        assert (ROOT / path).is_file(), path
+    for path in ROOT.glob("tests/**/*.py"):
+        sources[path] = path.read_text(encoding="utf-8")
+    for name, star in names:
+        pattern = rf"def {name}\w*\(" if star or name.endswith("_") else rf"def {name}\("
+        assert any(re.search(pattern, text) for text in sources.values()), name
