@@ -216,3 +216,23 @@ def test_checkpoint_epoch_reads_only_the_metadata(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     assert checkpoint_epoch(tmp_path / "bad.npz") is None
     assert checkpoint_epoch(tmp_path / "missing.npz") is None
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("epoch", "3", "'epoch' is"), ("params", None, "'params' is"), ("ema", 1, "'ema' is"),
+    ("rng_states", None, "no 'rng_states' entry")])
+def test_load_checkpoint_names_a_malformed_meta_entry(tmp_path, key, value, expected):
+    model = Sequential(Linear(3, 2, rng=0))
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, model, epoch=1)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta"][()]))
+    if expected.startswith("no "):
+        del meta[key]
+    else:
+        meta[key] = value
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+    with pytest.raises(CheckpointError, match=expected):
+        load_checkpoint(path)

@@ -28,7 +28,6 @@ from .._checks import (_describe, check_bool, check_choice, check_dtype, check_i
 from ..nn.module import Module
 from ..train import (EMA, RUN_FILES, SGD, CosineLR, RunDirectoryError, StepLR, Trainer, evaluate,
                      load_checkpoint)
-from ..train.checkpoint import FORMAT as CHECKPOINT_FORMAT
 from ..train.checkpoint import CheckpointError
 
 __all__ = ["RunConfig", "train", "copy_weights", "evaluate_checkpoint", "make_prepare", "demo",
@@ -257,40 +256,6 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
             "summary": models.summary(model, input_shape, verbose=False)}
 
 
-#: What the ``meta`` entry of a checkpoint holds: key -> (accepted types, description).
-_CHECKPOINT_META = {
-    "epoch": (int, "an integer"), "config": (dict, "a dict"), "metrics": (list, "a list"),
-    "params": (list, "the list of parameter names"), "buffers": (list, "the list of buffer names"),
-    "optimizer_type": ((str, type(None)), "a string or null"), "ema": (bool, "true or false"),
-    "rng_states": (dict, "a dict"),
-}
-
-
-def _check_checkpoint_meta(path: Path) -> None:
-    """Refuse, naming the entry, a ttnet checkpoint whose ``meta`` entry is malformed.
-
-    Only the small ``meta`` entry is read. Files that are not ttnet checkpoints
-    at all (unreadable, no ``meta``, another format) are left to
-    :func:`ttnet.train.load_checkpoint`, which says so.
-    """
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"][()])) if "meta" in data.files else None
-    except Exception:  # not a readable .npz: load_checkpoint reports it
-        return
-    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
-        return
-    problems = []
-    for key, (types, text) in _CHECKPOINT_META.items():
-        if key not in meta:
-            problems.append(f"no {key!r} entry (expected {text})")
-        elif not isinstance(meta[key], types) or (types is int and isinstance(meta[key], bool)):
-            problems.append(f"{key!r} is {_describe(meta[key])}, expected {text}")
-    if problems:
-        raise CheckpointError(f"checkpoint {path} is corrupt: its meta entry has "
-                              + "; ".join(problems))
-
-
 def _check_run_config(saved: dict[str, Any], path: Path) -> dict[str, Any]:
     """The run settings stored by :func:`train` in a checkpoint, checked; CheckpointError if not."""
     required = ("model", "width", "conv_ranks", "fc_ranks", "data", "normalizer", "input_shape",
@@ -381,7 +346,6 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = 
         raise CheckpointError(
             f"path {path} is a directory; expected a checkpoint file"
             + (f" such as {path / inside[0]}" if inside else " (last.npz or best.npz of a run)"))
-    _check_checkpoint_meta(path)
     ckpt = load_checkpoint(path)
     saved = _check_run_config(ckpt.config.get("config", {}), path)
     data = saved["data"] if data is None else data

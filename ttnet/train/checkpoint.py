@@ -52,6 +52,15 @@ FORMAT = "ttnet-checkpoint"
 VERSION = 1
 
 
+#: What the ``meta`` entry of a checkpoint holds: key -> (accepted types, description).
+_META_ENTRIES = {
+    "epoch": (int, "an integer"), "config": (dict, "a dict"), "metrics": (list, "a list"),
+    "params": (list, "the list of parameter names"), "buffers": (list, "the list of buffer names"),
+    "optimizer_type": ((str, type(None)), "a string or null"), "ema": (bool, "true or false"),
+    "rng_states": (dict, "a dict"),
+}
+
+
 class CheckpointError(ValueError):
     """A checkpoint file is missing, unreadable or corrupt, or does not fit the model given."""
 
@@ -403,6 +412,15 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if meta.get("version") != VERSION:
         raise CheckpointError(f"checkpoint {path} has format version {meta.get('version')}; this "
                               f"ttnet reads version {VERSION}")
+    problems = []
+    for key, (types, text) in _META_ENTRIES.items():
+        if key not in meta:
+            problems.append(f"no {key!r} entry (expected {text})")
+        elif not isinstance(meta[key], types) or (types is int and isinstance(meta[key], bool)):
+            problems.append(f"{key!r} is {_describe(meta[key])}, expected {text}")
+    if problems:
+        raise CheckpointError(f"checkpoint {path} is corrupt: its meta entry has "
+                              + "; ".join(problems))
     groups: dict[str, dict[str, np.ndarray]] = {"params": {}, "buffers": {}, "optimizer": {},
                                                 "ema": {}}
     for key, value in arrays.items():
