@@ -229,15 +229,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from .experiments import RunConfig, train
+def run_config_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~ttnet.experiments.RunConfig` that ``ttnet train`` runs for parsed ``args``."""
+    from .experiments import RunConfig
 
-    config = RunConfig(model=args.model, conv_ranks=args.ranks, fc_ranks=args.fc_ranks,
-                       width=args.width, data=args.data, subset=args.subset,
-                       batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
-                       weight_decay=args.weight_decay, schedule=args.schedule,
-                       lr_step=args.lr_step, ema_decay=None if args.no_ema else args.ema,
-                       augment=not args.no_augment, seed=args.seed)
+    return RunConfig(model=args.model, conv_ranks=args.ranks, fc_ranks=args.fc_ranks,
+                     width=args.width, data=args.data, subset=args.subset,
+                     batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
+                     weight_decay=args.weight_decay, schedule=args.schedule,
+                     lr_step=args.lr_step, ema_decay=None if args.no_ema else args.ema,
+                     augment=not args.no_augment, seed=args.seed)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .experiments import train
+
+    config = run_config_from_args(args)
     result = train(config, args.out, args.epochs, resume=args.resume, overwrite=args.overwrite,
                    progress=args.progress, download=args.download)
     _print_result(result, Path(args.out))

@@ -5,7 +5,7 @@ import shlex
 
 import pytest
 
-from ttnet.cli import build_parser
+from ttnet.cli import build_parser, run_config_from_args
 from ttnet.experiments import RunConfig, Row, Suite, get_suite
 from ttnet.experiments.registry import SUITES, format_ranks, register
 
@@ -55,16 +55,11 @@ def test_format_ranks_uses_the_cli_syntax():
 
 
 def _config_from_command(command: str) -> tuple[RunConfig, int, str]:
-    """What 'ttnet train' would run for this command line (the same mapping as cli.cmd_train)."""
+    """What 'ttnet train' would run for this command line."""
     argv = shlex.split(command)
     assert argv[:2] == ["ttnet", "train"]
     args = build_parser().parse_args(argv[1:])
-    config = RunConfig(model=args.model, conv_ranks=args.ranks, fc_ranks=args.fc_ranks,
-                       width=args.width, data=args.data, subset=args.subset,
-                       batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
-                       weight_decay=args.weight_decay, schedule=args.schedule,
-                       lr_step=args.lr_step, ema_decay=None if args.no_ema else args.ema,
-                       augment=not args.no_augment, seed=args.seed)
+    config = run_config_from_args(args)
     return config, args.epochs, args.out
 
 
