@@ -137,7 +137,7 @@ def _core_steps(z: torch.Tensor, cores: Sequence[torch.Tensor]) -> torch.Tensor:
 def _matrix_to_kernel(matrix: torch.Tensor, l: int) -> torch.Tensor:
     """``K_mat[s, (i l + j) C + c]`` → ``K[s, c, i, j]`` (ttnet.ops.kernels.matrix_to_kernel)."""
     S = matrix.shape[0]
-    return matrix.reshape(S, l, l, -1).permute(0, 3, 1, 2)
+    return matrix.reshape(S, l, l, -1).permute(0, 3, 1, 2).contiguous()
 
 
 # ---------------------------------------------------------------- TT modules
@@ -313,7 +313,7 @@ class TTConv2d(_TTModule):
             return F.conv2d(x, self.weight(), self.bias, self.stride, self.padding)
         B, C, H, W = x.shape
         l, r0 = self.kernel_size, self.core0.shape[3]
-        spatial = self.core0.reshape(l, l, r0).permute(2, 0, 1).unsqueeze(1)  # (r_0, 1, l, l)
+        spatial = self.core0.reshape(l, l, r0).permute(2, 0, 1).reshape(r0, 1, l, l)
         z = F.conv2d(x.reshape(B * C, 1, H, W), spatial, None, self.stride, self.padding)
         Ho, Wo = z.shape[2:]
         z = z.reshape(B, C, r0, Ho * Wo).permute(0, 2, 1, 3)         # (B, r_0, C, P)
@@ -363,7 +363,7 @@ class NaiveTTConv2d(_TTModule):
         """The dense ``(S, C, l, l)`` kernel built from the cores (differentiable)."""
         h1, h2, h3, h4 = self.cores
         t = torch.einsum("ia,ajb,bce,es->ijcs", h1[0], h2, h3, h4[..., 0])   # (l, l, C, S)
-        return t.permute(3, 2, 0, 1)
+        return t.permute(3, 2, 0, 1).contiguous()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) → (B, S, H', W')."""
@@ -376,15 +376,15 @@ class NaiveTTConv2d(_TTModule):
         l, r1, r2, r3 = self.kernel_size, h1.shape[2], h2.shape[2], h3.shape[2]
         (sh, sw), (ph, pw) = self.stride, self.padding
         # H_3: t[b, (β, e)] = Σ_c H_3[β, c, e] x[b, c]
-        t = F.conv2d(x, h3.permute(0, 2, 1).reshape(r2 * r3, C, 1, 1))
+        t = F.conv2d(x, h3.permute(0, 2, 1).reshape(r2 * r3, C, 1, 1).contiguous())
         t = t.reshape(B, r2, r3, H, W).permute(0, 2, 1, 3, 4).reshape(B * r3, r2, H, W)
         # H_2 along the width: u[a] = Σ_{β, j} H_2[a, j, β] t[β, :, q sw + j]
-        u = F.conv2d(t, h2.permute(0, 2, 1).reshape(r1, r2, 1, l), None, (1, sw), (0, pw))
+        u = F.conv2d(t, h2.permute(0, 2, 1).reshape(r1, r2, 1, l).contiguous(), None, (1, sw), (0, pw))
         # H_1 along the height: v = Σ_{a, i} H_1[0, i, a] u[a, p sh + i, :]
-        v = F.conv2d(u, h1[0].t().reshape(1, r1, l, 1), None, (sh, 1), (ph, 0))
+        v = F.conv2d(u, h1[0].t().reshape(1, r1, l, 1).contiguous(), None, (sh, 1), (ph, 0))
         Ho, Wo = v.shape[2:]
         # H_4: y[b, s] = Σ_e H_4[e, s, 0] v[b, e]
-        return F.conv2d(v.reshape(B, r3, Ho, Wo), h4[..., 0].t().reshape(-1, r3, 1, 1),
+        return F.conv2d(v.reshape(B, r3, Ho, Wo), h4[..., 0].t().reshape(-1, r3, 1, 1).contiguous(),
                         self.bias)
 
     def extra_repr(self) -> str:
