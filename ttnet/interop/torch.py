@@ -401,12 +401,33 @@ class GlobalAvgPool2d(nn.Module):
 
 
 # ---------------------------------------------------------------- batch norm across processes
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over the processes of the default group, differentiable.
+
+    The gradient of the sum with respect to each process's input is the sum of
+    the output gradients of all processes (every process's loss depends on the
+    sum), so the backward pass is the same all-reduce.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        out = x.clone()
+        torch.distributed.all_reduce(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        out = grad.clone()
+        torch.distributed.all_reduce(out)
+        return out
+
+
 class SyncBatchNorm(nn.modules.batchnorm._BatchNorm):
     """Batch normalisation with statistics over every process of the default group.
 
     In training mode, with ``torch.distributed`` initialised, the per-channel
     sums ``Σ x`` and ``Σ (x − μ)²`` and the value counts are summed over all
-    processes with the differentiable ``torch.distributed.nn.functional.all_reduce``,
+    processes with a differentiable all-reduce,
     so every process normalises with the mean and biased variance of the
     *whole* distributed batch, and the gradients are those of one process
     holding the whole batch. The running statistics get the unbiased variance
@@ -428,8 +449,7 @@ class SyncBatchNorm(nn.modules.batchnorm._BatchNorm):
         dist = torch.distributed
         if not (self.training and dist.is_available() and dist.is_initialized()):
             return super().forward(x)
-        from torch.distributed.nn.functional import all_reduce
-
+        all_reduce = _AllReduceSum.apply
         C = x.shape[1]
         dims = [0] + list(range(2, x.dim()))
         view = [1, C] + [1] * (x.dim() - 2)
