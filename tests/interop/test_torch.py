@@ -48,10 +48,11 @@ def torch_grads(module, names):
     return {ttnet: params[key].grad.numpy() for ttnet, key in names.items() if key in params}
 
 
-def check_layer(layer, x, training, dout_seed=1):
+def check_layer(layer, x, training, dout_seed=1, algorithm=None, module=None):
     """Forward and backward of ``layer`` and its torch twin on ``x``; compare all of it."""
     layer.train(training)
-    module = tt_torch.to_torch(layer)
+    if module is None:
+        module = tt_torch.to_torch(layer, algorithm=algorithm)
     assert module.training == training
     xt = torch.from_numpy(x.copy()).requires_grad_(True)
     y = layer(x)
@@ -115,6 +116,53 @@ def test_every_layer_matches_ttnet(kind, training):
         layer.params["bias"][...] = np.random.default_rng(4).standard_normal(
             layer.params["bias"].shape)
     check_layer(layer, _image(shape), training)
+
+
+@pytest.mark.parametrize("algorithm", ["full", "sequential"])
+@pytest.mark.parametrize("kind", ["ttlinear", "ttconv", "naive-ttconv"])
+def test_tt_layers_match_ttnet_with_each_torch_algorithm(kind, algorithm):
+    make, shape = LAYERS[kind]
+    layer = make()
+    if hasattr(layer, "algorithm"):               # ttnet's naive layer has one algorithm
+        layer.algorithm = algorithm
+    layer.params["bias"][...] = np.random.default_rng(4).standard_normal(
+        layer.params["bias"].shape)
+    module = check_layer(layer, _image(shape), True, algorithm=algorithm)
+    assert module.last_algorithm == algorithm
+
+
+def _single_process_group():
+    """A gloo process group of one process (this one), for DDP and SyncBatchNorm's collective path."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=0,
+                                         world_size=1)
+
+
+def test_sync_batchnorm_collective_path_and_from_torch_through_ddp():
+    _single_process_group()
+    try:
+        layer = BatchNorm2d(3, eps=1e-3, momentum=0.2, dtype=np.float64)
+        layer.params["gamma"][...] = [0.5, 1.5, 2.0]
+        module = tt_torch.SyncBatchNorm(3, eps=1e-3, momentum=0.2, dtype=torch.float64)
+        with torch.no_grad():
+            module.weight.copy_(torch.tensor([0.5, 1.5, 2.0]))
+        # the all-reduce path (a group exists), forward, backward and running statistics
+        check_layer(layer, _image((2, 3, 4, 5)), True, module=module)
+        assert int(module.num_batches_tracked) == 1
+        # from_torch looks through DistributedDataParallel
+        model = small_model("tt-conv", rng=0)
+        ddp = torch.nn.parallel.DistributedDataParallel(
+            tt_torch.convert_sync_batchnorm(tt_torch.to_torch(model)))
+        target = small_model("tt-conv", rng=1)
+        tt_torch.from_torch(ddp, target)
+        for key, value in arrays(model).items():
+            assert np.array_equal(arrays(target)[key], value), key
+        tt_torch.load_torch_state(ddp.state_dict(), target)   # keys "module.…"
+    finally:
+        torch.distributed.destroy_process_group()
 
 
 def test_dropout_uses_the_same_scaling():
