@@ -33,7 +33,6 @@ Every process uses one CPU thread (``torch.set_num_threads(1)``).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import socket

@@ -132,7 +132,7 @@ def test_tt_layers_match_ttnet_with_each_torch_algorithm(kind, algorithm):
 
 
 def _single_process_group():
-    """A gloo process group of one process (this one), for DDP and SyncBatchNorm's collective path."""
+    """A gloo group of one process (this one): DDP and SyncBatchNorm's collective path."""
     import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -13,7 +13,7 @@ ttnet layer                         PyTorch module
 ``ReLU``, ``MaxPool2d``,            ``torch.nn.ReLU``, ``MaxPool2d``, ``AvgPool2d``
 ``AvgPool2d``                       (``count_include_pad=True``, as ttnet)
 ``GlobalAvgPool2d``                 :class:`GlobalAvgPool2d` (mean over H, W: (B, C, H, W) → (B, C))
-``Flatten``, ``Dropout``            ``torch.nn.Flatten``, ``torch.nn.Dropout`` (torch draws the masks)
+``Flatten``, ``Dropout``            ``torch.nn.Flatten``, ``torch.nn.Dropout`` (torch's own masks)
 ``TTLinear``, ``TTConv2d``,         :class:`TTLinear`, :class:`TTConv2d`, :class:`NaiveTTConv2d`
 ``NaiveTTConv2d``                   here: parameters ``core0``, ``core1``, … of ttnet's shapes
 ``Sequential``                      ``torch.nn.Sequential`` (nested ones too)
@@ -120,7 +120,8 @@ def _tt_matrix_full(cores: Sequence[torch.Tensor]) -> torch.Tensor:
 def _core_steps(z: torch.Tensor, cores: Sequence[torch.Tensor]) -> torch.Tensor:
     """Contract ``z`` read as ``(p, r_0, n_1, q)`` with one core after the other.
 
-    Step k: ``Z[p, i_k, r_k, q] = Σ_{r_{k-1}, j_k} G_k[r_{k-1}, i_k, j_k, r_k] Z[p, r_{k-1}, j_k, q]``,
+    Step k:
+    ``Z[p, i_k, r_k, q] = Σ_{r_{k-1}, j_k} G_k[r_{k-1}, i_k, j_k, r_k] Z[p, r_{k-1}, j_k, q]``,
     then ``i_k`` joins the leading index and ``n_{k+1}`` is split off the
     trailing one. Returns ``(p · m_1 ⋯ m_d, 1, 1, q')``.
     """
@@ -379,7 +380,8 @@ class NaiveTTConv2d(_TTModule):
         t = F.conv2d(x, h3.permute(0, 2, 1).reshape(r2 * r3, C, 1, 1).contiguous())
         t = t.reshape(B, r2, r3, H, W).permute(0, 2, 1, 3, 4).reshape(B * r3, r2, H, W)
         # H_2 along the width: u[a] = Σ_{β, j} H_2[a, j, β] t[β, :, q sw + j]
-        u = F.conv2d(t, h2.permute(0, 2, 1).reshape(r1, r2, 1, l).contiguous(), None, (1, sw), (0, pw))
+        u = F.conv2d(t, h2.permute(0, 2, 1).reshape(r1, r2, 1, l).contiguous(), None, (1, sw),
+                     (0, pw))
         # H_1 along the height: v = Σ_{a, i} H_1[0, i, a] u[a, p sh + i, :]
         v = F.conv2d(u, h1[0].t().reshape(1, r1, l, 1).contiguous(), None, (sh, 1), (ph, 0))
         Ho, Wo = v.shape[2:]
