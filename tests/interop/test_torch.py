@@ -347,6 +347,19 @@ def test_to_torch_refuses_what_it_cannot_convert():
         tt_torch.TTLinear((2,), (2,), (), dtype=torch.int64)
 
 
+def test_loading_back_refuses_unsupported_layers_on_either_side():
+    with pytest.raises(TypeError, match=r"model\[1\] is a Custom, which ttnet.interop.torch "
+                                        r"cannot convert"):
+        tt_torch.from_torch(torch.nn.Sequential(torch.nn.ReLU(), torch.nn.ReLU()),
+                            Sequential(ReLU(), Custom()))
+    with pytest.raises(TypeError, match=r"model\[0\] is a Custom"):
+        tt_torch.load_torch_state({}, Sequential(Custom()))
+    with pytest.raises(ValueError, match=r"model\[1\]: the ttnet model has a ReLU, the torch "
+                                         r"module a Tanh \(expected ReLU\)"):
+        tt_torch.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Tanh()),
+                            Sequential(Linear(2, 2), ReLU()))
+
+
 def test_tt_modules_refuse_bad_inputs():
     module = tt_torch.TTConv2d((2, 2), (2, 2), 2, 3, dtype=torch.float64)
     with pytest.raises(ValueError, match=r"expects x of shape \(B, C, H, W\) with 4 .* got shape "
