@@ -67,8 +67,9 @@ html_theme = "furo"
 html_title = "ttnet"
 html_static_path = []
 # MathJax: Sphinx's default (MathJax 3 from a CDN). To read the site offline, point it at a
-# local copy, e.g. Debian's libjs-mathjax:
-#   sphinx-build ... -D mathjax_path=file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML
+# local MathJax 3 (Debian's libjs-mathjax is MathJax 2, which does not process MyST's maths):
+#   npm pack mathjax@3 && tar xzf mathjax-3*.tgz   # MathJax 3 from the npm registry
+#   sphinx-build ... -D mathjax_path=file://$PWD/package/es5/tex-mml-chtml.js
 
 
 def copy_notebooks(app):
