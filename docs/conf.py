@@ -35,7 +35,7 @@ extensions = [
 
 # --- sources -------------------------------------------------------------------------------
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
-exclude_patterns = ["_build", "**.ipynb_checkpoints", ".gitignore"]
+exclude_patterns = ["_build", "_static", "**.ipynb_checkpoints", ".gitignore"]
 root_doc = "index"
 
 # --- MyST: maths, anchors ------------------------------------------------------------------
@@ -65,7 +65,8 @@ suppress_warnings = ["ref.python"]
 # --- HTML ----------------------------------------------------------------------------------
 html_theme = "furo"
 html_title = "ttnet"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]  # wrap long names in table cells
 # MathJax: Sphinx's default (MathJax 3 from a CDN). To read the site offline, point it at a
 # local MathJax 3 (Debian's libjs-mathjax is MathJax 2, which does not process MyST's maths):
 #   npm pack mathjax@3 && tar xzf mathjax-3*.tgz   # MathJax 3 from the npm registry
