@@ -1,19 +1,18 @@
 """The rendered site: ``sphinx-build -W`` builds docs/ with no warning, and what must render does.
 
-Skipped unless the ``docs`` extra is installed (``pip install -e ".[docs]"``; CI installs it). The
-build goes to a temporary directory; it renders the notebooks from their stored outputs (it never
-executes them), so it takes about 20 s on the 2-core machine.
+The site tests are skipped unless the ``docs`` extra is installed (``pip install -e ".[docs]"``; CI
+installs it). The build goes to a temporary directory; it renders the notebooks from their stored
+outputs (it never executes them), so it takes about 20 s on the 2-core machine. The figure test
+runs always: ``scripts/make_figures.py`` draws every figure the docs show.
 """
 
 import pathlib
 import subprocess
 import sys
 
-import pytest
+import re
 
-pytest.importorskip("sphinx")
-pytest.importorskip("myst_nb")
-pytest.importorskip("furo")
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
@@ -21,6 +20,8 @@ NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
+    for module in ("sphinx", "myst_nb", "furo"):
+        pytest.importorskip(module)
     tmp = tmp_path_factory.mktemp("site")
     out = tmp / "html"
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
@@ -64,3 +65,18 @@ def test_notebook_links_to_docs_pages_resolve_in_the_site(site):
     for name in NOTEBOOKS:
         html = _page(site, f"_notebooks/{name}")
         assert "../docs/" not in html.replace("../docs/_", ""), f"{name}: a link still points to ../docs/"
+
+
+def test_make_figures_draws_every_figure_the_docs_show(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_figures.py"),
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    drawn = {p.name for p in tmp_path.glob("*.png")}
+    assert drawn == {"tt_chain.png", "tt_matrix_modes.png", "kernel_reshaping.png"}
+    for name in drawn:
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    shown = set()
+    for page in (ROOT / "docs").glob("*.md"):
+        shown |= set(re.findall(r"figures/(\w+\.png)", page.read_text(encoding="utf-8")))
+    assert shown == drawn, f"shown in docs/*.md: {sorted(shown)}, drawn: {sorted(drawn)}"
+    assert all((ROOT / "docs" / "figures" / name).is_file() for name in drawn)
