@@ -49,7 +49,10 @@ nb_merge_streams = True
 
 # --- autodoc -------------------------------------------------------------------------------
 autodoc_default_options = {"members": True, "member-order": "bysource", "show-inheritance": True}
-autodoc_typehints = "description"
+# The docstrings state every type and shape; the annotations (often ``Any``, because the functions
+# validate their inputs themselves) would only repeat them less precisely.
+autodoc_typehints = "none"
+autodoc_preserve_defaults = True  # show defaults as written (np.float64, not <class ...>)
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
 napoleon_use_rtype = False
