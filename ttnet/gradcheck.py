@@ -12,7 +12,7 @@ The difference is taken output by output, ``Σ g · (f(θ + h e_k) − f(θ − 
 adding round-off. Everything runs in float64 with ``h = 1e-6`` by default.
 
 The error of one array (a parameter or an input) is measured against that
-array's own scale:
+array's own scale::
 
     error = max_k |a_k − n_k| / scale,
     scale = max(max_k |a_k|, max_k |n_k|, floor),   floor = √u · T / h,

@@ -3,14 +3,14 @@
 ``load(name, split)`` returns a :class:`Dataset`: ``images`` (N, C, H, W)
 uint8 and ``labels`` (N,) int64.
 
-=====================  =========================  ====================================
+====================== =========================  ====================================
 name                   images                     where the files come from
-=====================  =========================  ====================================
+====================== =========================  ====================================
 ``fashion-mnist``      60,000 / 10,000 × 1×32×32   four IDX files (``.gz`` or not)
 ``fashion-mnist-mini`` 6,000 / 1,000 × 1×32×32     packaged with ttnet (offline)
 ``cifar10``            50,000 / 10,000 × 3×32×32   ``cifar-10-python.tar.gz`` or its
                                                    ``cifar-10-batches-py/`` directory
-=====================  =========================  ====================================
+====================== =========================  ====================================
 
 Fashion-MNIST's 28×28 images are zero-padded by 2 pixels on every side when
 loaded, so both data sets are 32×32 and the paper's CIFAR-10 networks apply

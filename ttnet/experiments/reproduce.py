@@ -3,12 +3,12 @@
 Every row of a suite trains into its own directory ``OUT/ROW/`` with the
 ordinary trainer, so a row is in one of four states (:func:`row_state`):
 
-``done``      ``last.npz`` holds all of the row's epochs;
-``partial``   a run was started and interrupted: :func:`run_suite` resumes it
-              from ``last.npz`` (bit-identical to an uninterrupted run on the
-              same machine, library versions and thread counts);
-``missing``   nothing yet: :func:`run_suite` starts it;
-``waiting``   a post-training row whose source row is not done yet.
+- ``done``: ``last.npz`` holds all of the row's epochs;
+- ``partial``: a run was started and interrupted: :func:`run_suite` resumes it
+  from ``last.npz`` (bit-identical to an uninterrupted run on the
+  same machine, library versions and thread counts);
+- ``missing``: nothing yet: :func:`run_suite` starts it;
+- ``waiting``: a post-training row whose source row is not done yet.
 
 :func:`run_suite` walks the suite in order, skipping what is done, so it can be
 stopped at any moment (``kill``) and started again with the same command.

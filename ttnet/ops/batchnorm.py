@@ -184,8 +184,8 @@ def batchnorm_gradients(dout: np.ndarray, x_hat: np.ndarray, gamma: np.ndarray,
         dx = s (dy − dβ/m − x̂ dγ/m)   (training: μ and σ² depend on x)
         dx = s (dy − x̂·0)              (evaluation: they are constants).
 
-In evaluation mode ``dx = s dy`` wherever x̂ is finite; the ``x̂·0`` term
-makes dx NaN where x̂ is NaN or ±inf (see the module docstring).
+    In evaluation mode ``dx = s dy`` wherever x̂ is finite; the ``x̂·0`` term
+    makes dx NaN where x̂ is NaN or ±inf (see the module docstring).
 
     Returns
     -------
