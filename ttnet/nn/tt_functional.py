@@ -16,7 +16,7 @@ Two algorithms evaluate the TT layers (identical results to round-off):
 
 ``"full"``
     Build the dense weight from the cores (a chain of small matrix products,
-    :func:`ttnet.ops.contract.tt_full_forward`), apply the dense layer, and in
+    :func:`ttnet.tt.cores.tt_full_forward`), apply the dense layer, and in
     the backward pass turn the dense weight gradient into core gradients with
     the reverse mode of that chain.
 ``"sequential"``
@@ -39,7 +39,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._checks import as_float_array
-from ..ops.contract import tt_full_backward, tt_full_forward, tt_step_backward, tt_step_forward
+from ..tt.cores import (check_cores, tt_full_backward, tt_full_forward, tt_matrix_full_backward,
+                        tt_matrix_full_forward)
+from ..ops.contract import tt_step_backward, tt_step_forward
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
 from ..ops.kernels import (_kernel_to_matrix, _kernel_to_naive_tensor, _matrix_to_kernel,
                            _naive_tensor_to_kernel)
@@ -55,56 +57,6 @@ def check_algorithm(algorithm: Any, allowed: Sequence[str] = ALGORITHMS) -> str:
         raise ValueError(f"algorithm must be one of {', '.join(map(repr, allowed))}, "
                          f"got {algorithm!r}")
     return algorithm
-
-
-def _check_cores(cores: Any, core_ndim: int) -> list[np.ndarray]:
-    """Light structural check of a core list (no finiteness scan: NaN propagates)."""
-    if not isinstance(cores, (list, tuple)) or not cores:
-        raise TypeError(f"cores must be a non-empty list of arrays, got {type(cores).__name__}")
-    cores = [as_float_array(c, f"cores[{k}]", ndim=core_ndim, finite=False)
-             for k, c in enumerate(cores)]
-    if cores[0].shape[0] != 1 or cores[-1].shape[-1] != 1:
-        raise ValueError(f"the first core must start and the last core end with rank 1, got "
-                         f"shapes {[c.shape for c in cores]}")
-    for k in range(len(cores) - 1):
-        if cores[k].shape[-1] != cores[k + 1].shape[0] or cores[k].dtype != cores[k + 1].dtype:
-            raise ValueError(f"cores[{k}] {cores[k].shape} {cores[k].dtype} does not chain with "
-                             f"cores[{k + 1}] {cores[k + 1].shape} {cores[k + 1].dtype}")
-    return cores
-
-
-def _merged(cores: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """TT-matrix cores (r, m, n, r') viewed as TT-tensor cores (r, m·n, r')."""
-    return [c.reshape(c.shape[0], c.shape[1] * c.shape[2], c.shape[3]) for c in cores]
-
-
-# ---------------------------------------------------------------- dense weight from TT-matrix cores
-def tt_matrix_full_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Cache]:
-    """The dense ``(M, N)`` matrix of TT-matrix cores ``(r_{k-1}, m_k, n_k, r_k)``.
-
-    The chain :func:`~ttnet.ops.contract.tt_full_forward` produces the entries in
-    the interleaved order ``(m_1, n_1, …, m_d, n_d)``; one transpose gives
-    ``W[(i_1..i_d), (j_1..j_d)]``.
-    """
-    cores = _check_cores(cores, 4)
-    rows = [c.shape[1] for c in cores]
-    cols = [c.shape[2] for c in cores]
-    d = len(cores)
-    flat, chain = tt_full_forward(_merged(cores))
-    order = list(range(0, 2 * d, 2)) + list(range(1, 2 * d, 2))
-    W = flat.reshape([x for m, n in zip(rows, cols) for x in (m, n)]).transpose(order)
-    W = np.ascontiguousarray(W).reshape(math.prod(rows), math.prod(cols))
-    return W, {"cores": cores, "chain": chain, "rows": rows, "cols": cols}
-
-
-def tt_matrix_full_backward(dW: np.ndarray, cache: Cache) -> list[np.ndarray]:
-    """Core gradients from the gradient of the dense matrix (reverse of the chain)."""
-    rows, cols, cores = cache["rows"], cache["cols"], cache["cores"]
-    d = len(rows)
-    interleave = [ax for k in range(d) for ax in (k, d + k)]
-    dflat = np.ascontiguousarray(dW.reshape(rows + cols).transpose(interleave)).reshape(-1)
-    grads = tt_full_backward(dflat, _merged(cores), cache["chain"])
-    return [g.reshape(c.shape) for g, c in zip(grads, cores)]
 
 
 # ---------------------------------------------------------------- the core steps
@@ -180,7 +132,7 @@ def tt_linear_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
     y : ndarray, shape (B, M)
     cache : dict for :func:`tt_linear_backward`
     """
-    cores = _check_cores(cores, 4)
+    cores = check_cores(cores, core_ndim=4, finite=False)
     algorithm = check_algorithm(algorithm)
     given = x
     x = as_float_array(x, "x", ndim=2, finite=False)
@@ -273,7 +225,7 @@ def tt_conv_kernel_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Cac
     the TT-matrix ``S × (l² C)`` of the cores, whose columns are ``(i l + j) C + c``,
     reshaped by :func:`ttnet.ops.kernels.matrix_to_kernel`.
     """
-    cores = _check_cores(cores, 4)
+    cores = check_cores(cores, core_ndim=4, finite=False)
     l = math.isqrt(cores[0].shape[2])
     Kmat, cache = tt_matrix_full_forward(cores)                      # (S, l² C)
     return _matrix_to_kernel(Kmat, l), cache
@@ -285,7 +237,7 @@ def tt_conv_kernel_backward(dK: np.ndarray, cache: Cache) -> list[np.ndarray]:
 
 
 def _check_tt_conv_cores(cores: Any) -> list[np.ndarray]:
-    cores = _check_cores(cores, 4)
+    cores = check_cores(cores, core_ndim=4, finite=False)
     l2 = cores[0].shape[2]
     if len(cores) < 2 or cores[0].shape[1] != 1 or math.isqrt(l2) ** 2 != l2:
         raise ValueError(f"TT-conv cores need a spatial core of shape (1, 1, l², r_0) followed by "
@@ -442,7 +394,7 @@ def naive_tt_kernel_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Ca
 
     ``K[s, c, i, j] = T[i, j, c, s] = H_1[0, i, :] H_2[:, j, :] H_3[:, c, :] H_4[:, s, 0]``.
     """
-    cores = _check_cores(cores, 3)
+    cores = check_cores(cores, core_ndim=3, finite=False)
     if len(cores) != 4:
         raise ValueError(f"the naive TT-conv kernel needs 4 cores (modes l, l, C, S), got "
                          f"{len(cores)}")

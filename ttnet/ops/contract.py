@@ -24,16 +24,20 @@ Two building blocks:
   built left to right as a chain of matrix products, and the reverse mode of
   that chain (:func:`tt_full_forward`, :func:`tt_full_backward`). TT layers use
   it when building the dense weight is cheaper than contracting the input
-  core by core (the "full" algorithm).
+  core by core (the "full" algorithm). The chain is written once, in
+  :mod:`ttnet.tt.cores`; this module re-exports it beside the core step.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
 
 import numpy as np
 
+from ..tt.cores import core_step_matrix, tt_full_backward, tt_full_forward
 from ._numba import num_threads, numba_kernel, prange
+
+__all__ = ["tt_step_forward", "tt_step_backward", "tt_step_forward_numpy", "tt_step_backward_numpy",
+           "tt_step_forward_numba", "tt_step_backward_numba", "tt_full_forward", "tt_full_backward"]
 
 
 def _check_step_shapes(T: np.ndarray, G: np.ndarray) -> None:
@@ -45,12 +49,6 @@ def _check_step_shapes(T: np.ndarray, G: np.ndarray) -> None:
                          f"{G.shape} (r0, m, n, r1): r0 and n must agree")
     if T.dtype != G.dtype:
         raise TypeError(f"T and G must have the same dtype, got {T.dtype} and {G.dtype}")
-
-
-def _core_matrix(G: np.ndarray) -> np.ndarray:
-    """The core as the ``(m r1) × (r0 n)`` matrix that the step multiplies by."""
-    r0, m, n, r1 = G.shape
-    return np.ascontiguousarray(G.transpose(1, 3, 0, 2)).reshape(m * r1, r0 * n)
 
 
 # ---------------------------------------------------------------- NumPy twins
@@ -71,7 +69,7 @@ def tt_step_forward_numpy(T: np.ndarray, G: np.ndarray) -> np.ndarray:
     """
     p, r0, n, q = T.shape
     _, m, _, r1 = G.shape
-    out = np.matmul(_core_matrix(G), T.reshape(p, r0 * n, q))
+    out = np.matmul(core_step_matrix(G), T.reshape(p, r0 * n, q))
     return out.reshape(p, m, r1, q)
 
 
@@ -98,7 +96,7 @@ def tt_step_backward_numpy(dout: np.ndarray, T: np.ndarray,
     p, r0, n, q = T.shape
     _, m, _, r1 = G.shape
     D = dout.reshape(p, m * r1, q)
-    dT = np.matmul(_core_matrix(G).T, D).reshape(p, r0, n, q)
+    dT = np.matmul(core_step_matrix(G).T, D).reshape(p, r0, n, q)
     dGmat = np.tensordot(D, T.reshape(p, r0 * n, q), axes=([0, 2], [0, 2]))
     dG = dGmat.reshape(m, r1, r0, n).transpose(2, 0, 3, 1)
     return dT, np.ascontiguousarray(dG)
@@ -157,7 +155,7 @@ def tt_step_forward_numba(T: np.ndarray, G: np.ndarray) -> np.ndarray:
     p, r0, n, q = T.shape
     _, m, _, r1 = G.shape
     out = np.empty((p, m * r1, q), dtype=T.dtype)
-    _step_forward_kernel(np.ascontiguousarray(T).reshape(p, r0 * n, q), _core_matrix(G), out)
+    _step_forward_kernel(np.ascontiguousarray(T).reshape(p, r0 * n, q), core_step_matrix(G), out)
     return out.reshape(p, m, r1, q)
 
 
@@ -169,7 +167,7 @@ def tt_step_backward_numba(dout: np.ndarray, T: np.ndarray,
     D = np.ascontiguousarray(dout).reshape(p, m * r1, q)
     Tm = np.ascontiguousarray(T).reshape(p, r0 * n, q)
     dT = np.empty_like(Tm)
-    _step_backward_input_kernel(D, _core_matrix(G), dT)
+    _step_backward_input_kernel(D, core_step_matrix(G), dT)
     n_chunks = max(1, min(p, 4 * num_threads()))
     partial = np.zeros((n_chunks, m * r1, r0 * n), dtype=T.dtype)
     _step_backward_core_kernel(D, Tm, partial)
@@ -216,63 +214,3 @@ def tt_step_backward(dout: np.ndarray, T: np.ndarray,
     if dout.shape != expected:
         raise ValueError(f"dout must have shape {expected}, got {dout.shape}")
     return tt_step_backward_numpy(dout, T, G)
-
-
-# ---------------------------------------------------------------- full reconstruction
-def tt_full_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Dense array of a train of 3-D cores, as a chain of matrix products.
-
-    ``P_1 = G_1`` as an ``n_1 × r_1`` matrix and
-    ``P_k = (P_{k-1} @ G_k^{(r_{k-1} × n_k r_k)})`` reshaped to ``(n_1 … n_k) × r_k``;
-    ``P_d`` (a column) is the flattened tensor.
-
-    Parameters
-    ----------
-    cores : list of ndarray, ``cores[k]`` of shape ``(r_{k-1}, n_k, r_k)``, ``r_0 = r_d = 1``
-
-    Returns
-    -------
-    full : ndarray, shape (n_1 ⋯ n_d,)
-        The tensor, flattened row-major.
-    cache : list of ndarray
-        The partial products ``P_1 … P_{d-1}`` for :func:`tt_full_backward`.
-    """
-    partial = cores[0].reshape(-1, cores[0].shape[2])
-    cache = []
-    for core in cores[1:]:
-        cache.append(partial)
-        r0, n, r1 = core.shape
-        partial = (partial @ core.reshape(r0, n * r1)).reshape(-1, r1)
-    return partial.reshape(-1), cache
-
-
-def tt_full_backward(dfull: np.ndarray, cores: Sequence[np.ndarray],
-                     cache: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Reverse mode of :func:`tt_full_forward`: core gradients from the dense gradient.
-
-    Walking the chain backwards, with ``dP_d = dfull``:
-
-        dG_k = P_{k-1}ᵀ @ dP_k^{(n_1…n_{k-1}) × (n_k r_k)}
-        dP_{k-1} = dP_k^{(n_1…n_{k-1}) × (n_k r_k)} @ G_kᵀ
-
-    which costs the same as the forward chain.
-
-    Parameters
-    ----------
-    dfull : ndarray, shape (n_1 ⋯ n_d,) (or any shape with that many entries, row-major)
-    cores : the cores given to :func:`tt_full_forward`
-    cache : the cache it returned
-
-    Returns
-    -------
-    list of ndarray, the gradients of the cores, same shapes.
-    """
-    grads: list[np.ndarray] = [np.empty(0)] * len(cores)
-    dpartial = dfull.reshape(-1, 1)
-    for k in range(len(cores) - 1, 0, -1):
-        r0, n, r1 = cores[k].shape
-        dp = dpartial.reshape(-1, n * r1)
-        grads[k] = (cache[k - 1].T @ dp).reshape(r0, n, r1)
-        dpartial = dp @ cores[k].reshape(r0, n * r1).T
-    grads[0] = dpartial.reshape(cores[0].shape)
-    return grads

@@ -21,7 +21,9 @@ import numpy as np
 
 from .._checks import as_float_array, check_dtype, check_int_sequence, check_rng, check_scalar
 from .svd import tt_svd
-from .tensor import TTTensor, _check_cores
+from .cores import (check_cores, core_step_matrix, interleave_axes, merge_matrix_cores,
+                    tt_matrix_full_forward)
+from .tensor import TTTensor
 
 
 def _check_modes(row_modes: Any, col_modes: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -71,7 +73,7 @@ class TTMatrix:
     __array_ufunc__ = None  # ``ndarray @ TTMatrix`` defers to TTMatrix.__rmatmul__
 
     def __init__(self, cores: Sequence[np.ndarray]):
-        self._cores = _check_cores(cores, "cores", 4)
+        self._cores = check_cores(cores, "cores", 4)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -148,8 +150,7 @@ class TTMatrix:
                 f"col_modes {col_modes} multiply to {math.prod(col_modes)}, but W has "
                 f"{W.shape[1]} columns (W.shape = {W.shape})")
         d = len(row_modes)
-        interleave = [ax for k in range(d) for ax in (k, d + k)]
-        merged = W.reshape(row_modes + col_modes).transpose(interleave)
+        merged = W.reshape(row_modes + col_modes).transpose(interleave_axes(d))
         merged = merged.reshape([m * n for m, n in zip(row_modes, col_modes)])
         tt = tt_svd(merged, eps=eps, max_rank=max_rank)
         return cls.from_tensor(tt, row_modes, col_modes)
@@ -185,8 +186,7 @@ class TTMatrix:
 
     def as_tensor(self) -> TTTensor:
         """The same cores viewed as a TT-tensor with modes ``m_k n_k`` (no copy)."""
-        return TTTensor([c.reshape(c.shape[0], c.shape[1] * c.shape[2], c.shape[3])
-                         for c in self._cores])
+        return TTTensor(merge_matrix_cores(self._cores))
 
     def copy(self) -> "TTMatrix":
         return TTMatrix([c.copy() for c in self._cores])
@@ -197,12 +197,8 @@ class TTMatrix:
 
     # ------------------------------------------------------------------ dense view
     def full(self) -> np.ndarray:
-        """The dense matrix, shape (M, N)."""
-        d = self.ndim
-        dense = self.as_tensor().full().reshape(
-            [x for m, n in zip(self.row_modes, self.col_modes) for x in (m, n)])
-        order = list(range(0, 2 * d, 2)) + list(range(1, 2 * d, 2))
-        return dense.transpose(order).reshape(self.shape)
+        """The dense matrix, shape (M, N) (:func:`ttnet.tt.cores.tt_matrix_full_forward`)."""
+        return tt_matrix_full_forward(self._cores)[0]
 
     @property
     def T(self) -> "TTMatrix":
@@ -241,7 +237,7 @@ class TTMatrix:
             r0, m, n, r1 = core.shape
             p = z.shape[0]
             z = z.reshape(p, r0 * n, -1)
-            g = core.transpose(1, 3, 0, 2).reshape(m * r1, r0 * n).astype(dtype, copy=False)
+            g = core_step_matrix(core).astype(dtype, copy=False)
             z = np.matmul(g, z)                      # (p, m r1, q)
             z = z.reshape(p * m, r1, -1)             # (p m, r1, q)
         out = z.reshape(M, B)
