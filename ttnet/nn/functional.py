@@ -43,10 +43,12 @@ Cache = dict[str, Any]
 
 
 # ---------------------------------------------------------------------------
-# argument checks shared by the functions below
+# argument checks shared by the functions below, by ttnet.nn.tt_functional and
+# by the layers (public, but not part of the maths: not in __all__)
 # ---------------------------------------------------------------------------
 
-def _same_dtype(x: np.ndarray, param: np.ndarray, param_name: str, given: Any = None) -> None:
+def check_same_dtype(x: np.ndarray, param: np.ndarray, param_name: str,
+                     given: Any = None) -> None:
     """Raise TypeError unless the input and a parameter have the same dtype.
 
     ``x`` is the input after :func:`~ttnet._checks.as_float_array` (integers
@@ -65,18 +67,18 @@ def _same_dtype(x: np.ndarray, param: np.ndarray, param_name: str, given: Any = 
         f"silently: pass x.astype(np.{param.dtype}){alternative}")
 
 
-def _check_bias(bias: Any, n: int, x: np.ndarray) -> np.ndarray | None:
+def check_bias(bias: Any, n: int, x: np.ndarray) -> np.ndarray | None:
     """Validate an optional bias of shape (n,) and the dtype of ``x``."""
     if bias is None:
         return None
     bias = as_float_array(bias, "bias", ndim=1, finite=False)
     if bias.shape != (n,):
         raise ValueError(f"bias must have shape ({n},), got {bias.shape}")
-    _same_dtype(x, bias, "bias")
+    check_same_dtype(x, bias, "bias")
     return bias
 
 
-def _check_dout(dout: Any, cache: Cache) -> np.ndarray:
+def check_dout(dout: Any, cache: Cache) -> np.ndarray:
     """``dout`` must have the shape and dtype of the forward output recorded in the cache."""
     if not isinstance(cache, dict) or "out_shape" not in cache:
         raise TypeError("cache must be the dict returned by the matching *_forward function")
@@ -115,8 +117,8 @@ def linear_forward(x: Any, weight: Any, bias: Any = None) -> tuple[np.ndarray, C
     if x.shape[1] != weight.shape[1]:
         raise ValueError(f"x has {x.shape[1]} features but weight {weight.shape} expects "
                          f"{weight.shape[1]} (weight shape is (out_features, in_features))")
-    _same_dtype(x, weight, "weight", given)
-    bias = _check_bias(bias, weight.shape[0], x)
+    check_same_dtype(x, weight, "weight", given)
+    bias = check_bias(bias, weight.shape[0], x)
     out = x @ weight.T
     if bias is not None:
         out += bias
@@ -132,7 +134,7 @@ def linear_backward(dout: Any, cache: Cache
     -------
     dx : (B, N), dweight : (M, N), dbias : (M,) or None
     """
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     dx = dout @ cache["weight"]
     dweight = dout.T @ cache["x"]
     dbias = dout.sum(axis=0) if cache["has_bias"] else None
@@ -196,8 +198,8 @@ def conv2d_forward(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
     if x.shape[1] != C:
         raise ValueError(f"x has {x.shape[1]} channels but weight {weight.shape} expects {C} "
                          f"(weight shape is (S, C, kh, kw), x is NCHW)")
-    _same_dtype(x, weight, "weight", given)
-    bias = _check_bias(bias, S, x)
+    check_same_dtype(x, weight, "weight", given)
+    bias = check_bias(bias, S, x)
     if workspace is not None and not isinstance(workspace, dict):
         raise TypeError(f"workspace must be a dict or None, got {type(workspace).__name__}")
     B = x.shape[0]
@@ -229,7 +231,7 @@ def conv2d_backward(dout: Any, cache: Cache
     -------
     dx : (B, C, H, W), dweight : (S, C, kh, kw), dbias : (S,) or None
     """
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     weight, cols, workspace = cache["weight"], cache["cols"], cache["workspace"]
     B, S, Ho, Wo = dout.shape
     dout_mat = _scratch(workspace, "dout_mat", (S, B * Ho * Wo), dout.dtype)
@@ -299,7 +301,7 @@ def batchnorm_forward(x: Any, gamma: Any, beta: Any, *, eps: float = 1e-5, train
             if arr.shape != (C,):
                 raise ValueError(f"{name} must have shape ({C},) to match the {C} channels of x, "
                                  f"got {arr.shape}")
-            _same_dtype(x, arr, name, given)
+            check_same_dtype(x, arr, name, given)
             params[name] = arr
     eps = check_in_range(eps, "eps", 0.0, np.inf, include_low=False)
     m = x.size // C
@@ -331,7 +333,7 @@ def batchnorm_backward(dout: Any, cache: Cache) -> tuple[np.ndarray, np.ndarray,
     -------
     dx : the shape of x, dgamma : (C,), dbeta : (C,)
     """
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     return batchnorm_gradients(dout, cache["x_hat"], cache["gamma"], cache["inv_std"],
                                cache["training"])
 
@@ -349,7 +351,7 @@ def relu_forward(x: Any) -> tuple[np.ndarray, Cache]:
 
 def relu_backward(dout: Any, cache: Cache) -> np.ndarray:
     """``dx = dy · [x > 0]`` (the subgradient 0 is used at x = 0)."""
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     return dout * cache["positive"]
 
 
@@ -395,7 +397,7 @@ def maxpool2d_backward(dout: Any, cache: Cache) -> np.ndarray:
     Windows overlap when stride < kernel size, so one input can receive the
     gradient of several windows; these are summed.
     """
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     return max_pool2d_backward(dout, cache["argmax"], cache["x_shape"], cache["kernel_size"],
                                cache["stride"], cache["padding"])
 
@@ -424,7 +426,7 @@ def avgpool2d_forward(x: Any, kernel_size: Any, stride: Any = None,
 
 def avgpool2d_backward(dout: Any, cache: Cache) -> np.ndarray:
     """Every input of a window receives ``dy / (kh·kw)``; overlapping windows add up."""
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     (kh, kw), (ph, pw) = cache["kernel_size"], cache["padding"]
     B, C, H, W = cache["x_shape"]
     share = dout / dout.dtype.type(kh * kw)
@@ -446,7 +448,7 @@ def global_avgpool2d_forward(x: Any) -> tuple[np.ndarray, Cache]:
 
 def global_avgpool2d_backward(dout: Any, cache: Cache) -> np.ndarray:
     """``dx[b, c, h, w] = dy[b, c] / (H·W)``."""
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     B, C, H, W = cache["x_shape"]
     share = dout / dout.dtype.type(H * W)
     return np.broadcast_to(share[:, :, None, None], (B, C, H, W)).copy()
@@ -493,7 +495,7 @@ def dropout_forward(x: Any, p: float, rng: Any = None, training: bool = True
 
 def dropout_backward(dout: Any, cache: Cache) -> np.ndarray:
     """``dx = dy · mask / (1 − p)`` (the identity when the forward was)."""
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     return dout if cache["scaled_mask"] is None else dout * cache["scaled_mask"]
 
 
@@ -575,7 +577,7 @@ def softmax_cross_entropy_backward(dout: Any, cache: Cache) -> np.ndarray:
     if np.ndim(dout) == 0 and not isinstance(dout, (str, bytes)):
         # a real scalar (complex, None and objects are refused): no precision concern in a cast
         dout = as_float_array(dout, "dout", finite=False).astype(cache["dtype"])
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     probs, labels = cache["probs"], cache["labels"]
     B = probs.shape[0]
     dlogits = probs.copy()
