@@ -10,7 +10,7 @@ from ttnet.gradcheck import check_module
 from ttnet.nn import functional as F
 from ttnet.nn.layers import Conv2d, Linear
 from ttnet.nn.tt_layers import NaiveTTConv2d, TTConv2d, TTLinear
-from ttnet.ops.kernels import naive_tensor_to_kernel, tt_to_conv_kernel
+from ttnet.ops.kernel_layouts import naive_tensor_to_kernel, tt_to_conv_kernel
 from ttnet.tt import AccuracyWarning, TTMatrix, TTTensor, achievable_eps
 
 from ..helpers import rel_err

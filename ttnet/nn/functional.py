@@ -25,7 +25,7 @@ import numpy as np
 from .._checks import as_float_array, check_bool, check_in_range, check_rng
 from ..ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
-from ..ops.pool import _window, max_pool2d, max_pool2d_backward, pool_params
+from ..ops.pool import max_pool2d, max_pool2d_backward, pool_params, window_slice
 
 __all__ = [
     "linear_forward", "linear_backward",
@@ -417,7 +417,7 @@ def avgpool2d_forward(x: Any, kernel_size: Any, stride: Any = None,
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     out = np.zeros((*x.shape[:2], *out_hw), dtype=x.dtype)
     for k in range(kh * kw):
-        out += xp[_window(k // kw, k % kw, stride, out_hw)]
+        out += xp[window_slice(k // kw, k % kw, stride, out_hw)]
     out /= x.dtype.type(kh * kw)
     cache = {"x_shape": x.shape, "kernel_size": (kh, kw), "stride": stride, "padding": (ph, pw),
              "out_shape": out.shape, "dtype": out.dtype}
@@ -432,7 +432,7 @@ def avgpool2d_backward(dout: Any, cache: Cache) -> np.ndarray:
     share = dout / dout.dtype.type(kh * kw)
     dxp = np.zeros((B, C, H + 2 * ph, W + 2 * pw), dtype=dout.dtype)
     for k in range(kh * kw):
-        dxp[_window(k // kw, k % kw, cache["stride"], dout.shape[2:])] += share
+        dxp[window_slice(k // kw, k % kw, cache["stride"], dout.shape[2:])] += share
     return dxp[:, :, ph:ph + H, pw:pw + W].copy()
 
 

@@ -8,7 +8,7 @@ Three layers, each with a hand-written reverse mode:
 * **TT-conv** (Garipov et al. 2016): the kernel ``K (S, C, l, l)`` is the
   TT-matrix of shape ``S × (l² C)`` with ``d + 1`` cores: core 0 of shape
   ``(1, 1, l², r_0)`` (the spatial part) and cores ``(r_{k-1}, s_k, c_k, r_k)``
-  (see :mod:`ttnet.ops.kernels`).
+  (see :mod:`ttnet.ops.kernel_layouts`).
 * **Naive TT-conv**: the kernel as the TT-tensor of shape ``(l, l, C, S)``,
   four cores ``(r_{k-1}, n_k, r_k)``.
 
@@ -48,8 +48,8 @@ import numpy as np
 from .._checks import as_float_array
 from ..ops.contract import tt_step_backward, tt_step_forward
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
-from ..ops.kernels import (_kernel_to_matrix, _kernel_to_naive_tensor, _matrix_to_kernel,
-                           _naive_tensor_to_kernel)
+from ..ops.kernel_layouts import (kernel_to_matrix, kernel_to_naive_tensor, matrix_to_kernel,
+                                  naive_tensor_to_kernel)
 from ..tt.cores import (check_cores, tt_full_backward, tt_full_forward, tt_matrix_full_backward,
                         tt_matrix_full_forward)
 from .functional import (Cache, check_bias, check_dout, check_same_dtype, conv2d_backward,
@@ -294,17 +294,17 @@ def tt_conv_kernel_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Cac
 
     ``K[s, c, i, j] = G_0[0, 0, i l + j, :] G_1[:, s_1, c_1, :] ⋯ G_d[:, s_d, c_d, 0]``:
     the TT-matrix ``S × (l² C)`` of the cores, whose columns are ``(i l + j) C + c``,
-    reshaped by :func:`ttnet.ops.kernels.matrix_to_kernel`.
+    reshaped by :func:`ttnet.ops.kernel_layouts.matrix_to_kernel`.
     """
     cores = check_cores(cores, core_ndim=4, finite=False)
     l = math.isqrt(cores[0].shape[2])
     Kmat, cache = tt_matrix_full_forward(cores)                      # (S, l² C)
-    return _matrix_to_kernel(Kmat, l), cache
+    return matrix_to_kernel(Kmat, l), cache
 
 
 def tt_conv_kernel_backward(dK: np.ndarray, cache: Cache) -> list[np.ndarray]:
     """Core gradients from the gradient of the dense kernel."""
-    return tt_matrix_full_backward(_kernel_to_matrix(dK), cache)
+    return tt_matrix_full_backward(kernel_to_matrix(dK), cache)
 
 
 def _tt_conv2d_inputs(x: Any, cores: Any) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -520,13 +520,13 @@ def naive_tt_kernel_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Ca
                          f"{len(cores)}")
     flat, chain = tt_full_forward(cores)
     shape = tuple(c.shape[1] for c in cores)                        # (l, l, C, S)
-    K = _naive_tensor_to_kernel(flat.reshape(shape))
+    K = naive_tensor_to_kernel(flat.reshape(shape))
     return K, {"cores": cores, "chain": chain}
 
 
 def naive_tt_kernel_backward(dK: np.ndarray, cache: Cache) -> list[np.ndarray]:
     """Core gradients from the gradient of the dense kernel."""
-    dT = _kernel_to_naive_tensor(dK).reshape(-1)
+    dT = kernel_to_naive_tensor(dK).reshape(-1)
     return tt_full_backward(dT, cache["cores"], cache["chain"])
 
 

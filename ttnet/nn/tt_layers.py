@@ -25,7 +25,7 @@ import numpy as np
 from .._checks import (as_float_array, check_bool, check_dtype, check_int, check_int_sequence,
                       check_rng)
 from ..ops.im2col import window_params
-from ..ops.kernels import _check_channel_modes, conv_kernel_to_naive_tt, conv_kernel_to_tt
+from ..ops.kernel_layouts import check_channel_modes, conv_kernel_to_naive_tt, conv_kernel_to_tt
 from ..tt import TTMatrix
 from . import tt_functional as TF
 from .init import tt_normal_cores
@@ -139,7 +139,7 @@ class TTLinear(_TTMatrixLayer):
                  bias: bool = True, dtype: Any = np.float32, rng: Any = None,
                  algorithm: str = "auto") -> None:
         super().__init__()
-        in_modes, out_modes = _check_channel_modes(in_modes, out_modes)
+        in_modes, out_modes = check_channel_modes(in_modes, out_modes)
         self.in_modes, self.out_modes = in_modes, out_modes
         self.in_features, self.out_features = math.prod(in_modes), math.prod(out_modes)
         d = len(in_modes)
@@ -206,7 +206,7 @@ class TTLinear(_TTMatrixLayer):
         if not isinstance(linear, Linear):
             raise TypeError(f"linear must be a ttnet.nn.Linear, got {type(linear).__name__}")
         W = linear.params["weight"]
-        in_modes, out_modes = _check_channel_modes(in_modes, out_modes)
+        in_modes, out_modes = check_channel_modes(in_modes, out_modes)
         if math.prod(in_modes) != W.shape[1]:
             raise ValueError(f"in_modes {in_modes} multiply to {math.prod(in_modes)}, but linear "
                              f"has {W.shape[1]} input features")
@@ -230,7 +230,7 @@ class TTConv2d(_TTMatrixLayer):
     """TT-conv layer (Garipov et al. 2016): a convolution whose kernel is a TT-matrix.
 
     The kernel ``K (S, C, l, l)`` is the TT-matrix of shape ``S × (l² C)`` with
-    ``d + 1`` cores (docs/conventions.md §4, :mod:`ttnet.ops.kernels`):
+    ``d + 1`` cores (docs/conventions.md §4, :mod:`ttnet.ops.kernel_layouts`):
 
         K[s, c, i, j] = G_0[0, 0, i l + j, :] · G_1[:, s_1, c_1, :] ⋯ G_d[:, s_d, c_d, 0].
 
@@ -263,7 +263,7 @@ class TTConv2d(_TTMatrixLayer):
                  kernel_size: Any, stride: Any = 1, padding: Any = 0, bias: bool = True,
                  algorithm: str = "auto", dtype: Any = np.float32, rng: Any = None) -> None:
         super().__init__()
-        in_modes, out_modes = _check_channel_modes(in_modes, out_modes)
+        in_modes, out_modes = check_channel_modes(in_modes, out_modes)
         (kh, kw), self.stride, self.padding = window_params(kernel_size, stride, padding)
         if kh != kw:
             raise ValueError(f"kernel_size must be square for TTConv2d (the spatial core holds "
@@ -330,7 +330,7 @@ class TTConv2d(_TTMatrixLayer):
         """Compress a (trained) :class:`~ttnet.nn.layers.Conv2d` with the paper's scheme.
 
         TT-SVD of the kernel's ``S × (l² C)`` matrix
-        (:func:`ttnet.ops.kernels.conv_kernel_to_tt`); ``eps`` bounds the relative
+        (:func:`ttnet.ops.kernel_layouts.conv_kernel_to_tt`); ``eps`` bounds the relative
         kernel error, ``‖K − K_TT‖_F <= eps ‖K‖_F`` (float32 included; below
         :func:`ttnet.tt.achievable_eps` an :class:`~ttnet.tt.AccuracyWarning`
         names the bound that holds), ``ranks`` caps the internal ranks. Stride,
@@ -421,7 +421,7 @@ class NaiveTTConv2d(_TTLayer):
         """Compress a (trained) :class:`~ttnet.nn.layers.Conv2d` with the naive scheme.
 
         TT-SVD of the 4-D kernel ``(l, l, C, S)``
-        (:func:`ttnet.ops.kernels.conv_kernel_to_naive_tt`), with the same
+        (:func:`ttnet.ops.kernel_layouts.conv_kernel_to_naive_tt`), with the same
         guarantee ``‖K − K_TT‖_F <= eps ‖K‖_F`` as :meth:`TTConv2d.from_conv`;
         stride, padding and bias are kept.
         """

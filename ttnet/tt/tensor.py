@@ -20,7 +20,7 @@ import numpy as np
 from .._checks import as_float_array, check_dtype, check_int_sequence, check_rng, check_scalar
 from ._scaling import ldexp_float, normalized
 from .cores import check_cores, tt_full_forward
-from .modes import resolve_ranks
+from .ranks import resolve_ranks
 
 
 class TTTensor:
@@ -111,7 +111,7 @@ class TTTensor:
         shape : sequence of int
             Mode sizes ``(n_1, …, n_d)``.
         ranks : int or sequence of int
-            Internal ranks (see :func:`ttnet.tt.modes.resolve_ranks`); values above
+            Internal ranks (see :func:`ttnet.tt.ranks.resolve_ranks`); values above
             the theoretical maximum are lowered to it.
         rng : np.random.Generator, int or None
             Source of randomness (an int is a seed).
@@ -177,13 +177,13 @@ class TTTensor:
         Algorithm 2); the norm is then that of the last core. This is more
         accurate than ``sqrt(X.dot(X))`` (no squaring) and never forms the
         dense tensor. Computed in float64 with power-of-two rescaling of the
-        cores (:func:`ttnet.tt.round._orthogonalized`), so it is finite whenever
+        cores (:func:`ttnet.tt.round.orthogonalized`), so it is finite whenever
         the norm fits in float64, e.g. for float32 cores whose norm exceeds the
         float32 range.
         """
-        from .round import _orthogonalized  # local import: round imports this module
+        from .round import orthogonalized  # local import: round imports this module
 
-        cores, exponent = _orthogonalized(self._cores, left_to_right=True)
+        cores, exponent = orthogonalized(self._cores, left_to_right=True)
         return ldexp_float(float(np.linalg.norm(cores[-1].ravel())), exponent)
 
     def round(self, eps: float | None = None, max_rank: Any = None) -> "TTTensor":
