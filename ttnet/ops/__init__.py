@@ -7,7 +7,8 @@
 * :mod:`ttnet.ops.kernel_layouts` — the conv-kernel layouts: the paper's TT-matrix view
   (:func:`conv_kernel_to_tt`) and the naive 4-D TT (:func:`conv_kernel_to_naive_tt`);
 * :mod:`ttnet.ops.contract` — the TT core step and the full reconstruction, with their
-  reverse modes (used by the TT layers);
+  reverse modes (used by the TT layers); :mod:`ttnet.ops.contract_loops` — the same step as
+  numba loops, for notebook 04 and the benchmark only;
 * :mod:`ttnet.ops._numba` — the ``TTNET_NUMBA`` switch between numba kernels and their NumPy
   twins (:func:`numba_enabled`).
 """

@@ -14,11 +14,9 @@ Two building blocks:
   modes still to come (and, in a convolution, the pixels). Applying the steps
   for cores 1..d turns ``x[b, j_1, …, j_d]`` into ``y[b, i_1, …, i_d]``.
   :func:`tt_step_forward` / :func:`tt_step_backward` run the NumPy version
-  (batched BLAS products); numba kernels of the same steps sit beside them,
-  checked against them (NaN and ±inf included), and measured slower (see
-  :func:`tt_step_forward`). Without numba, :func:`tt_step_forward_numba` and
-  :func:`tt_step_backward_numba` still run: their loops then execute in the
-  Python interpreter (same results, much slower).
+  (batched BLAS products). Loop-level numba kernels of the same steps, which
+  the layers do not use (BLAS is faster on every layer shape measured), are in
+  :mod:`ttnet.ops.contract_loops`.
 
 * **The full reconstruction** -- the dense array of a train of 3-D cores,
   built left to right as a chain of matrix products, and the reverse mode of
@@ -34,10 +32,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..tt.cores import core_step_matrix, tt_full_backward, tt_full_forward
-from ._numba import num_threads, numba_kernel, prange
 
 __all__ = ["tt_step_forward", "tt_step_backward", "tt_step_forward_numpy", "tt_step_backward_numpy",
-           "tt_step_forward_numba", "tt_step_backward_numba", "tt_full_forward", "tt_full_backward"]
+           "tt_full_forward", "tt_full_backward"]
 
 
 def _check_step_shapes(T: np.ndarray, G: np.ndarray) -> None:
@@ -102,80 +99,6 @@ def tt_step_backward_numpy(dout: np.ndarray, T: np.ndarray,
     return dT, np.ascontiguousarray(dG)
 
 
-# ---------------------------------------------------------------- numba kernels
-@numba_kernel
-def _step_forward_kernel(T, Gmat, out):  # pragma: no cover - compiled
-    """out[p, a, e] = Σ_k Gmat[a, k] T[p, k, e]; prange over p."""
-    P, K, Q = T.shape
-    A = Gmat.shape[0]
-    for p in prange(P):
-        for a in range(A):
-            for e in range(Q):
-                out[p, a, e] = 0
-            for k in range(K):
-                g = Gmat[a, k]
-                for e in range(Q):
-                    out[p, a, e] += g * T[p, k, e]
-
-
-@numba_kernel
-def _step_backward_input_kernel(D, Gmat, dT):  # pragma: no cover - compiled
-    """dT[p, k, e] = Σ_a Gmat[a, k] D[p, a, e]; prange over p."""
-    P, A, Q = D.shape
-    K = Gmat.shape[1]
-    for p in prange(P):
-        for k in range(K):
-            for e in range(Q):
-                dT[p, k, e] = 0
-        for a in range(A):
-            for k in range(K):
-                g = Gmat[a, k]
-                for e in range(Q):
-                    dT[p, k, e] += g * D[p, a, e]
-
-
-@numba_kernel
-def _step_backward_core_kernel(D, T, partial):  # pragma: no cover - compiled
-    """partial[t, a, k] = Σ_{p in chunk t} Σ_e D[p, a, e] T[p, k, e]; prange over chunks."""
-    P, A, Q = D.shape
-    K = T.shape[1]
-    n_chunks = partial.shape[0]
-    for t in prange(n_chunks):
-        for p in range(t, P, n_chunks):
-            for a in range(A):
-                for k in range(K):
-                    acc = partial[t, a, k] * 0
-                    for e in range(Q):
-                        acc += D[p, a, e] * T[p, k, e]
-                    partial[t, a, k] += acc
-
-
-def tt_step_forward_numba(T: np.ndarray, G: np.ndarray) -> np.ndarray:
-    """numba kernel of the core step (same signature and result as the NumPy twin)."""
-    p, r0, n, q = T.shape
-    _, m, _, r1 = G.shape
-    out = np.empty((p, m * r1, q), dtype=T.dtype)
-    _step_forward_kernel(np.ascontiguousarray(T).reshape(p, r0 * n, q), core_step_matrix(G), out)
-    return out.reshape(p, m, r1, q)
-
-
-def tt_step_backward_numba(dout: np.ndarray, T: np.ndarray,
-                           G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """numba kernels of the reverse core step (same signature and result as the NumPy twin)."""
-    p, r0, n, q = T.shape
-    _, m, _, r1 = G.shape
-    D = np.ascontiguousarray(dout).reshape(p, m * r1, q)
-    Tm = np.ascontiguousarray(T).reshape(p, r0 * n, q)
-    dT = np.empty_like(Tm)
-    _step_backward_input_kernel(D, core_step_matrix(G), dT)
-    n_chunks = max(1, min(p, 4 * num_threads()))
-    partial = np.zeros((n_chunks, m * r1, r0 * n), dtype=T.dtype)
-    _step_backward_core_kernel(D, Tm, partial)
-    with np.errstate(all="ignore"):       # a kernel's NaN/inf is its result, not a warning
-        dG = partial.sum(axis=0).reshape(m, r1, r0, n).transpose(2, 0, 3, 1)
-    return dT.reshape(p, r0, n, q), np.ascontiguousarray(dG)
-
-
 # ---------------------------------------------------------------- the entry points
 def tt_step_forward(T: np.ndarray, G: np.ndarray) -> np.ndarray:
     """One core step, ``out[p, m, r1, q] = Σ_{r0, n} G[r0, m, n, r1] T[p, r0, n, q]``.
@@ -185,8 +108,8 @@ def tt_step_forward(T: np.ndarray, G: np.ndarray) -> np.ndarray:
     kernel on every layer shape measured (``benchmarks/bench_tt_layers.py``), so
     -- following the rule "numba only where a benchmark shows it wins" -- the
     layers always take the BLAS path and ``TTNET_NUMBA`` does not change it.
-    :func:`tt_step_forward_numba` stays available for that comparison and as
-    the loop-level statement of the step.
+    :func:`ttnet.ops.contract_loops.tt_step_forward_numba` stays available for
+    that comparison and as the loop-level statement of the step.
 
     Parameters
     ----------
@@ -214,3 +137,19 @@ def tt_step_backward(dout: np.ndarray, T: np.ndarray,
     if dout.shape != expected:
         raise ValueError(f"dout must have shape {expected}, got {dout.shape}")
     return tt_step_backward_numpy(dout, T, G)
+
+
+_MOVED_TO_LOOPS = ("tt_step_forward_numba", "tt_step_backward_numba")
+
+
+def __getattr__(name: str) -> object:
+    """The numba step kernels that moved to :mod:`ttnet.ops.contract_loops`, with a warning."""
+    if name in _MOVED_TO_LOOPS:
+        import warnings
+
+        warnings.warn(f"ttnet.ops.contract.{name} moved to ttnet.ops.contract_loops.{name}; the "
+                      f"old place will be removed in the next release", DeprecationWarning,
+                      stacklevel=2)
+        from . import contract_loops
+        return getattr(contract_loops, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
