@@ -329,8 +329,8 @@ def batchnorm_forward(x: Any, gamma: Any, beta: Any, *, eps: float = 1e-5, train
     """
     x, p, eps, training = _batchnorm_inputs(x, gamma, beta, eps, training, running_mean,
                                             running_var)
-    # μ, σ², x̂ = (x − μ) / √(σ² + ε) and y = γ x̂ + β per channel: one fused numba pass or
-    # its NumPy twin, which writes this formula out (ttnet.ops.batchnorm.batchnorm_normalize)
+    # μ, σ², x̂ = (x − μ) / √(σ² + ε) and y = γ x̂ + β per channel: one fused numba pass or its
+    # NumPy twin, which writes the formula out (ttnet.ops.batchnorm.batchnorm_normalize_numpy)
     out, x_hat, mean, var, inv_std = batchnorm_normalize(
         x, p["gamma"], p["beta"], eps, training, p.get("running_mean"), p.get("running_var"))
     cache = {"x_hat": x_hat, "inv_std": inv_std, "gamma": p["gamma"], "training": training,
