@@ -84,6 +84,29 @@ def _check_kernel_matrix(matrix: Any, kernel_size: Any) -> tuple[np.ndarray, int
     return matrix, l
 
 
+def _tt_conv_inputs(kernel: Any, in_modes: Any,
+                    out_modes: Any) -> tuple[np.ndarray, tuple[int, ...], tuple[int, ...]]:
+    """A finite square kernel (S, C, l, l) and channel modes with products C and S."""
+    kernel = _check_kernel(kernel)
+    S, C = kernel.shape[:2]
+    in_modes, out_modes = check_channel_modes(in_modes, out_modes, C, S, f"kernel {kernel.shape}")
+    return kernel, in_modes, out_modes
+
+
+def _tt_conv_kernel_size(tt: Any) -> int:
+    """l, for a TTMatrix whose first core is a spatial core (row mode 1, column mode l²)."""
+    if not isinstance(tt, TTMatrix):
+        raise TypeError(f"tt must be a TTMatrix, got {type(tt).__name__}")
+    if tt.row_modes[0] != 1:
+        raise ValueError(f"tt's first core must have row mode 1 (the spatial core), got row modes "
+                         f"{tt.row_modes}")
+    l = math.isqrt(tt.col_modes[0])
+    if l * l != tt.col_modes[0]:
+        raise ValueError(f"tt's first column mode must be l² for a square kernel, got "
+                         f"{tt.col_modes[0]}")
+    return l
+
+
 def check_channel_modes(in_modes: Any, out_modes: Any, C: int | None = None,
                         S: int | None = None, where: str = "") -> tuple[tuple[int, ...], ...]:
     """Validate the channel modes of a TT layer and return them as tuples of ints.
@@ -156,24 +179,15 @@ def conv_kernel_to_tt(kernel: Any, in_modes: Sequence[int], out_modes: Sequence[
     TTMatrix with ``d + 1`` cores, row modes ``(1, s_1, …, s_d)`` and column
     modes ``(l², c_1, …, c_d)``; :func:`tt_to_conv_kernel` turns it back.
     """
-    kernel = _check_kernel(kernel)
-    S, C, l, _ = kernel.shape
-    in_modes, out_modes = check_channel_modes(in_modes, out_modes, C, S, f"kernel {kernel.shape}")
+    kernel, in_modes, out_modes = _tt_conv_inputs(kernel, in_modes, out_modes)
+    l = kernel.shape[2]
     return TTMatrix.from_dense(kernel_to_matrix(kernel), (1,) + out_modes, (l * l,) + in_modes,
                                eps=eps, max_rank=ranks)
 
 
 def tt_to_conv_kernel(tt: TTMatrix) -> np.ndarray:
     """The dense ``(S, C, l, l)`` kernel of a TT-conv TT-matrix (see :func:`conv_kernel_to_tt`)."""
-    if not isinstance(tt, TTMatrix):
-        raise TypeError(f"tt must be a TTMatrix, got {type(tt).__name__}")
-    if tt.row_modes[0] != 1:
-        raise ValueError(f"tt's first core must have row mode 1 (the spatial core), got row modes "
-                         f"{tt.row_modes}")
-    l = math.isqrt(tt.col_modes[0])
-    if l * l != tt.col_modes[0]:
-        raise ValueError(f"tt's first column mode must be l² for a square kernel, got "
-                         f"{tt.col_modes[0]}")
+    l = _tt_conv_kernel_size(tt)
     return matrix_to_kernel(tt.full(), l)
 
 
