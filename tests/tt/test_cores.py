@@ -70,3 +70,16 @@ def test_check_cores_finite_switch():
 def test_check_cores_rejects(cores, exc, match):
     with pytest.raises(exc, match=match):
         check_cores(cores)
+
+
+def test_core_steps_are_the_matrix_product():
+    """core_steps_forward on x read as (1, 1, n_1, rest) is A @ x; its backward is the adjoint."""
+    from ttnet.tt.cores import core_steps_backward, core_steps_forward
+    A = TTMatrix.random((2, 3), (4, 2), 2, rng=3)
+    x = np.random.default_rng(0).standard_normal((8, 5))
+    z, inputs = core_steps_forward(x.reshape(1, 1, 4, -1), A.cores)
+    np.testing.assert_allclose(z.reshape(6, 5), A.full() @ x, rtol=1e-12)
+    dy = np.random.default_rng(1).standard_normal((6, 5))
+    dx, dcores = core_steps_backward(dy, inputs, A.cores)
+    np.testing.assert_allclose(dx.reshape(8, 5), A.full().T @ dy, rtol=1e-12)
+    assert [g.shape for g in dcores] == [c.shape for c in A.cores]

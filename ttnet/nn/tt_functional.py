@@ -50,8 +50,8 @@ from ..ops.contract import tt_step_backward, tt_step_forward
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
 from ..ops.kernel_layouts import (kernel_to_matrix, kernel_to_naive_tensor, matrix_to_kernel,
                                   naive_tensor_to_kernel)
-from ..tt.cores import (check_cores, tt_full_backward, tt_full_forward, tt_matrix_full_backward,
-                        tt_matrix_full_forward)
+from ..tt.cores import (check_cores, core_steps_backward, core_steps_forward, tt_full_backward,
+                        tt_full_forward, tt_matrix_full_backward, tt_matrix_full_forward)
 from .functional import (Cache, check_bias, check_dout, check_same_dtype, conv2d_backward,
                          conv2d_forward, linear_backward, linear_forward)
 
@@ -74,37 +74,6 @@ def _cached_algorithm(cache: Any) -> str:
 
 
 # ---------------------------------------------------------------- the core steps
-def _steps_forward(z: np.ndarray, cores: Sequence[np.ndarray], in_modes: Sequence[int]
-                   ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Apply the core steps of TT-matrix cores ``(r_{k-1}, m_k, n_k, r_k)`` in order.
-
-    ``z`` is the input read as ``(p, r_0, n_1, q)``; step k turns ``n_k`` into
-    ``m_k`` (:func:`~ttnet.ops.contract.tt_step_forward`) and the result is read
-    with ``n_{k+1}`` split off for the next step. Returns the last step's output
-    ``(p·m_d, 1, 1, q')`` and every step's input (the backward pass needs them).
-    """
-    inputs = []
-    for k, core in enumerate(cores):
-        inputs.append(z)
-        z = tt_step_forward(z, core)                                # (p, m_k, r_k, q)
-        p, m, r1, q = z.shape
-        n_next = in_modes[k + 1] if k + 1 < len(cores) else 1
-        z = z.reshape(p * m, r1, n_next, q // n_next)
-    return z, inputs
-
-
-def _steps_backward(dz: np.ndarray, inputs: Sequence[np.ndarray], cores: Sequence[np.ndarray]
-                    ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Reverse mode of :func:`_steps_forward`: the first step's input gradient and the core gradients."""
-    dcores: list[np.ndarray] = [np.empty(0)] * len(cores)
-    for k in range(len(cores) - 1, -1, -1):
-        T, G = inputs[k], cores[k]
-        p, _, _, q = T.shape
-        dz = dz.reshape(p, G.shape[1], G.shape[3], q)
-        dz, dcores[k] = tt_step_backward(dz, T, G)
-    return dz, dcores
-
-
 def _steps_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequence[int],
                 batch: int, trailing: int, itemsize: int) -> tuple[int, int]:
     """Flops (forward + backward) and cached bytes of the core steps.
@@ -202,7 +171,7 @@ def tt_linear_sequential_forward(x: Any, cores: Sequence[np.ndarray],
     M = math.prod(c.shape[1] for c in cores)
     bias = check_bias(bias, M, x)
     B = x.shape[0]
-    z, inputs = _steps_forward(x.reshape(B, 1, in_modes[0], -1), cores, in_modes)
+    z, inputs = core_steps_forward(x.reshape(B, 1, in_modes[0], -1), cores, tt_step_forward)
     y = z.reshape(B, M)
     if bias is not None:
         y = y + bias
@@ -224,7 +193,8 @@ def tt_linear_sequential_backward(dout: Any, cache: Cache
     """
     dout = check_dout(dout, cache)
     dbias = dout.sum(axis=0) if cache["has_bias"] else None
-    dx, dcores = _steps_backward(dout, cache["inputs"], cache["cores"])
+    dx, dcores = core_steps_backward(dout, cache["inputs"], cache["cores"],
+                                     tt_step_backward)
     return dx.reshape(cache["x_shape"]), dcores, dbias
 
 
@@ -404,7 +374,7 @@ def tt_conv2d_sequential_forward(x: Any, cores: Sequence[np.ndarray], bias: Any 
     G0 = cores[0].reshape(l * l, r0)
     z = (G0.T @ cols).reshape(r0, B, C, P).transpose(1, 0, 2, 3)    # (B, r_0, C, P)
     z = np.ascontiguousarray(z).reshape(B, r0, in_modes[0], -1)
-    z, inputs = _steps_forward(z, cores[1:], in_modes)
+    z, inputs = core_steps_forward(z, cores[1:], tt_step_forward)
     y = z.reshape(B, S, Ho, Wo)
     if bias is not None:
         y = y + bias[:, None, None]
@@ -427,7 +397,7 @@ def tt_conv2d_sequential_backward(dout: Any, cache: Cache
     cores, inputs = cache["cores"], cache["inputs"]
     B, C, H, W = cache["x_shape"]
     dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
-    dz, channel_grads = _steps_backward(dout, inputs, cores[1:])
+    dz, channel_grads = core_steps_backward(dout, inputs, cores[1:], tt_step_backward)
     l2, r0 = cores[0].shape[2], cores[0].shape[3]
     dz = np.ascontiguousarray(dz.reshape(B, r0, C, -1).transpose(1, 0, 2, 3)).reshape(r0, -1)
     cols = cache["cols"]

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tt.cores import core_step_matrix, tt_full_backward, tt_full_forward
+from ..tt.cores import core_step, core_step_backward, tt_full_backward, tt_full_forward
 
 __all__ = ["tt_step_forward", "tt_step_backward", "tt_step_forward_numpy", "tt_step_backward_numpy",
            "tt_full_forward", "tt_full_backward"]
@@ -49,54 +49,10 @@ def _check_step_shapes(T: np.ndarray, G: np.ndarray) -> None:
 
 
 # ---------------------------------------------------------------- NumPy twins
-def tt_step_forward_numpy(T: np.ndarray, G: np.ndarray) -> np.ndarray:
-    """NumPy twin of the core step: one batched matrix product.
-
-    ``out[p] = Gmat @ T[p]`` with ``Gmat`` the ``(m r1) × (r0 n)`` core matrix
-    and ``T[p]`` the ``(r0 n) × q`` slice; reshapes are free.
-
-    Parameters
-    ----------
-    T : ndarray, shape (p, r0, n, q)
-    G : ndarray, shape (r0, m, n, r1), same dtype
-
-    Returns
-    -------
-    ndarray, shape (p, m, r1, q)
-    """
-    p, r0, n, q = T.shape
-    _, m, _, r1 = G.shape
-    out = np.matmul(core_step_matrix(G), T.reshape(p, r0 * n, q))
-    return out.reshape(p, m, r1, q)
-
-
-def tt_step_backward_numpy(dout: np.ndarray, T: np.ndarray,
-                           G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """NumPy twin of the reverse mode of the core step.
-
-    With ``out[p] = Gmat @ T[p]``:
-
-        dT[p] = Gmatᵀ @ dout[p]            (shape (r0 n) × q per p)
-        dGmat = Σ_p dout[p] @ T[p]ᵀ        (shape (m r1) × (r0 n))
-
-    Parameters
-    ----------
-    dout : ndarray, shape (p, m, r1, q)
-    T : ndarray, shape (p, r0, n, q), the step's input
-    G : ndarray, shape (r0, m, n, r1)
-
-    Returns
-    -------
-    dT : ndarray, shape (p, r0, n, q)
-    dG : ndarray, shape (r0, m, n, r1)
-    """
-    p, r0, n, q = T.shape
-    _, m, _, r1 = G.shape
-    D = dout.reshape(p, m * r1, q)
-    dT = np.matmul(core_step_matrix(G).T, D).reshape(p, r0, n, q)
-    dGmat = np.tensordot(D, T.reshape(p, r0 * n, q), axes=([0, 2], [0, 2]))
-    dG = dGmat.reshape(m, r1, r0, n).transpose(2, 0, 3, 1)
-    return dT, np.ascontiguousarray(dG)
+#: NumPy twin of the core step, one batched matrix product (:func:`ttnet.tt.cores.core_step`).
+tt_step_forward_numpy = core_step
+#: NumPy twin of the reverse core step (:func:`ttnet.tt.cores.core_step_backward`).
+tt_step_backward_numpy = core_step_backward
 
 
 # ---------------------------------------------------------------- the entry points

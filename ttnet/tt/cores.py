@@ -15,8 +15,11 @@ and the TT layers of :mod:`ttnet.nn.tt_functional`.
   the row and column modes are separated (:func:`deinterleave_axes`).
 * :func:`interleave_axes`, :func:`deinterleave_axes` -- the axis orders between
   ``(m_1, …, m_d, n_1, …, n_d)`` and ``(m_1, n_1, …, m_d, n_d)``.
-* :func:`core_step_matrix` -- a TT-matrix core as the matrix one core step
-  multiplies by (:func:`ttnet.ops.contract.tt_step_forward`, :meth:`TTMatrix.matmul`).
+* :func:`core_step` / :func:`core_step_backward` -- one TT-matrix core applied to
+  a batch of partially contracted inputs (one batched matrix product with
+  :func:`core_step_matrix`), and :func:`core_steps_forward` /
+  :func:`core_steps_backward`, all cores in turn: ``A @ x`` without forming A
+  (:meth:`TTMatrix.matmul`, the TT layers' "sequential" algorithm).
 
 None of the array functions check their inputs except :func:`check_cores` and
 :func:`tt_matrix_full_forward` (a public entry point of the TT layers); they
@@ -26,14 +29,15 @@ are called on every training step, where NaN must propagate, not raise.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .._checks import as_float_array
 
 __all__ = ["check_cores", "merge_matrix_cores", "interleave_axes", "deinterleave_axes",
-           "core_step_matrix", "tt_full_forward", "tt_full_backward", "tt_matrix_full_forward",
+           "core_step_matrix", "core_step", "core_step_backward", "core_steps_forward",
+           "core_steps_backward", "tt_full_forward", "tt_full_backward", "tt_matrix_full_forward",
            "tt_matrix_full_backward"]
 
 
@@ -123,6 +127,100 @@ def core_step_matrix(G: np.ndarray) -> np.ndarray:
     """
     r0, m, n, r1 = G.shape
     return np.ascontiguousarray(G.transpose(1, 3, 0, 2)).reshape(m * r1, r0 * n)
+
+
+# ---------------------------------------------------------------- the core step
+def core_step(T: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """One core step: ``out[p, m, r1, q] = Σ_{r0, n} G[r0, m, n, r1] T[p, r0, n, q]``.
+
+    One batched matrix product, ``out[p] = core_step_matrix(G) @ T[p]`` with
+    ``T[p]`` read as ``(r0 n) × q``; reshapes are free. It exchanges one input
+    mode ``n`` for one output mode ``m`` (Novikov et al. 2015, §4).
+
+    Parameters
+    ----------
+    T : ndarray, shape (p, r0, n, q)
+    G : ndarray, shape (r0, m, n, r1), same dtype
+
+    Returns
+    -------
+    ndarray, shape (p, m, r1, q)
+    """
+    p, r0, n, q = T.shape
+    _, m, _, r1 = G.shape
+    out = np.matmul(core_step_matrix(G), T.reshape(p, r0 * n, q))
+    return out.reshape(p, m, r1, q)
+
+
+def core_step_backward(dout: np.ndarray, T: np.ndarray,
+                       G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reverse mode of :func:`core_step`: ``(dT, dG)``.
+
+    With ``out[p] = Gmat @ T[p]``:
+
+        dT[p] = Gmatᵀ @ dout[p]            (shape (r0 n) × q per p)
+        dGmat = Σ_p dout[p] @ T[p]ᵀ        (shape (m r1) × (r0 n))
+
+    Parameters
+    ----------
+    dout : ndarray, shape (p, m, r1, q)
+    T : ndarray, shape (p, r0, n, q), the step's input
+    G : ndarray, shape (r0, m, n, r1)
+
+    Returns
+    -------
+    dT : ndarray, shape (p, r0, n, q)
+    dG : ndarray, shape (r0, m, n, r1)
+    """
+    p, r0, n, q = T.shape
+    _, m, _, r1 = G.shape
+    D = dout.reshape(p, m * r1, q)
+    dT = np.matmul(core_step_matrix(G).T, D).reshape(p, r0, n, q)
+    dGmat = np.tensordot(D, T.reshape(p, r0 * n, q), axes=([0, 2], [0, 2]))
+    dG = dGmat.reshape(m, r1, r0, n).transpose(2, 0, 3, 1)
+    return dT, np.ascontiguousarray(dG)
+
+
+def core_steps_forward(z: np.ndarray, cores: Sequence[np.ndarray],
+                       step: Callable[[np.ndarray, np.ndarray], np.ndarray] = core_step
+                       ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Apply the core steps of TT-matrix cores ``(r_{k-1}, m_k, n_k, r_k)`` in order.
+
+    ``z`` is the input read as ``(p, r_0, n_1, q)``; step k turns ``n_k`` into
+    ``m_k`` and the result is read with ``n_{k+1}`` split off for the next step.
+    This is ``A @ x`` without forming A (:meth:`TTMatrix.matmul`) and the
+    sequential algorithm of the TT layers, which pass their own checked ``step``
+    (:func:`ttnet.ops.contract.tt_step_forward`).
+
+    Returns
+    -------
+    z : ndarray, shape (p·m_1⋯m_d, 1, 1, q')
+        The last step's output.
+    inputs : list of ndarray
+        Every step's input (the backward pass needs them).
+    """
+    inputs = []
+    for k, core in enumerate(cores):
+        inputs.append(z)
+        z = step(z, core)                                           # (p, m_k, r_k, q)
+        p, m, r1, q = z.shape
+        n_next = cores[k + 1].shape[2] if k + 1 < len(cores) else 1
+        z = z.reshape(p * m, r1, n_next, q // n_next)
+    return z, inputs
+
+
+def core_steps_backward(dz: np.ndarray, inputs: Sequence[np.ndarray], cores: Sequence[np.ndarray],
+                        step_backward: Callable[..., tuple[np.ndarray, np.ndarray]]
+                        = core_step_backward) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Reverse mode of :func:`core_steps_forward`: the first step's input gradient and the
+    core gradients."""
+    dcores: list[np.ndarray] = [np.empty(0)] * len(cores)
+    for k in range(len(cores) - 1, -1, -1):
+        T, G = inputs[k], cores[k]
+        p, _, _, q = T.shape
+        dz = dz.reshape(p, G.shape[1], G.shape[3], q)
+        dz, dcores[k] = step_backward(dz, T, G)
+    return dz, dcores
 
 
 # ---------------------------------------------------------------- the dense tensor

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._checks import as_float_array, check_dtype, check_int_sequence, check_rng, check_scalar
 from .svd import tt_svd
-from .cores import (check_cores, core_step_matrix, interleave_axes, merge_matrix_cores,
+from .cores import (check_cores, core_steps_forward, interleave_axes, merge_matrix_cores,
                     tt_matrix_full_forward)
 from .tensor import TTTensor
 
@@ -216,7 +216,8 @@ class TTMatrix:
 
             Z[p, i_k, r_k, q] = Σ_{r_{k-1}, j_k} G_k[r_{k-1}, i_k, j_k, r_k] · Z[p, r_{k-1}, j_k, q]
 
-        with one batched matrix product; all reshapes between steps are free.
+        with one batched matrix product (:func:`ttnet.tt.cores.core_steps_forward`);
+        all reshapes between steps are free.
         Cost ``Σ_k (m_1…m_k) r_{k-1} n_k r_k (n_{k+1}…n_d) B`` multiply-adds,
         against ``M N B`` for the dense product.
 
@@ -232,14 +233,8 @@ class TTMatrix:
         vector = x.ndim == 1
         B = 1 if vector else x.shape[1]
         dtype = np.result_type(self.dtype, x.dtype)
-        z = x.astype(dtype, copy=False).reshape(1, 1, N * B)
-        for core in self._cores:
-            r0, m, n, r1 = core.shape
-            p = z.shape[0]
-            z = z.reshape(p, r0 * n, -1)
-            g = core_step_matrix(core).astype(dtype, copy=False)
-            z = np.matmul(g, z)                      # (p, m r1, q)
-            z = z.reshape(p * m, r1, -1)             # (p m, r1, q)
+        z = x.astype(dtype, copy=False).reshape(1, 1, self.col_modes[0], -1)
+        z, _ = core_steps_forward(z, [c.astype(dtype, copy=False) for c in self._cores])
         out = z.reshape(M, B)
         return out[:, 0] if vector else out
 
