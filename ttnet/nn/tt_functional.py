@@ -479,15 +479,33 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
 
 
 # ---------------------------------------------------------------- naive TT-conv
+def _check_naive_cores(cores: Any) -> list[np.ndarray]:
+    """Four 3-D cores that chain (modes l, l, C, S)."""
+    cores = check_cores(cores, core_ndim=3, finite=False)
+    if len(cores) != 4:
+        raise ValueError(f"the naive TT-conv kernel needs 4 cores (modes l, l, C, S), got "
+                         f"{len(cores)}")
+    return cores
+
+
+def _naive_tt_conv2d_inputs(x: Any, cores: Any) -> tuple[np.ndarray, list[np.ndarray]]:
+    """x of shape (B, C, H, W) and four naive TT-conv cores with channel mode C, of x's dtype."""
+    given = x
+    x = as_float_array(x, "x", ndim=4, finite=False)
+    cores = _check_naive_cores(cores)
+    C = cores[2].shape[1]
+    if x.shape[1] != C:
+        raise ValueError(f"x has {x.shape[1]} channels but the cores' channel mode is {C}")
+    check_same_dtype(x, cores[0], "cores", given)
+    return x, cores
+
+
 def naive_tt_kernel_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Cache]:
     """The dense ``(S, C, l, l)`` kernel of the naive scheme's four TT cores.
 
     ``K[s, c, i, j] = T[i, j, c, s] = H_1[0, i, :] H_2[:, j, :] H_3[:, c, :] H_4[:, s, 0]``.
     """
-    cores = check_cores(cores, core_ndim=3, finite=False)
-    if len(cores) != 4:
-        raise ValueError(f"the naive TT-conv kernel needs 4 cores (modes l, l, C, S), got "
-                         f"{len(cores)}")
+    cores = _check_naive_cores(cores)
     flat, chain = tt_full_forward(cores)
     shape = tuple(c.shape[1] for c in cores)                        # (l, l, C, S)
     K = naive_tensor_to_kernel(flat.reshape(shape))
@@ -518,13 +536,8 @@ def naive_tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = Non
     -------
     y : ndarray, shape (B, S, H', W'); cache
     """
-    given = x
-    x = as_float_array(x, "x", ndim=4, finite=False)
+    x, cores = _naive_tt_conv2d_inputs(x, cores)
     K, kernel_cache = naive_tt_kernel_forward(cores)
-    if x.shape[1] != K.shape[1]:
-        raise ValueError(f"x has {x.shape[1]} channels but the cores' channel mode is "
-                         f"{K.shape[1]}")
-    check_same_dtype(x, K, "cores", given)
     y, conv_cache = conv2d_forward(x, K, bias, stride, padding, workspace=workspace)
     return y, {"kernel": kernel_cache, "conv": conv_cache, "out_shape": y.shape, "dtype": y.dtype}
 
