@@ -9,8 +9,8 @@ the same run:
 * TTConv2d 64 → 64 at 32 × 32, 3 × 3, padding 1, modes 4·4·4, ranks 16, with
   ``algorithm="full"``, ``"sequential"`` and ``"auto"``, against Conv2d;
 * TTLinear 8192 → 1536, modes (8,8,8,16) → (4,6,8,8), ranks 40, sequential with
-  the contraction steps of :mod:`ttnet.ops.contract` computed by BLAS (what the
-  layer uses) and by the numba kernels, full, and auto, against Linear.
+  the contraction steps computed by BLAS (:mod:`ttnet.ops.contract`, what the
+  layer uses) and by the numba kernels (:mod:`ttnet.ops.contract_loops`), full, and auto, against Linear.
 
 The machine is shared and noisy: compare the ratios, which come from one run.
 ``--quick`` uses batch 16 and one repeat (a smoke run).
@@ -29,15 +29,15 @@ import numpy as np
 from ttnet.nn import tt_functional
 from ttnet.nn.layers import Conv2d, Linear
 from ttnet.nn.tt_layers import TTConv2d, TTLinear
-from ttnet.ops import contract
+from ttnet.ops import contract_loops
 
 
 @contextlib.contextmanager
 def numba_steps():
     """Let the TT layers compute their core steps with the numba kernels instead of BLAS."""
     saved = tt_functional.tt_step_forward, tt_functional.tt_step_backward
-    tt_functional.tt_step_forward = contract.tt_step_forward_numba
-    tt_functional.tt_step_backward = contract.tt_step_backward_numba
+    tt_functional.tt_step_forward = contract_loops.tt_step_forward_numba
+    tt_functional.tt_step_backward = contract_loops.tt_step_backward_numba
     try:
         yield
     finally:

@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from ttnet import TTMatrix, TTTensor, tt_svd
-from ttnet.tt.modes import resolve_ranks
+from ttnet.tt.ranks import resolve_ranks
 
 
 def baseline_tt_svd(A: np.ndarray, max_rank: int) -> TTTensor:

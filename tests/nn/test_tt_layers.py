@@ -10,7 +10,7 @@ from ttnet.gradcheck import check_module
 from ttnet.nn import functional as F
 from ttnet.nn.layers import Conv2d, Linear
 from ttnet.nn.tt_layers import NaiveTTConv2d, TTConv2d, TTLinear
-from ttnet.ops.kernels import naive_tensor_to_kernel, tt_to_conv_kernel
+from ttnet.ops.kernel_layouts import naive_tensor_to_kernel, tt_to_conv_kernel
 from ttnet.tt import AccuracyWarning, TTMatrix, TTTensor, achievable_eps
 
 from ..helpers import rel_err
@@ -386,3 +386,43 @@ def test_bad_forward_input_is_rejected():
         naive.forward(np.ones((1, 4, 5, 5)))
     with pytest.raises(RuntimeError, match="backward was called before forward"):
         TTLinear((2, 3), (2, 3), 2, rng=0).backward(np.ones((1, 6), np.float32))
+
+
+# ---------------------------------------------------------------- one algorithm per function
+@pytest.mark.parametrize("algorithm", ["full", "sequential"])
+def test_layers_call_the_function_of_their_algorithm(algorithm, monkeypatch):
+    """TTLinear / TTConv2d forward and backward call the named pair, nothing else."""
+    from ttnet.nn import tt_functional as TF
+    calls = []
+    for name in ("tt_linear", "tt_conv2d"):
+        for alg in ("full", "sequential"):
+            for step in ("forward", "backward"):
+                fname = f"{name}_{alg}_{step}"
+                original = getattr(TF, fname)
+                monkeypatch.setattr(TF, fname, lambda *a, _f=original, _n=fname, **k:
+                                    calls.append(_n) or _f(*a, **k))
+    lin = TTLinear((2, 3), (3, 2), 2, dtype=np.float64, rng=0, algorithm=algorithm)
+    lin.backward(lin.forward(np.ones((2, 6))))
+    conv = TTConv2d((2,), (3,), 2, 3, padding=1, dtype=np.float64, rng=0, algorithm=algorithm)
+    conv.backward(conv.forward(np.ones((1, 2, 4, 4))))
+    assert calls == [f"tt_linear_{algorithm}_forward", f"tt_linear_{algorithm}_backward",
+                     f"tt_conv2d_{algorithm}_forward", f"tt_conv2d_{algorithm}_backward"]
+
+
+def test_split_functions_match_the_dispatchers():
+    from ttnet.nn import tt_functional as TF
+    rng = np.random.default_rng(0)
+    lin = TTLinear((2, 3), (3, 2), 2, dtype=np.float64, rng=0)
+    x, b = rng.standard_normal((4, 6)), rng.standard_normal(6)
+    for alg in ("full", "sequential"):
+        y, cache = getattr(TF, f"tt_linear_{alg}_forward")(x, lin.cores, b)
+        y2, cache2 = TF.tt_linear_forward(x, lin.cores, b, alg)
+        assert cache["algorithm"] == alg
+        np.testing.assert_array_equal(y, y2)
+        for g, g2 in zip(getattr(TF, f"tt_linear_{alg}_backward")(y, cache)[1],
+                         TF.tt_linear_backward(y2, cache2)[1]):
+            np.testing.assert_array_equal(g, g2)
+    with pytest.raises(TypeError, match="cache must be the dict returned"):
+        TF.tt_linear_backward(y, {"algorithm": "other"})
+    with pytest.raises(TypeError, match="cache must be the dict returned"):
+        TF.tt_conv2d_backward(y, None)

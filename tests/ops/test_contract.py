@@ -6,8 +6,9 @@ from hypothesis import given, strategies as st
 
 from ttnet import TTTensor
 from ttnet.ops.contract import (
-    tt_full_backward, tt_full_forward, tt_step_backward, tt_step_backward_numba,
-    tt_step_backward_numpy, tt_step_forward, tt_step_forward_numba, tt_step_forward_numpy)
+    tt_full_backward, tt_full_forward, tt_step_backward, tt_step_backward_numpy, tt_step_forward,
+    tt_step_forward_numpy)
+from ttnet.ops.contract_loops import tt_step_backward_numba, tt_step_forward_numba
 
 from ..helpers import rel_err
 
@@ -83,3 +84,12 @@ def test_full_reconstruction_and_its_reverse_mode(shape, r, seed):
             bumped[k][idx] += 1.0  # exact: the map is linear in core k
             numeric[idx] = dfull @ tt_full_forward(bumped)[0] - dfull @ full
         assert rel_err(grads[k], numeric) < 1e-10
+
+
+@pytest.mark.parametrize("name", ["tt_step_forward_numba", "tt_step_backward_numba"])
+def test_numba_steps_moved_to_contract_loops_still_import_from_contract(name):
+    from ttnet.ops import contract, contract_loops
+    with pytest.warns(DeprecationWarning, match=f"moved to ttnet.ops.contract_loops.{name}"):
+        assert getattr(contract, name) is getattr(contract_loops, name)
+    with pytest.raises(AttributeError):
+        contract.no_such_name  # noqa: B018

@@ -18,8 +18,8 @@ import pytest
 
 from ttnet.ops import _numba
 from ttnet.ops.batchnorm import batchnorm_gradients, batchnorm_normalize
-from ttnet.ops.contract import (tt_step_backward_numba, tt_step_backward_numpy,
-                                tt_step_forward_numba, tt_step_forward_numpy)
+from ttnet.ops.contract import tt_step_backward_numpy, tt_step_forward_numpy
+from ttnet.ops.contract_loops import tt_step_backward_numba, tt_step_forward_numba
 from ttnet.ops.im2col import _im2col_kernel, _im2col_numpy, col2im, im2col
 from ttnet.ops.pool import max_pool2d, max_pool2d_backward
 

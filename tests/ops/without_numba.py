@@ -79,7 +79,7 @@ def run_contractions():
     """The numba variants of the TT core step (plain Python loops when numba is absent)."""
     import numpy as np
 
-    from ttnet.ops.contract import tt_step_backward_numba, tt_step_forward_numba
+    from ttnet.ops.contract_loops import tt_step_backward_numba, tt_step_forward_numba
 
     rng = np.random.default_rng(1)
     T, G = rng.standard_normal((3, 2, 3, 4)), rng.standard_normal((2, 2, 3, 2))

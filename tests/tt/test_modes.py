@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ttnet.tt import RankClippedWarning, factorize, max_ranks
-from ttnet.tt.modes import resolve_ranks
+from ttnet.tt.ranks import resolve_ranks
 
 
 @pytest.mark.parametrize("n, d, expected", [
@@ -159,3 +159,13 @@ def test_resolve_ranks_does_not_warn_for_an_int_cap():
 def test_resolve_ranks_rejects_bad_ranks(ranks, exc, match):
     with pytest.raises(exc, match=match):
         resolve_ranks(ranks, (4, 4, 4, 4))
+
+
+@pytest.mark.parametrize("name", ["resolve_ranks", "max_ranks", "RankClippedWarning"])
+def test_rank_names_moved_to_ranks_still_import_from_modes_with_a_warning(name):
+    from ttnet.tt import modes, ranks
+    with pytest.warns(DeprecationWarning, match=f"moved to ttnet.tt.ranks.{name}"):
+        old = getattr(modes, name)
+    assert old is getattr(ranks, name)
+    with pytest.raises(AttributeError):
+        modes.no_such_name  # noqa: B018

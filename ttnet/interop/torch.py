@@ -136,7 +136,7 @@ def _core_steps(z: torch.Tensor, cores: Sequence[torch.Tensor]) -> torch.Tensor:
 
 
 def _matrix_to_kernel(matrix: torch.Tensor, l: int) -> torch.Tensor:
-    """``K_mat[s, (i l + j) C + c]`` → ``K[s, c, i, j]`` (ttnet.ops.kernels.matrix_to_kernel)."""
+    """``K_mat[s, (i l + j) C + c]`` → ``K[s, c, i, j]`` (ttnet.ops.kernel_layouts.matrix_to_kernel)."""
     S = matrix.shape[0]
     return matrix.reshape(S, l, l, -1).permute(0, 3, 1, 2).contiguous()
 

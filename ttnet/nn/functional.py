@@ -25,7 +25,7 @@ import numpy as np
 from .._checks import as_float_array, check_bool, check_in_range, check_rng
 from ..ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
-from ..ops.pool import _window, max_pool2d, max_pool2d_backward, pool_params
+from ..ops.pool import max_pool2d, max_pool2d_backward, pool_params, window_slice
 
 __all__ = [
     "linear_forward", "linear_backward",
@@ -43,10 +43,12 @@ Cache = dict[str, Any]
 
 
 # ---------------------------------------------------------------------------
-# argument checks shared by the functions below
+# argument checks shared by the functions below, by ttnet.nn.tt_functional and
+# by the layers (public, but not part of the maths: not in __all__)
 # ---------------------------------------------------------------------------
 
-def _same_dtype(x: np.ndarray, param: np.ndarray, param_name: str, given: Any = None) -> None:
+def check_same_dtype(x: np.ndarray, param: np.ndarray, param_name: str,
+                     given: Any = None) -> None:
     """Raise TypeError unless the input and a parameter have the same dtype.
 
     ``x`` is the input after :func:`~ttnet._checks.as_float_array` (integers
@@ -65,18 +67,18 @@ def _same_dtype(x: np.ndarray, param: np.ndarray, param_name: str, given: Any = 
         f"silently: pass x.astype(np.{param.dtype}){alternative}")
 
 
-def _check_bias(bias: Any, n: int, x: np.ndarray) -> np.ndarray | None:
+def check_bias(bias: Any, n: int, x: np.ndarray) -> np.ndarray | None:
     """Validate an optional bias of shape (n,) and the dtype of ``x``."""
     if bias is None:
         return None
     bias = as_float_array(bias, "bias", ndim=1, finite=False)
     if bias.shape != (n,):
         raise ValueError(f"bias must have shape ({n},), got {bias.shape}")
-    _same_dtype(x, bias, "bias")
+    check_same_dtype(x, bias, "bias")
     return bias
 
 
-def _check_dout(dout: Any, cache: Cache) -> np.ndarray:
+def check_dout(dout: Any, cache: Cache) -> np.ndarray:
     """``dout`` must have the shape and dtype of the forward output recorded in the cache."""
     if not isinstance(cache, dict) or "out_shape" not in cache:
         raise TypeError("cache must be the dict returned by the matching *_forward function")
@@ -94,6 +96,18 @@ def _check_dout(dout: Any, cache: Cache) -> np.ndarray:
 # Linear:  y = x Wᵀ + b
 # ---------------------------------------------------------------------------
 
+def _linear_inputs(x: Any, weight: Any, bias: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """x (B, N), weight (M, N) and bias (M,) or None, of one dtype."""
+    given = x
+    x = as_float_array(x, "x", ndim=2, finite=False)
+    weight = as_float_array(weight, "weight", ndim=2, finite=False)
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} features but weight {weight.shape} expects "
+                         f"{weight.shape[1]} (weight shape is (out_features, in_features))")
+    check_same_dtype(x, weight, "weight", given)
+    return x, weight, check_bias(bias, weight.shape[0], x)
+
+
 def linear_forward(x: Any, weight: Any, bias: Any = None) -> tuple[np.ndarray, Cache]:
     """Affine map ``y = x Wᵀ + b`` (docs/conventions.md §3 layout).
 
@@ -109,14 +123,7 @@ def linear_forward(x: Any, weight: Any, bias: Any = None) -> tuple[np.ndarray, C
     out : ndarray, shape (B, M)
     cache : dict
     """
-    given = x
-    x = as_float_array(x, "x", ndim=2, finite=False)
-    weight = as_float_array(weight, "weight", ndim=2, finite=False)
-    if x.shape[1] != weight.shape[1]:
-        raise ValueError(f"x has {x.shape[1]} features but weight {weight.shape} expects "
-                         f"{weight.shape[1]} (weight shape is (out_features, in_features))")
-    _same_dtype(x, weight, "weight", given)
-    bias = _check_bias(bias, weight.shape[0], x)
+    x, weight, bias = _linear_inputs(x, weight, bias)
     out = x @ weight.T
     if bias is not None:
         out += bias
@@ -132,7 +139,7 @@ def linear_backward(dout: Any, cache: Cache
     -------
     dx : (B, N), dweight : (M, N), dbias : (M,) or None
     """
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     dx = dout @ cache["weight"]
     dweight = dout.T @ cache["x"]
     dbias = dout.sum(axis=0) if cache["has_bias"] else None
@@ -157,6 +164,23 @@ def _scratch(workspace: dict | None, name: str, shape: tuple[int, ...],
     if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
         buffer = workspace[name] = np.empty(shape, dtype=dtype)
     return buffer
+
+
+def _conv2d_inputs(x: Any, weight: Any, bias: Any,
+                   workspace: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """x (B, C, H, W), weight (S, C, kh, kw), bias (S,) or None of one dtype; workspace a dict."""
+    given = x
+    x = as_float_array(x, "x", ndim=4, finite=False)
+    weight = as_float_array(weight, "weight", ndim=4, finite=False)
+    S, C = weight.shape[:2]
+    if x.shape[1] != C:
+        raise ValueError(f"x has {x.shape[1]} channels but weight {weight.shape} expects {C} "
+                         f"(weight shape is (S, C, kh, kw), x is NCHW)")
+    check_same_dtype(x, weight, "weight", given)
+    bias = check_bias(bias, S, x)
+    if workspace is not None and not isinstance(workspace, dict):
+        raise TypeError(f"workspace must be a dict or None, got {type(workspace).__name__}")
+    return x, weight, bias
 
 
 def conv2d_forward(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, *,
@@ -189,17 +213,8 @@ def conv2d_forward(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
         Holds the patch matrix ``cols`` (C·kh·kw × B·H'·W' numbers, the
         largest array of the layer) for the weight gradient.
     """
-    given = x
-    x = as_float_array(x, "x", ndim=4, finite=False)
-    weight = as_float_array(weight, "weight", ndim=4, finite=False)
+    x, weight, bias = _conv2d_inputs(x, weight, bias, workspace)
     S, C, kh, kw = weight.shape
-    if x.shape[1] != C:
-        raise ValueError(f"x has {x.shape[1]} channels but weight {weight.shape} expects {C} "
-                         f"(weight shape is (S, C, kh, kw), x is NCHW)")
-    _same_dtype(x, weight, "weight", given)
-    bias = _check_bias(bias, S, x)
-    if workspace is not None and not isinstance(workspace, dict):
-        raise TypeError(f"workspace must be a dict or None, got {type(workspace).__name__}")
     B = x.shape[0]
     _, stride, padding = window_params((kh, kw), stride, padding)
     Ho, Wo = conv_output_shape(x.shape[2:], (kh, kw), stride, padding)
@@ -229,7 +244,7 @@ def conv2d_backward(dout: Any, cache: Cache
     -------
     dx : (B, C, H, W), dweight : (S, C, kh, kw), dbias : (S,) or None
     """
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     weight, cols, workspace = cache["weight"], cache["cols"], cache["workspace"]
     B, S, Ho, Wo = dout.shape
     dout_mat = _scratch(workspace, "dout_mat", (S, B * Ho * Wo), dout.dtype)
@@ -247,6 +262,37 @@ def conv2d_backward(dout: Any, cache: Cache
 # ---------------------------------------------------------------------------
 # Batch normalisation (Ioffe & Szegedy 2015), over all axes but the channel axis 1
 # ---------------------------------------------------------------------------
+
+def _batchnorm_inputs(x: Any, gamma: Any, beta: Any, eps: Any, training: Any, running_mean: Any,
+                      running_var: Any) -> tuple[np.ndarray, dict[str, np.ndarray], float, bool]:
+    """x (B, C) or (B, C, H, W); the (C,) parameters and statistics it needs, of x's dtype;
+    eps > 0; training a bool, with more than one value per channel."""
+    given = x
+    x = as_float_array(x, "x", finite=False)
+    if x.ndim not in (2, 4):
+        raise ValueError(f"x must have 2 dimensions (B, C) or 4 (B, C, H, W), got {x.ndim} "
+                         f"(shape {x.shape})")
+    C = x.shape[1]
+    training = check_bool(training, "training")
+    params = {}
+    for name, value in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
+                        ("running_var", running_var)):
+        if value is None and (name in ("gamma", "beta") or not training):
+            raise ValueError(f"{name} is required" + ("" if name in ("gamma", "beta")
+                                                      else " in evaluation mode (training=False)"))
+        if value is not None:
+            arr = as_float_array(value, name, ndim=1, finite=False)
+            if arr.shape != (C,):
+                raise ValueError(f"{name} must have shape ({C},) to match the {C} channels of x, "
+                                 f"got {arr.shape}")
+            check_same_dtype(x, arr, name, given)
+            params[name] = arr
+    eps = check_in_range(eps, "eps", 0.0, np.inf, include_low=False)
+    if training and x.size // C < 2:
+        raise ValueError(f"batch normalisation in training mode needs more than one value per "
+                         f"channel, got x of shape {x.shape}")
+    return x, params, eps, training
+
 
 def batchnorm_forward(x: Any, gamma: Any, beta: Any, *, eps: float = 1e-5, training: bool = True,
                       running_mean: Any = None, running_var: Any = None
@@ -281,37 +327,15 @@ def batchnorm_forward(x: Any, gamma: Any, beta: Any, *, eps: float = 1e-5, train
         evaluation mode, or a single value per channel in training mode (its
         variance is undefined).
     """
-    given = x
-    x = as_float_array(x, "x", finite=False)
-    if x.ndim not in (2, 4):
-        raise ValueError(f"x must have 2 dimensions (B, C) or 4 (B, C, H, W), got {x.ndim} "
-                         f"(shape {x.shape})")
-    C = x.shape[1]
-    training = check_bool(training, "training")
-    params = {}
-    for name, value in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
-                        ("running_var", running_var)):
-        if value is None and (name in ("gamma", "beta") or not training):
-            raise ValueError(f"{name} is required" + ("" if name in ("gamma", "beta")
-                                                      else " in evaluation mode (training=False)"))
-        if value is not None:
-            arr = as_float_array(value, name, ndim=1, finite=False)
-            if arr.shape != (C,):
-                raise ValueError(f"{name} must have shape ({C},) to match the {C} channels of x, "
-                                 f"got {arr.shape}")
-            _same_dtype(x, arr, name, given)
-            params[name] = arr
-    eps = check_in_range(eps, "eps", 0.0, np.inf, include_low=False)
-    m = x.size // C
-    if training and m < 2:
-        raise ValueError(f"batch normalisation in training mode needs more than one value per "
-                         f"channel, got x of shape {x.shape}")
-    # the per-channel passes: a numba kernel or its NumPy twin (ttnet.ops.batchnorm)
+    x, p, eps, training = _batchnorm_inputs(x, gamma, beta, eps, training, running_mean,
+                                            running_var)
+    # μ, σ², x̂ = (x − μ) / √(σ² + ε) and y = γ x̂ + β per channel: one fused numba pass or its
+    # NumPy twin, which writes the formula out (ttnet.ops.batchnorm.batchnorm_normalize_numpy)
     out, x_hat, mean, var, inv_std = batchnorm_normalize(
-        x, params["gamma"], params["beta"], eps, training,
-        params.get("running_mean"), params.get("running_var"))
-    cache = {"x_hat": x_hat, "inv_std": inv_std, "gamma": params["gamma"], "training": training,
-             "mean": mean, "var": var, "m": m, "out_shape": out.shape, "dtype": out.dtype}
+        x, p["gamma"], p["beta"], eps, training, p.get("running_mean"), p.get("running_var"))
+    cache = {"x_hat": x_hat, "inv_std": inv_std, "gamma": p["gamma"], "training": training,
+             "mean": mean, "var": var, "m": x.size // x.shape[1], "out_shape": out.shape,
+             "dtype": out.dtype}
     return out, cache
 
 
@@ -331,7 +355,7 @@ def batchnorm_backward(dout: Any, cache: Cache) -> tuple[np.ndarray, np.ndarray,
     -------
     dx : the shape of x, dgamma : (C,), dbeta : (C,)
     """
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     return batchnorm_gradients(dout, cache["x_hat"], cache["gamma"], cache["inv_std"],
                                cache["training"])
 
@@ -349,7 +373,7 @@ def relu_forward(x: Any) -> tuple[np.ndarray, Cache]:
 
 def relu_backward(dout: Any, cache: Cache) -> np.ndarray:
     """``dx = dy · [x > 0]`` (the subgradient 0 is used at x = 0)."""
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     return dout * cache["positive"]
 
 
@@ -395,7 +419,7 @@ def maxpool2d_backward(dout: Any, cache: Cache) -> np.ndarray:
     Windows overlap when stride < kernel size, so one input can receive the
     gradient of several windows; these are summed.
     """
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     return max_pool2d_backward(dout, cache["argmax"], cache["x_shape"], cache["kernel_size"],
                                cache["stride"], cache["padding"])
 
@@ -415,7 +439,7 @@ def avgpool2d_forward(x: Any, kernel_size: Any, stride: Any = None,
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     out = np.zeros((*x.shape[:2], *out_hw), dtype=x.dtype)
     for k in range(kh * kw):
-        out += xp[_window(k // kw, k % kw, stride, out_hw)]
+        out += xp[window_slice(k // kw, k % kw, stride, out_hw)]
     out /= x.dtype.type(kh * kw)
     cache = {"x_shape": x.shape, "kernel_size": (kh, kw), "stride": stride, "padding": (ph, pw),
              "out_shape": out.shape, "dtype": out.dtype}
@@ -424,13 +448,13 @@ def avgpool2d_forward(x: Any, kernel_size: Any, stride: Any = None,
 
 def avgpool2d_backward(dout: Any, cache: Cache) -> np.ndarray:
     """Every input of a window receives ``dy / (kh·kw)``; overlapping windows add up."""
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     (kh, kw), (ph, pw) = cache["kernel_size"], cache["padding"]
     B, C, H, W = cache["x_shape"]
     share = dout / dout.dtype.type(kh * kw)
     dxp = np.zeros((B, C, H + 2 * ph, W + 2 * pw), dtype=dout.dtype)
     for k in range(kh * kw):
-        dxp[_window(k // kw, k % kw, cache["stride"], dout.shape[2:])] += share
+        dxp[window_slice(k // kw, k % kw, cache["stride"], dout.shape[2:])] += share
     return dxp[:, :, ph:ph + H, pw:pw + W].copy()
 
 
@@ -446,7 +470,7 @@ def global_avgpool2d_forward(x: Any) -> tuple[np.ndarray, Cache]:
 
 def global_avgpool2d_backward(dout: Any, cache: Cache) -> np.ndarray:
     """``dx[b, c, h, w] = dy[b, c] / (H·W)``."""
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     B, C, H, W = cache["x_shape"]
     share = dout / dout.dtype.type(H * W)
     return np.broadcast_to(share[:, :, None, None], (B, C, H, W)).copy()
@@ -455,6 +479,13 @@ def global_avgpool2d_backward(dout: Any, cache: Cache) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # Dropout (inverted)
 # ---------------------------------------------------------------------------
+
+def _dropout_inputs(x: Any, p: Any, rng: Any,
+                    training: Any) -> tuple[np.ndarray, float, np.random.Generator, bool]:
+    """x any float array, p in [0, 1), rng a Generator (or seed), training a bool."""
+    return (as_float_array(x, "x", finite=False), check_in_range(p, "p", 0.0, 1.0,
+            include_high=False), check_rng(rng), check_bool(training, "training"))
+
 
 def dropout_forward(x: Any, p: float, rng: Any = None, training: bool = True
                     ) -> tuple[np.ndarray, Cache]:
@@ -478,10 +509,7 @@ def dropout_forward(x: Any, p: float, rng: Any = None, training: bool = True
     out : ndarray, the shape of x
     cache : dict, holding the scaled mask (``None`` for the identity)
     """
-    x = as_float_array(x, "x", finite=False)
-    p = check_in_range(p, "p", 0.0, 1.0, include_high=False)
-    rng = check_rng(rng)
-    training = check_bool(training, "training")
+    x, p, rng, training = _dropout_inputs(x, p, rng, training)
     scaled_mask = None
     out = x
     if training and p > 0:
@@ -493,7 +521,7 @@ def dropout_forward(x: Any, p: float, rng: Any = None, training: bool = True
 
 def dropout_backward(dout: Any, cache: Cache) -> np.ndarray:
     """``dx = dy · mask / (1 − p)`` (the identity when the forward was)."""
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     return dout if cache["scaled_mask"] is None else dout * cache["scaled_mask"]
 
 
@@ -521,6 +549,16 @@ def _check_labels(labels: Any, batch: int, n_classes: int) -> np.ndarray:
     return arr
 
 
+def _softmax_cross_entropy_inputs(logits: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Finite logits (B, K) with B, K >= 1 and integer labels (B,) in [0, K)."""
+    logits = as_float_array(logits, "logits", ndim=2, finite=True)
+    B, K = logits.shape
+    if B == 0 or K == 0:          # the mean over no rows (or a softmax over no classes) is undefined
+        raise ValueError(f"logits must have at least one row and one class, shape (B >= 1, "
+                         f"K >= 1), got shape {logits.shape}")
+    return logits, _check_labels(labels, B, K)
+
+
 def softmax_cross_entropy_forward(logits: Any, labels: Any) -> tuple[np.ndarray, Cache]:
     """Mean cross-entropy of the softmax: ``L = (1/B) Σ_b (log Σ_k e^{z_bk} − z_{b,y_b})``.
 
@@ -546,12 +584,8 @@ def softmax_cross_entropy_forward(logits: Any, labels: Any) -> tuple[np.ndarray,
     TypeError
         If ``labels`` is not an integer array.
     """
-    logits = as_float_array(logits, "logits", ndim=2, finite=True)
-    B, K = logits.shape
-    if B == 0 or K == 0:          # the mean over no rows (or a softmax over no classes) is undefined
-        raise ValueError(f"logits must have at least one row and one class, shape (B >= 1, "
-                         f"K >= 1), got shape {logits.shape}")
-    labels = _check_labels(labels, B, K)
+    logits, labels = _softmax_cross_entropy_inputs(logits, labels)
+    B = logits.shape[0]
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     log_probs = shifted - log_sum                                  # log softmax, (B, K)
@@ -575,7 +609,7 @@ def softmax_cross_entropy_backward(dout: Any, cache: Cache) -> np.ndarray:
     if np.ndim(dout) == 0 and not isinstance(dout, (str, bytes)):
         # a real scalar (complex, None and objects are refused): no precision concern in a cast
         dout = as_float_array(dout, "dout", finite=False).astype(cache["dtype"])
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     probs, labels = cache["probs"], cache["labels"]
     B = probs.shape[0]
     dlogits = probs.copy()

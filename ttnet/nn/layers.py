@@ -365,7 +365,7 @@ class Flatten(Module):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         cache = self._last_cache()
-        return F._check_dout(dout, cache).reshape(cache["x_shape"])
+        return F.check_dout(dout, cache).reshape(cache["x_shape"])
 
 
 class Sequential(Module):

@@ -8,7 +8,7 @@ Three layers, each with a hand-written reverse mode:
 * **TT-conv** (Garipov et al. 2016): the kernel ``K (S, C, l, l)`` is the
   TT-matrix of shape ``S × (l² C)`` with ``d + 1`` cores: core 0 of shape
   ``(1, 1, l², r_0)`` (the spatial part) and cores ``(r_{k-1}, s_k, c_k, r_k)``
-  (see :mod:`ttnet.ops.kernels`).
+  (see :mod:`ttnet.ops.kernel_layouts`).
 * **Naive TT-conv**: the kernel as the TT-tensor of shape ``(l, l, C, S)``,
   four cores ``(r_{k-1}, n_k, r_k)``.
 
@@ -16,7 +16,7 @@ Two algorithms evaluate the TT layers (identical results to round-off):
 
 ``"full"``
     Build the dense weight from the cores (a chain of small matrix products,
-    :func:`ttnet.ops.contract.tt_full_forward`), apply the dense layer, and in
+    :func:`ttnet.tt.cores.tt_full_forward`), apply the dense layer, and in
     the backward pass turn the dense weight gradient into core gradients with
     the reverse mode of that chain.
 ``"sequential"``
@@ -25,6 +25,13 @@ Two algorithms evaluate the TT layers (identical results to round-off):
     same steps in reverse (:func:`ttnet.ops.contract.tt_step_backward`), so it
     costs about twice the forward -- not the O(d²) recomputation of the
     original MATLAB code.
+
+Each algorithm has its own pair of functions -- :func:`tt_linear_full_forward` /
+:func:`tt_linear_full_backward` beside :func:`tt_linear_sequential_forward` /
+:func:`tt_linear_sequential_backward`, and the same four for TT-conv -- and the
+layers call the pair they chose by name. :func:`tt_linear_forward` and
+:func:`tt_conv2d_forward` (with their ``*_backward``) take the algorithm as an
+argument and only dispatch to those.
 
 :func:`tt_linear_cost` and :func:`tt_conv2d_cost` give the floating-point
 operations and cached bytes of each algorithm; the layers' ``algorithm="auto"``
@@ -39,11 +46,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._checks import as_float_array
-from ..ops.contract import tt_full_backward, tt_full_forward, tt_step_backward, tt_step_forward
+from ..ops.contract import tt_step_backward, tt_step_forward
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
-from ..ops.kernels import (_kernel_to_matrix, _kernel_to_naive_tensor, _matrix_to_kernel,
-                           _naive_tensor_to_kernel)
-from .functional import (Cache, _check_bias, _check_dout, _same_dtype, conv2d_backward,
+from ..ops.kernel_layouts import (kernel_to_matrix, kernel_to_naive_tensor, matrix_to_kernel,
+                                  naive_tensor_to_kernel)
+from ..tt.cores import (check_cores, core_steps_backward, core_steps_forward, tt_full_backward,
+                        tt_full_forward, tt_matrix_full_backward, tt_matrix_full_forward)
+from .functional import (Cache, check_bias, check_dout, check_same_dtype, conv2d_backward,
                          conv2d_forward, linear_backward, linear_forward)
 
 ALGORITHMS = ("full", "sequential")
@@ -57,88 +66,14 @@ def check_algorithm(algorithm: Any, allowed: Sequence[str] = ALGORITHMS) -> str:
     return algorithm
 
 
-def _check_cores(cores: Any, core_ndim: int) -> list[np.ndarray]:
-    """Light structural check of a core list (no finiteness scan: NaN propagates)."""
-    if not isinstance(cores, (list, tuple)) or not cores:
-        raise TypeError(f"cores must be a non-empty list of arrays, got {type(cores).__name__}")
-    cores = [as_float_array(c, f"cores[{k}]", ndim=core_ndim, finite=False)
-             for k, c in enumerate(cores)]
-    if cores[0].shape[0] != 1 or cores[-1].shape[-1] != 1:
-        raise ValueError(f"the first core must start and the last core end with rank 1, got "
-                         f"shapes {[c.shape for c in cores]}")
-    for k in range(len(cores) - 1):
-        if cores[k].shape[-1] != cores[k + 1].shape[0] or cores[k].dtype != cores[k + 1].dtype:
-            raise ValueError(f"cores[{k}] {cores[k].shape} {cores[k].dtype} does not chain with "
-                             f"cores[{k + 1}] {cores[k + 1].shape} {cores[k + 1].dtype}")
-    return cores
-
-
-def _merged(cores: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """TT-matrix cores (r, m, n, r') viewed as TT-tensor cores (r, m·n, r')."""
-    return [c.reshape(c.shape[0], c.shape[1] * c.shape[2], c.shape[3]) for c in cores]
-
-
-# ---------------------------------------------------------------- dense weight from TT-matrix cores
-def tt_matrix_full_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Cache]:
-    """The dense ``(M, N)`` matrix of TT-matrix cores ``(r_{k-1}, m_k, n_k, r_k)``.
-
-    The chain :func:`~ttnet.ops.contract.tt_full_forward` produces the entries in
-    the interleaved order ``(m_1, n_1, …, m_d, n_d)``; one transpose gives
-    ``W[(i_1..i_d), (j_1..j_d)]``.
-    """
-    cores = _check_cores(cores, 4)
-    rows = [c.shape[1] for c in cores]
-    cols = [c.shape[2] for c in cores]
-    d = len(cores)
-    flat, chain = tt_full_forward(_merged(cores))
-    order = list(range(0, 2 * d, 2)) + list(range(1, 2 * d, 2))
-    W = flat.reshape([x for m, n in zip(rows, cols) for x in (m, n)]).transpose(order)
-    W = np.ascontiguousarray(W).reshape(math.prod(rows), math.prod(cols))
-    return W, {"cores": cores, "chain": chain, "rows": rows, "cols": cols}
-
-
-def tt_matrix_full_backward(dW: np.ndarray, cache: Cache) -> list[np.ndarray]:
-    """Core gradients from the gradient of the dense matrix (reverse of the chain)."""
-    rows, cols, cores = cache["rows"], cache["cols"], cache["cores"]
-    d = len(rows)
-    interleave = [ax for k in range(d) for ax in (k, d + k)]
-    dflat = np.ascontiguousarray(dW.reshape(rows + cols).transpose(interleave)).reshape(-1)
-    grads = tt_full_backward(dflat, _merged(cores), cache["chain"])
-    return [g.reshape(c.shape) for g, c in zip(grads, cores)]
+def _cached_algorithm(cache: Any) -> str:
+    """The algorithm a TT forward recorded in its cache (for the dispatching backward)."""
+    if not isinstance(cache, dict) or cache.get("algorithm") not in ALGORITHMS:
+        raise TypeError("cache must be the dict returned by the matching *_forward function")
+    return cache["algorithm"]
 
 
 # ---------------------------------------------------------------- the core steps
-def _steps_forward(z: np.ndarray, cores: Sequence[np.ndarray], in_modes: Sequence[int]
-                   ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Apply the core steps of TT-matrix cores ``(r_{k-1}, m_k, n_k, r_k)`` in order.
-
-    ``z`` is the input read as ``(p, r_0, n_1, q)``; step k turns ``n_k`` into
-    ``m_k`` (:func:`~ttnet.ops.contract.tt_step_forward`) and the result is read
-    with ``n_{k+1}`` split off for the next step. Returns the last step's output
-    ``(p·m_d, 1, 1, q')`` and every step's input (the backward pass needs them).
-    """
-    inputs = []
-    for k, core in enumerate(cores):
-        inputs.append(z)
-        z = tt_step_forward(z, core)                                # (p, m_k, r_k, q)
-        p, m, r1, q = z.shape
-        n_next = in_modes[k + 1] if k + 1 < len(cores) else 1
-        z = z.reshape(p * m, r1, n_next, q // n_next)
-    return z, inputs
-
-
-def _steps_backward(dz: np.ndarray, inputs: Sequence[np.ndarray], cores: Sequence[np.ndarray]
-                    ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Reverse mode of :func:`_steps_forward`: the first step's input gradient and the core gradients."""
-    dcores: list[np.ndarray] = [np.empty(0)] * len(cores)
-    for k in range(len(cores) - 1, -1, -1):
-        T, G = inputs[k], cores[k]
-        p, _, _, q = T.shape
-        dz = dz.reshape(p, G.shape[1], G.shape[3], q)
-        dz, dcores[k] = tt_step_backward(dz, T, G)
-    return dz, dcores
-
-
 def _steps_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequence[int],
                 batch: int, trailing: int, itemsize: int) -> tuple[int, int]:
     """Flops (forward + backward) and cached bytes of the core steps.
@@ -158,47 +93,85 @@ def _steps_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequen
 
 
 # ---------------------------------------------------------------- TT-FC
-def tt_linear_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
-                      algorithm: str = "sequential") -> tuple[np.ndarray, Cache]:
-    """TT-FC layer ``y = x Wᵀ + b`` (Novikov et al. 2015, §4).
+def _tt_linear_inputs(x: Any, cores: Any) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Check the TT-FC arguments: 4-D cores that chain, x of shape (B, N) and the cores' dtype."""
+    cores = check_cores(cores, core_ndim=4, finite=False)
+    given = x
+    x = as_float_array(x, "x", ndim=2, finite=False)
+    in_modes = [c.shape[2] for c in cores]
+    N = math.prod(in_modes)
+    if x.shape[1] != N:
+        raise ValueError(f"x has {x.shape[1]} features but the input modes {tuple(in_modes)} "
+                         f"multiply to {N}")
+    check_same_dtype(x, cores[0], "cores", given)
+    return x, cores
+
+
+def tt_linear_full_forward(x: Any, cores: Sequence[np.ndarray],
+                           bias: Any = None) -> tuple[np.ndarray, Cache]:
+    """TT-FC layer ``y = x Wᵀ + b`` by the "full" algorithm: build W, then one dense product.
+
+    W is the ``(M, N)`` TT-matrix of the cores (:func:`ttnet.tt.cores.tt_matrix_full_forward`),
+    then ``y = x Wᵀ + b`` (:func:`ttnet.nn.functional.linear_forward`).
 
     Parameters
     ----------
     x : ndarray, shape (B, N), ``N = n_1 ⋯ n_d``
-    cores : list of d arrays ``(r_{k-1}, m_k, n_k, r_k)``
-        W is the ``(M, N)`` TT-matrix of these cores (rows = output modes).
+    cores : list of d arrays ``(r_{k-1}, m_k, n_k, r_k)`` (rows = output modes)
     bias : ndarray, shape (M,), optional
-    algorithm : {"sequential", "full"}
-        ``"sequential"``: read x as ``X[b, j_1, …, j_d]`` and apply the core
-        steps for k = 1..d, each exchanging ``n_k`` for ``m_k``:
-        ``Z_k[b i_1..i_k, r_k, j_{k+1}..j_d] = Σ_{r_{k-1}, j_k} G_k[r_{k-1}, i_k, j_k, r_k]
-        Z_{k-1}[b i_1..i_{k-1}, r_{k-1}, j_k, j_{k+1}..j_d]``.
-        ``"full"``: build W (:func:`tt_matrix_full_forward`) and compute ``x Wᵀ``.
 
     Returns
     -------
     y : ndarray, shape (B, M)
-    cache : dict for :func:`tt_linear_backward`
+    cache : dict for :func:`tt_linear_full_backward`
     """
-    cores = _check_cores(cores, 4)
-    algorithm = check_algorithm(algorithm)
-    given = x
-    x = as_float_array(x, "x", ndim=2, finite=False)
+    x, cores = _tt_linear_inputs(x, cores)
+    W, weight_cache = tt_matrix_full_forward(cores)
+    y, linear_cache = linear_forward(x, W, bias)
+    return y, {"algorithm": "full", "weight": weight_cache, "linear": linear_cache,
+               "out_shape": y.shape, "dtype": y.dtype}
+
+
+def tt_linear_full_backward(dout: Any, cache: Cache
+                            ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
+    """Gradients of :func:`tt_linear_full_forward`: ``dx = dout W``, ``dW = doutᵀ x``, then
+    the core gradients from dW (the reverse of the chain).
+
+    Returns
+    -------
+    dx : (B, N), dcores : list like ``cores``, dbias : (M,) or None
+    """
+    dout = check_dout(dout, cache)
+    dx, dW, dbias = linear_backward(dout, cache["linear"])
+    return dx, tt_matrix_full_backward(dW, cache["weight"]), dbias
+
+
+def tt_linear_sequential_forward(x: Any, cores: Sequence[np.ndarray],
+                                 bias: Any = None) -> tuple[np.ndarray, Cache]:
+    """TT-FC layer ``y = x Wᵀ + b`` by the "sequential" algorithm (Novikov et al. 2015, §4).
+
+    Read x as ``X[b, j_1, …, j_d]`` and apply the core steps for k = 1..d, each
+    exchanging ``n_k`` for ``m_k``:
+    ``Z_k[b i_1..i_k, r_k, j_{k+1}..j_d] = Σ_{r_{k-1}, j_k} G_k[r_{k-1}, i_k, j_k, r_k]
+    Z_{k-1}[b i_1..i_{k-1}, r_{k-1}, j_k, j_{k+1}..j_d]``. W is never formed.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, N), ``N = n_1 ⋯ n_d``
+    cores : list of d arrays ``(r_{k-1}, m_k, n_k, r_k)`` (rows = output modes)
+    bias : ndarray, shape (M,), optional
+
+    Returns
+    -------
+    y : ndarray, shape (B, M)
+    cache : dict for :func:`tt_linear_sequential_backward`
+    """
+    x, cores = _tt_linear_inputs(x, cores)
     in_modes = [c.shape[2] for c in cores]
-    out_modes = [c.shape[1] for c in cores]
-    N, M = math.prod(in_modes), math.prod(out_modes)
-    if x.shape[1] != N:
-        raise ValueError(f"x has {x.shape[1]} features but the input modes {tuple(in_modes)} "
-                         f"multiply to {N}")
-    _same_dtype(x, cores[0], "cores", given)
-    if algorithm == "full":
-        W, weight_cache = tt_matrix_full_forward(cores)
-        y, linear_cache = linear_forward(x, W, bias)
-        return y, {"algorithm": "full", "weight": weight_cache, "linear": linear_cache,
-                   "out_shape": y.shape, "dtype": y.dtype}
-    bias = _check_bias(bias, M, x)
+    M = math.prod(c.shape[1] for c in cores)
+    bias = check_bias(bias, M, x)
     B = x.shape[0]
-    z, inputs = _steps_forward(x.reshape(B, 1, in_modes[0], -1), cores, in_modes)
+    z, inputs = core_steps_forward(x.reshape(B, 1, in_modes[0], -1), cores, tt_step_forward)
     y = z.reshape(B, M)
     if bias is not None:
         y = y + bias
@@ -206,26 +179,46 @@ def tt_linear_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
                "has_bias": bias is not None, "out_shape": y.shape, "dtype": y.dtype}
 
 
-def tt_linear_backward(dout: Any, cache: Cache
-                       ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
-    """Gradients of :func:`tt_linear_forward`.
+def tt_linear_sequential_backward(dout: Any, cache: Cache
+                                  ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
+    """Gradients of :func:`tt_linear_sequential_forward`.
 
-    ``"full"``: ``dW = doutᵀ x``, ``dx = dout W`` and the core gradients from dW.
-    ``"sequential"``: the core steps in reverse order; step k returns the
-    gradient of its input (which is the output gradient of step k − 1) and of
-    its core (:func:`ttnet.ops.contract.tt_step_backward`).
+    The core steps in reverse order; step k returns the gradient of its input
+    (which is the output gradient of step k − 1) and of its core
+    (:func:`ttnet.ops.contract.tt_step_backward`).
 
     Returns
     -------
     dx : (B, N), dcores : list like ``cores``, dbias : (M,) or None
     """
-    dout = _check_dout(dout, cache)
-    if cache["algorithm"] == "full":
-        dx, dW, dbias = linear_backward(dout, cache["linear"])
-        return dx, tt_matrix_full_backward(dW, cache["weight"]), dbias
+    dout = check_dout(dout, cache)
     dbias = dout.sum(axis=0) if cache["has_bias"] else None
-    dx, dcores = _steps_backward(dout, cache["inputs"], cache["cores"])
+    dx, dcores = core_steps_backward(dout, cache["inputs"], cache["cores"],
+                                     tt_step_backward)
     return dx.reshape(cache["x_shape"]), dcores, dbias
+
+
+def tt_linear_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
+                      algorithm: str = "sequential") -> tuple[np.ndarray, Cache]:
+    """TT-FC layer by the algorithm named: :func:`tt_linear_full_forward` or
+    :func:`tt_linear_sequential_forward` (same arguments and results to round-off).
+
+    Returns
+    -------
+    y : ndarray, shape (B, M)
+    cache : dict for :func:`tt_linear_backward`
+    """
+    forward = {"full": tt_linear_full_forward,
+               "sequential": tt_linear_sequential_forward}[check_algorithm(algorithm)]
+    return forward(x, cores, bias)
+
+
+def tt_linear_backward(dout: Any, cache: Cache
+                       ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
+    """Gradients of :func:`tt_linear_forward`, by the algorithm recorded in the cache."""
+    backward = {"full": tt_linear_full_backward,
+                "sequential": tt_linear_sequential_backward}[_cached_algorithm(cache)]
+    return backward(dout, cache)
 
 
 def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequence[int],
@@ -271,32 +264,42 @@ def tt_conv_kernel_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Cac
 
     ``K[s, c, i, j] = G_0[0, 0, i l + j, :] G_1[:, s_1, c_1, :] ⋯ G_d[:, s_d, c_d, 0]``:
     the TT-matrix ``S × (l² C)`` of the cores, whose columns are ``(i l + j) C + c``,
-    reshaped by :func:`ttnet.ops.kernels.matrix_to_kernel`.
+    reshaped by :func:`ttnet.ops.kernel_layouts.matrix_to_kernel`.
     """
-    cores = _check_cores(cores, 4)
+    cores = check_cores(cores, core_ndim=4, finite=False)
     l = math.isqrt(cores[0].shape[2])
     Kmat, cache = tt_matrix_full_forward(cores)                      # (S, l² C)
-    return _matrix_to_kernel(Kmat, l), cache
+    return matrix_to_kernel(Kmat, l), cache
 
 
 def tt_conv_kernel_backward(dK: np.ndarray, cache: Cache) -> list[np.ndarray]:
     """Core gradients from the gradient of the dense kernel."""
-    return tt_matrix_full_backward(_kernel_to_matrix(dK), cache)
+    return tt_matrix_full_backward(kernel_to_matrix(dK), cache)
 
 
-def _check_tt_conv_cores(cores: Any) -> list[np.ndarray]:
-    cores = _check_cores(cores, 4)
+def _tt_conv2d_inputs(x: Any, cores: Any) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Check the TT-conv arguments: a spatial core ``(1, 1, l², r_0)`` and channel cores
+    that chain, x of shape (B, C, H, W) with ``C = Π c_k`` and the cores' dtype."""
+    cores = check_cores(cores, core_ndim=4, finite=False)
     l2 = cores[0].shape[2]
     if len(cores) < 2 or cores[0].shape[1] != 1 or math.isqrt(l2) ** 2 != l2:
         raise ValueError(f"TT-conv cores need a spatial core of shape (1, 1, l², r_0) followed by "
                          f"at least one channel core, got shapes {[c.shape for c in cores]}")
-    return cores
+    given = x
+    x = as_float_array(x, "x", ndim=4, finite=False)
+    in_modes = [c.shape[2] for c in cores[1:]]
+    C = math.prod(in_modes)
+    if x.shape[1] != C:
+        raise ValueError(f"x has {x.shape[1]} channels but the input modes {tuple(in_modes)} "
+                         f"multiply to {C}")
+    check_same_dtype(x, cores[0], "cores", given)
+    return x, cores
 
 
-def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, stride: Any = 1,
-                      padding: Any = 0, algorithm: str = "full",
-                      workspace: dict | None = None) -> tuple[np.ndarray, Cache]:
-    """TT-conv layer (Garipov et al. 2016, §3): a convolution whose kernel is a TT-matrix.
+def tt_conv2d_full_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
+                           stride: Any = 1, padding: Any = 0,
+                           workspace: dict | None = None) -> tuple[np.ndarray, Cache]:
+    """TT-conv layer by the "full" algorithm: build the kernel, then the im2col convolution.
 
     Parameters
     ----------
@@ -304,43 +307,64 @@ def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, str
     cores : ``[G_0 (1, 1, l², r_0), G_1 (r_0, s_1, c_1, r_1), …, G_d (r_{d-1}, s_d, c_d, 1)]``
     bias : ndarray, shape (S,), optional
     stride, padding : int or pair
-    algorithm : {"full", "sequential"}
-        ``"full"``: build the kernel (:func:`tt_conv_kernel_forward`) and run the
-        im2col convolution. ``"sequential"`` (the order of the paper's §3.2):
-
-        1. convolve every input channel separately with the spatial core:
-           ``Z_0[b, r_0, c, p] = Σ_{i,j} G_0[0, 0, i l + j, r_0] X̃[b, c, p + (i, j)]``
-           (one product ``G_0ᵀ (r_0 × l²) @ im2col`` of the single-channel patches);
-        2. contract the channel cores one by one with the core step, reading
-           ``c = (c_1, …, c_d)`` and carrying the pixels ``p`` along:
-           ``Z_k[b s_1..s_k, r_k, c_{k+1}..c_d p] = Σ_{r_{k-1}, c_k} G_k[r_{k-1}, s_k, c_k, r_k] Z_{k-1}[…]``.
     workspace : dict, optional
-        Scratch buffers of the im2col convolution of the "full" algorithm, reused
-        between calls (see :func:`ttnet.nn.functional.conv2d_forward`).
+        Scratch buffers of the im2col convolution, reused between calls (see
+        :func:`ttnet.nn.functional.conv2d_forward`).
 
     Returns
     -------
     y : ndarray, shape (B, S, H', W')
-    cache : dict for :func:`tt_conv2d_backward`
+    cache : dict for :func:`tt_conv2d_full_backward`
     """
-    cores = _check_tt_conv_cores(cores)
-    algorithm = check_algorithm(algorithm)
-    given = x
-    x = as_float_array(x, "x", ndim=4, finite=False)
+    x, cores = _tt_conv2d_inputs(x, cores)
+    K, kernel_cache = tt_conv_kernel_forward(cores)
+    y, conv_cache = conv2d_forward(x, K, bias, stride, padding, workspace=workspace)
+    return y, {"algorithm": "full", "kernel": kernel_cache, "conv": conv_cache,
+               "out_shape": y.shape, "dtype": y.dtype}
+
+
+def tt_conv2d_full_backward(dout: Any, cache: Cache
+                            ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
+    """Gradients of :func:`tt_conv2d_full_forward`: the im2col convolution's gradients,
+    then the kernel gradient turned into core gradients (:func:`tt_conv_kernel_backward`).
+
+    Returns
+    -------
+    dx : (B, C, H, W), dcores : list like ``cores``, dbias : (S,) or None
+    """
+    dout = check_dout(dout, cache)
+    dx, dK, dbias = conv2d_backward(dout, cache["conv"])
+    return dx, tt_conv_kernel_backward(dK, cache["kernel"]), dbias
+
+
+def tt_conv2d_sequential_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
+                                 stride: Any = 1, padding: Any = 0) -> tuple[np.ndarray, Cache]:
+    """TT-conv layer by the "sequential" algorithm (the order of Garipov et al. 2016, §3.2).
+
+    1. convolve every input channel separately with the spatial core:
+       ``Z_0[b, r_0, c, p] = Σ_{i,j} G_0[0, 0, i l + j, r_0] X̃[b, c, p + (i, j)]``
+       (one product ``G_0ᵀ (r_0 × l²) @ im2col`` of the single-channel patches);
+    2. contract the channel cores one by one with the core step, reading
+       ``c = (c_1, …, c_d)`` and carrying the pixels ``p`` along:
+       ``Z_k[b s_1..s_k, r_k, c_{k+1}..c_d p] = Σ_{r_{k-1}, c_k} G_k[r_{k-1}, s_k, c_k, r_k] Z_{k-1}[…]``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, C, H, W), ``C = c_1 ⋯ c_d``
+    cores : ``[G_0 (1, 1, l², r_0), G_1 (r_0, s_1, c_1, r_1), …, G_d (r_{d-1}, s_d, c_d, 1)]``
+    bias : ndarray, shape (S,), optional
+    stride, padding : int or pair
+
+    Returns
+    -------
+    y : ndarray, shape (B, S, H', W')
+    cache : dict for :func:`tt_conv2d_sequential_backward`
+    """
+    x, cores = _tt_conv2d_inputs(x, cores)
     l = math.isqrt(cores[0].shape[2])
     in_modes = [c.shape[2] for c in cores[1:]]
-    out_modes = [c.shape[1] for c in cores[1:]]
-    C, S = math.prod(in_modes), math.prod(out_modes)
-    if x.shape[1] != C:
-        raise ValueError(f"x has {x.shape[1]} channels but the input modes {tuple(in_modes)} "
-                         f"multiply to {C}")
-    _same_dtype(x, cores[0], "cores", given)
-    if algorithm == "full":
-        K, kernel_cache = tt_conv_kernel_forward(cores)
-        y, conv_cache = conv2d_forward(x, K, bias, stride, padding, workspace=workspace)
-        return y, {"algorithm": "full", "kernel": kernel_cache, "conv": conv_cache,
-                   "out_shape": y.shape, "dtype": y.dtype}
-    bias = _check_bias(bias, S, x)
+    C, S = math.prod(in_modes), math.prod(c.shape[1] for c in cores[1:])
+    bias = check_bias(bias, S, x)
     _, stride, padding = window_params(l, stride, padding)
     B, _, H, W = x.shape
     Ho, Wo = conv_output_shape((H, W), l, stride, padding)
@@ -350,7 +374,7 @@ def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, str
     G0 = cores[0].reshape(l * l, r0)
     z = (G0.T @ cols).reshape(r0, B, C, P).transpose(1, 0, 2, 3)    # (B, r_0, C, P)
     z = np.ascontiguousarray(z).reshape(B, r0, in_modes[0], -1)
-    z, inputs = _steps_forward(z, cores[1:], in_modes)
+    z, inputs = core_steps_forward(z, cores[1:], tt_step_forward)
     y = z.reshape(B, S, Ho, Wo)
     if bias is not None:
         y = y + bias[:, None, None]
@@ -360,27 +384,20 @@ def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, str
     return y, cache
 
 
-def tt_conv2d_backward(dout: Any, cache: Cache
-                       ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
-    """Gradients of :func:`tt_conv2d_forward`.
-
-    ``"full"``: the im2col convolution's gradients, then the kernel gradient is
-    turned into core gradients (:func:`tt_conv_kernel_backward`).
-    ``"sequential"``: the channel steps in reverse, then the spatial core:
-    ``dG_0 = dZ_0 colsᵀ`` and ``dx = col2im(G_0 dZ_0)``.
+def tt_conv2d_sequential_backward(dout: Any, cache: Cache
+                                  ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
+    """Gradients of :func:`tt_conv2d_sequential_forward`: the channel steps in reverse,
+    then the spatial core, ``dG_0 = dZ_0 colsᵀ`` and ``dx = col2im(G_0 dZ_0)``.
 
     Returns
     -------
     dx : (B, C, H, W), dcores : list like ``cores``, dbias : (S,) or None
     """
-    dout = _check_dout(dout, cache)
-    if cache["algorithm"] == "full":
-        dx, dK, dbias = conv2d_backward(dout, cache["conv"])
-        return dx, tt_conv_kernel_backward(dK, cache["kernel"]), dbias
+    dout = check_dout(dout, cache)
     cores, inputs = cache["cores"], cache["inputs"]
     B, C, H, W = cache["x_shape"]
     dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
-    dz, channel_grads = _steps_backward(dout, inputs, cores[1:])
+    dz, channel_grads = core_steps_backward(dout, inputs, cores[1:], tt_step_backward)
     l2, r0 = cores[0].shape[2], cores[0].shape[3]
     dz = np.ascontiguousarray(dz.reshape(B, r0, C, -1).transpose(1, 0, 2, 3)).reshape(r0, -1)
     cols = cache["cols"]
@@ -389,6 +406,31 @@ def tt_conv2d_backward(dout: Any, cache: Cache
     l = math.isqrt(l2)
     dx = col2im(dcols, (B * C, 1, H, W), l, cache["stride"], cache["padding"])
     return dx.reshape(B, C, H, W), dcores, dbias
+
+
+def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, stride: Any = 1,
+                      padding: Any = 0, algorithm: str = "full",
+                      workspace: dict | None = None) -> tuple[np.ndarray, Cache]:
+    """TT-conv layer (Garipov et al. 2016, §3) by the algorithm named:
+    :func:`tt_conv2d_full_forward` (which uses ``workspace``) or
+    :func:`tt_conv2d_sequential_forward` (same results to round-off).
+
+    Returns
+    -------
+    y : ndarray, shape (B, S, H', W')
+    cache : dict for :func:`tt_conv2d_backward`
+    """
+    if check_algorithm(algorithm) == "full":
+        return tt_conv2d_full_forward(x, cores, bias, stride, padding, workspace=workspace)
+    return tt_conv2d_sequential_forward(x, cores, bias, stride, padding)
+
+
+def tt_conv2d_backward(dout: Any, cache: Cache
+                       ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
+    """Gradients of :func:`tt_conv2d_forward`, by the algorithm recorded in the cache."""
+    backward = {"full": tt_conv2d_full_backward,
+                "sequential": tt_conv2d_sequential_backward}[_cached_algorithm(cache)]
+    return backward(dout, cache)
 
 
 def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequence[int],
@@ -437,24 +479,42 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
 
 
 # ---------------------------------------------------------------- naive TT-conv
+def _check_naive_cores(cores: Any) -> list[np.ndarray]:
+    """Four 3-D cores that chain (modes l, l, C, S)."""
+    cores = check_cores(cores, core_ndim=3, finite=False)
+    if len(cores) != 4:
+        raise ValueError(f"the naive TT-conv kernel needs 4 cores (modes l, l, C, S), got "
+                         f"{len(cores)}")
+    return cores
+
+
+def _naive_tt_conv2d_inputs(x: Any, cores: Any) -> tuple[np.ndarray, list[np.ndarray]]:
+    """x of shape (B, C, H, W) and four naive TT-conv cores with channel mode C, of x's dtype."""
+    given = x
+    x = as_float_array(x, "x", ndim=4, finite=False)
+    cores = _check_naive_cores(cores)
+    C = cores[2].shape[1]
+    if x.shape[1] != C:
+        raise ValueError(f"x has {x.shape[1]} channels but the cores' channel mode is {C}")
+    check_same_dtype(x, cores[0], "cores", given)
+    return x, cores
+
+
 def naive_tt_kernel_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, Cache]:
     """The dense ``(S, C, l, l)`` kernel of the naive scheme's four TT cores.
 
     ``K[s, c, i, j] = T[i, j, c, s] = H_1[0, i, :] H_2[:, j, :] H_3[:, c, :] H_4[:, s, 0]``.
     """
-    cores = _check_cores(cores, 3)
-    if len(cores) != 4:
-        raise ValueError(f"the naive TT-conv kernel needs 4 cores (modes l, l, C, S), got "
-                         f"{len(cores)}")
+    cores = _check_naive_cores(cores)
     flat, chain = tt_full_forward(cores)
     shape = tuple(c.shape[1] for c in cores)                        # (l, l, C, S)
-    K = _naive_tensor_to_kernel(flat.reshape(shape))
+    K = naive_tensor_to_kernel(flat.reshape(shape))
     return K, {"cores": cores, "chain": chain}
 
 
 def naive_tt_kernel_backward(dK: np.ndarray, cache: Cache) -> list[np.ndarray]:
     """Core gradients from the gradient of the dense kernel."""
-    dT = _kernel_to_naive_tensor(dK).reshape(-1)
+    dT = kernel_to_naive_tensor(dK).reshape(-1)
     return tt_full_backward(dT, cache["cores"], cache["chain"])
 
 
@@ -476,13 +536,8 @@ def naive_tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = Non
     -------
     y : ndarray, shape (B, S, H', W'); cache
     """
-    given = x
-    x = as_float_array(x, "x", ndim=4, finite=False)
+    x, cores = _naive_tt_conv2d_inputs(x, cores)
     K, kernel_cache = naive_tt_kernel_forward(cores)
-    if x.shape[1] != K.shape[1]:
-        raise ValueError(f"x has {x.shape[1]} channels but the cores' channel mode is "
-                         f"{K.shape[1]}")
-    _same_dtype(x, K, "cores", given)
     y, conv_cache = conv2d_forward(x, K, bias, stride, padding, workspace=workspace)
     return y, {"kernel": kernel_cache, "conv": conv_cache, "out_shape": y.shape, "dtype": y.dtype}
 
@@ -490,6 +545,6 @@ def naive_tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = Non
 def naive_tt_conv2d_backward(dout: Any, cache: Cache
                              ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
     """Gradients of :func:`naive_tt_conv2d_forward`: dx, dcores, dbias."""
-    dout = _check_dout(dout, cache)
+    dout = check_dout(dout, cache)
     dx, dK, dbias = conv2d_backward(dout, cache["conv"])
     return dx, naive_tt_kernel_backward(dK, cache["kernel"]), dbias

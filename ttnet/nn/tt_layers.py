@@ -22,9 +22,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._checks import check_bool, check_dtype, check_int, check_int_sequence, check_rng
+from .._checks import (as_float_array, check_bool, check_dtype, check_int, check_int_sequence,
+                      check_rng)
 from ..ops.im2col import window_params
-from ..ops.kernels import _check_channel_modes, conv_kernel_to_naive_tt, conv_kernel_to_tt
+from ..ops.kernel_layouts import check_channel_modes, conv_kernel_to_naive_tt, conv_kernel_to_tt
 from ..tt import TTMatrix
 from . import tt_functional as TF
 from .init import tt_normal_cores
@@ -46,7 +47,7 @@ def _internal_ranks(ranks: Any, n_bonds: int, name: str = "ranks") -> tuple[int,
 
 
 class _TTLayer(Module):
-    """Shared behaviour: ``cores``, ``ranks``, ``copy_cores_from``."""
+    """Shared behaviour: ``cores``, ``ranks``, ``_load_cores`` (the ``from_*`` constructors)."""
 
     n_cores: int
 
@@ -70,17 +71,9 @@ class _TTLayer(Module):
         for target, source in zip(self.cores, cores):
             target[...] = source
 
-    #: ``*_backward(dout, cache) -> (dx, dcores, dbias)`` of :mod:`ttnet.nn.tt_functional`
-    _backward_function: Any
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """Write the core (and bias) gradients of the last forward; return dx.
-
-        The gradients are *written* (overwritten), not accumulated across calls.
-        """
-        dx, dcores, dbias = self._backward_function(dout, self._last_cache())
+    def _write_core_grads(self, dcores: Sequence[np.ndarray], dbias: np.ndarray | None) -> None:
+        """Write (overwrite, not accumulate) ``grads["core{k}"]`` and ``grads["bias"]``."""
         self._write_grads(bias=dbias, **{f"core{k}": g for k, g in enumerate(dcores)})
-        return dx
 
     def _copy_bias_from(self, dense: Module) -> None:
         """Take over the bias of the dense layer this one compresses."""
@@ -92,7 +85,6 @@ class _TTMatrixLayer(_TTLayer):
     """TT layers whose weight is a TT-matrix and that have two algorithms and a cost model."""
 
     algorithm: str
-    _input_ndim: int                    # 2 for (B, N) inputs, 4 for (B, C, H, W)
 
     def cost(self, input_shape: Sequence[int]) -> dict[str, dict[str, int]]:
         raise NotImplementedError
@@ -107,13 +99,6 @@ class _TTMatrixLayer(_TTLayer):
             return self.algorithm
         costs = self.cost(input_shape)
         return min(TF.ALGORITHMS, key=lambda a: costs[a]["flops"])
-
-    def _forward_algorithm(self, x: np.ndarray) -> str:
-        """:meth:`choose_algorithm` for ``x``; an input of the wrong ndim gets
-        "full" under "auto" and its error from the functional forward."""
-        if x.ndim != self._input_ndim:
-            return "full" if self.algorithm == "auto" else self.algorithm
-        return self.choose_algorithm(x.shape)
 
     def to_tt_matrix(self) -> TTMatrix:
         """The weight as a :class:`~ttnet.tt.TTMatrix` (sharing the core arrays)."""
@@ -150,15 +135,11 @@ class TTLinear(_TTMatrixLayer):
     cores : list of the core arrays (the same objects as in ``params``).
     """
 
-    _backward_function = staticmethod(TF.tt_linear_backward)
-
-    _input_ndim = 2
-
     def __init__(self, in_modes: Sequence[int], out_modes: Sequence[int], ranks: Any,
                  bias: bool = True, dtype: Any = np.float32, rng: Any = None,
                  algorithm: str = "auto") -> None:
         super().__init__()
-        in_modes, out_modes = _check_channel_modes(in_modes, out_modes)
+        in_modes, out_modes = check_channel_modes(in_modes, out_modes)
         self.in_modes, self.out_modes = in_modes, out_modes
         self.in_features, self.out_features = math.prod(in_modes), math.prod(out_modes)
         d = len(in_modes)
@@ -183,12 +164,27 @@ class TTLinear(_TTMatrixLayer):
                                  itemsize)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """(B, N) → (B, M)."""
+        """(B, N) → (B, M) by the algorithm :meth:`choose_algorithm` picks for x's shape."""
         x = np.asarray(x)
-        algorithm = self._forward_algorithm(x)
-        out, self._cache = TF.tt_linear_forward(x, self.cores, self.params.get("bias"), algorithm)
+        as_float_array(x, "x", ndim=2, finite=False)   # a shape to choose by (errors name x)
+        algorithm = self.choose_algorithm(x.shape)
+        bias = self.params.get("bias")
+        if algorithm == "full":
+            out, self._cache = TF.tt_linear_full_forward(x, self.cores, bias)
+        else:
+            out, self._cache = TF.tt_linear_sequential_forward(x, self.cores, bias)
         self.last_algorithm = algorithm
         return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Write the core (and bias) gradients of the last forward, by its algorithm; return dx."""
+        cache = self._last_cache()
+        if cache["algorithm"] == "full":
+            dx, dcores, dbias = TF.tt_linear_full_backward(dout, cache)
+        else:
+            dx, dcores, dbias = TF.tt_linear_sequential_backward(dout, cache)
+        self._write_core_grads(dcores, dbias)
+        return dx
 
     def weight(self) -> np.ndarray:
         """The dense ``(M, N)`` weight reconstructed from the cores (a new array)."""
@@ -210,7 +206,7 @@ class TTLinear(_TTMatrixLayer):
         if not isinstance(linear, Linear):
             raise TypeError(f"linear must be a ttnet.nn.Linear, got {type(linear).__name__}")
         W = linear.params["weight"]
-        in_modes, out_modes = _check_channel_modes(in_modes, out_modes)
+        in_modes, out_modes = check_channel_modes(in_modes, out_modes)
         if math.prod(in_modes) != W.shape[1]:
             raise ValueError(f"in_modes {in_modes} multiply to {math.prod(in_modes)}, but linear "
                              f"has {W.shape[1]} input features")
@@ -234,7 +230,7 @@ class TTConv2d(_TTMatrixLayer):
     """TT-conv layer (Garipov et al. 2016): a convolution whose kernel is a TT-matrix.
 
     The kernel ``K (S, C, l, l)`` is the TT-matrix of shape ``S × (l² C)`` with
-    ``d + 1`` cores (docs/conventions.md §4, :mod:`ttnet.ops.kernels`):
+    ``d + 1`` cores (docs/conventions.md §4, :mod:`ttnet.ops.kernel_layouts`):
 
         K[s, c, i, j] = G_0[0, 0, i l + j, :] · G_1[:, s_1, c_1, :] ⋯ G_d[:, s_d, c_d, 0].
 
@@ -263,15 +259,11 @@ class TTConv2d(_TTMatrixLayer):
     params : ``core0 (1, 1, l², r_0)``, ``core{k} (r_{k-1}, s_k, c_k, r_k)``, ``bias`` (S,).
     """
 
-    _backward_function = staticmethod(TF.tt_conv2d_backward)
-
-    _input_ndim = 4
-
     def __init__(self, in_modes: Sequence[int], out_modes: Sequence[int], ranks: Any,
                  kernel_size: Any, stride: Any = 1, padding: Any = 0, bias: bool = True,
                  algorithm: str = "auto", dtype: Any = np.float32, rng: Any = None) -> None:
         super().__init__()
-        in_modes, out_modes = _check_channel_modes(in_modes, out_modes)
+        in_modes, out_modes = check_channel_modes(in_modes, out_modes)
         (kh, kw), self.stride, self.padding = window_params(kernel_size, stride, padding)
         if kh != kw:
             raise ValueError(f"kernel_size must be square for TTConv2d (the spatial core holds "
@@ -303,14 +295,29 @@ class TTConv2d(_TTMatrixLayer):
                                  self.cores[0].dtype.itemsize)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """(B, C, H, W) → (B, S, H', W')."""
+        """(B, C, H, W) → (B, S, H', W') by the algorithm :meth:`choose_algorithm` picks."""
         x = np.asarray(x)
-        algorithm = self._forward_algorithm(x)
-        out, self._cache = TF.tt_conv2d_forward(x, self.cores, self.params.get("bias"),
-                                                self.stride, self.padding, algorithm,
-                                                workspace=self._workspace)
+        as_float_array(x, "x", ndim=4, finite=False)   # a shape to choose by (errors name x)
+        algorithm = self.choose_algorithm(x.shape)
+        bias = self.params.get("bias")
+        if algorithm == "full":
+            out, self._cache = TF.tt_conv2d_full_forward(x, self.cores, bias, self.stride,
+                                                         self.padding, workspace=self._workspace)
+        else:
+            out, self._cache = TF.tt_conv2d_sequential_forward(x, self.cores, bias, self.stride,
+                                                               self.padding)
         self.last_algorithm = algorithm
         return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Write the core (and bias) gradients of the last forward, by its algorithm; return dx."""
+        cache = self._last_cache()
+        if cache["algorithm"] == "full":
+            dx, dcores, dbias = TF.tt_conv2d_full_backward(dout, cache)
+        else:
+            dx, dcores, dbias = TF.tt_conv2d_sequential_backward(dout, cache)
+        self._write_core_grads(dcores, dbias)
+        return dx
 
     def weight(self) -> np.ndarray:
         """The dense ``(S, C, l, l)`` kernel reconstructed from the cores (a new array)."""
@@ -323,7 +330,7 @@ class TTConv2d(_TTMatrixLayer):
         """Compress a (trained) :class:`~ttnet.nn.layers.Conv2d` with the paper's scheme.
 
         TT-SVD of the kernel's ``S × (l² C)`` matrix
-        (:func:`ttnet.ops.kernels.conv_kernel_to_tt`); ``eps`` bounds the relative
+        (:func:`ttnet.ops.kernel_layouts.conv_kernel_to_tt`); ``eps`` bounds the relative
         kernel error, ``‖K − K_TT‖_F <= eps ‖K‖_F`` (float32 included; below
         :func:`ttnet.tt.achievable_eps` an :class:`~ttnet.tt.AccuracyWarning`
         names the bound that holds), ``ranks`` caps the internal ranks. Stride,
@@ -371,8 +378,6 @@ class NaiveTTConv2d(_TTLayer):
         ``core3 (r_3, S, 1)``, ``bias`` (S,).
     """
 
-    _backward_function = staticmethod(TF.naive_tt_conv2d_backward)
-
     def __init__(self, in_channels: int, out_channels: int, ranks: Any, kernel_size: Any,
                  stride: Any = 1, padding: Any = 0, bias: bool = True, dtype: Any = np.float32,
                  rng: Any = None) -> None:
@@ -400,6 +405,12 @@ class NaiveTTConv2d(_TTLayer):
                                                       workspace=self._workspace)
         return out
 
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Write the core (and bias) gradients of the last forward; return dx."""
+        dx, dcores, dbias = TF.naive_tt_conv2d_backward(dout, self._last_cache())
+        self._write_core_grads(dcores, dbias)
+        return dx
+
     def weight(self) -> np.ndarray:
         """The dense ``(S, C, l, l)`` kernel reconstructed from the cores (a new array)."""
         return TF.naive_tt_kernel_forward(self.cores)[0]
@@ -410,7 +421,7 @@ class NaiveTTConv2d(_TTLayer):
         """Compress a (trained) :class:`~ttnet.nn.layers.Conv2d` with the naive scheme.
 
         TT-SVD of the 4-D kernel ``(l, l, C, S)``
-        (:func:`ttnet.ops.kernels.conv_kernel_to_naive_tt`), with the same
+        (:func:`ttnet.ops.kernel_layouts.conv_kernel_to_naive_tt`), with the same
         guarantee ``‖K − K_TT‖_F <= eps ‖K‖_F`` as :meth:`TTConv2d.from_conv`;
         stride, padding and bias are kept.
         """

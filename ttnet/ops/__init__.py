@@ -4,17 +4,18 @@
   :func:`col2im`, and the direct loop :func:`conv2d_loop`;
 * :mod:`ttnet.ops.pool` — max pooling that records the position of each maximum
   (:func:`max_pool2d`) and its backward scatter (:func:`max_pool2d_backward`);
-* :mod:`ttnet.ops.kernels` — the conv-kernel reshaping schemes: the paper's TT-matrix view
+* :mod:`ttnet.ops.kernel_layouts` — the conv-kernel layouts: the paper's TT-matrix view
   (:func:`conv_kernel_to_tt`) and the naive 4-D TT (:func:`conv_kernel_to_naive_tt`);
 * :mod:`ttnet.ops.contract` — the TT core step and the full reconstruction, with their
-  reverse modes (used by the TT layers);
+  reverse modes (used by the TT layers); :mod:`ttnet.ops.contract_loops` — the same step as
+  numba loops, for notebook 04 and the benchmark only;
 * :mod:`ttnet.ops._numba` — the ``TTNET_NUMBA`` switch between numba kernels and their NumPy
   twins (:func:`numba_enabled`).
 """
 
 from ._numba import numba_enabled
 from .im2col import col2im, conv2d_loop, conv_output_shape, im2col, window_params
-from .kernels import (conv_kernel_to_naive_tt, conv_kernel_to_tt, kernel_to_matrix,
+from .kernel_layouts import (conv_kernel_to_naive_tt, conv_kernel_to_tt, kernel_to_matrix,
                       kernel_to_naive_tensor, matrix_to_kernel, naive_tensor_to_kernel,
                       tt_to_conv_kernel)
 from .pool import max_pool2d, max_pool2d_backward, pool_params, pool_window

@@ -1,5 +1,10 @@
 """The per-channel passes of batch normalisation: a numba kernel and its NumPy twin each.
 
+The formulas are read best in the NumPy twins, :func:`batchnorm_normalize_numpy`
+and :func:`batchnorm_gradients_numpy`; the numba kernels beside them compute the
+same numbers in one pass per channel, and :func:`batchnorm_normalize` /
+:func:`batchnorm_gradients` run one or the other (``TTNET_NUMBA``).
+
 Batch normalisation (Ioffe & Szegedy 2015) reduces over every axis but the
 channel axis, ``(0, 2, 3)`` of an NCHW array. NumPy does each reduction and each
 elementwise step as a separate pass over memory with strided access; the
@@ -39,32 +44,56 @@ import numpy as np
 
 from ._numba import choose, numba_kernel, prange
 
-__all__ = ["batchnorm_normalize", "batchnorm_gradients"]
+__all__ = ["batchnorm_normalize", "batchnorm_gradients", "batchnorm_normalize_numpy",
+           "batchnorm_gradients_numpy"]
 
 
 # ---------------------------------------------------------------------------
 # forward: x̂ = (x − μ) / √(σ² + ε), y = γ x̂ + β
 # ---------------------------------------------------------------------------
 
-def _normalize_numpy(x, gamma, beta, eps, training, mean, var, inv_std, x_hat, out) -> None:
-    """NumPy twin: float64 reductions over axes (0, 2, 3), broadcasts in x's dtype."""
-    axes, shape = (0, 2, 3), (1, -1, 1, 1)
+def batchnorm_normalize_numpy(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float,
+                              training: bool, mean: np.ndarray | None = None,
+                              var: np.ndarray | None = None):
+    """The batch-norm forward formula in NumPy (the twin of the numba kernel).
+
+    Per channel c, over the m = B·H·W values of x[:, c]:
+
+        μ = Σ x / m,   σ² = Σ (x − μ)² / m   (training; else the given mean, var)
+        x̂ = (x − μ) / √(σ² + ε),   y = γ x̂ + β
+
+    Sums in float64, each rounded to x's dtype once; element-wise work in x's dtype.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, C, H, W)
+    gamma, beta : ndarray, shape (C,), dtype of x
+    eps : float > 0
+    training : bool
+    mean, var : ndarray, shape (C,), dtype of x; used (and returned) when not training
+
+    Returns
+    -------
+    out, x_hat : shape and dtype of x; mean, var, inv_std : shape (C,), dtype of x
+    """
+    axes, per_channel = (0, 2, 3), (1, -1, 1, 1)
     m = x.size // x.shape[1]
     if training:
-        mean[...] = x.mean(axis=axes, dtype=np.float64)             # rounded to x's dtype
-    np.subtract(x, mean.reshape(shape), out=x_hat)                  # x − μ, x's dtype
-    if training:                                                    # biased σ², float64 sum
-        var[...] = np.einsum("bchw,bchw->c", x_hat, x_hat, dtype=np.float64) / m
-    inv_std[...] = 1.0 / np.sqrt(var.astype(np.float64) + eps)
-    np.multiply(x_hat, inv_std.reshape(shape), out=x_hat)
-    np.multiply(x_hat, gamma.reshape(shape), out=out)
-    out += beta.reshape(shape)
+        mean = x.mean(axis=axes, dtype=np.float64).astype(x.dtype)                   # μ
+    x_mu = x - mean.reshape(per_channel)                                            # x − μ
+    if training:
+        var = (np.einsum("bchw,bchw->c", x_mu, x_mu, dtype=np.float64) / m).astype(x.dtype)
+    inv_std = (1.0 / np.sqrt(var.astype(np.float64) + eps)).astype(x.dtype)        # 1/√(σ²+ε)
+    x_hat = x_mu * inv_std.reshape(per_channel)
+    out = x_hat * gamma.reshape(per_channel) + beta.reshape(per_channel)
+    return out, x_hat, mean, var, inv_std
 
 
 @numba_kernel
 def _normalize_kernel(x, gamma, beta, eps, training, mean, var, inv_std, x_hat,
                       out):  # pragma: no cover - compiled
-    """numba twin of :func:`_normalize_numpy`; one channel per task, float64 sums."""
+    """numba twin of :func:`batchnorm_normalize_numpy`, writing into its last five arguments;
+    one channel per task, float64 sums."""
     B, C, H, W = x.shape
     m = B * H * W
     for c in prange(C):
@@ -116,40 +145,69 @@ def batchnorm_normalize(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps:
     mean, var, inv_std : ndarrays, shape (C,), dtype of x (``inv_std = 1/√(σ² + ε)``)
     """
     x4 = np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1, 1)
-    C, dtype = x.shape[1], x.dtype
-    mean = np.empty(C, dtype) if training else np.array(mean, dtype=dtype)
-    var = np.empty(C, dtype) if training else np.array(var, dtype=dtype)
-    inv_std = np.empty(C, dtype)
-    x_hat, out = np.empty_like(x4), np.empty_like(x4)
-    choose(_normalize_kernel, _normalize_numpy)(x4, gamma, beta, float(eps), bool(training),
-                                                mean, var, inv_std, x_hat, out)
+    if not training:
+        mean, var = np.array(mean, dtype=x.dtype), np.array(var, dtype=x.dtype)
+    out, x_hat, mean, var, inv_std = choose(_normalize_with_kernel, batchnorm_normalize_numpy)(
+        x4, gamma, beta, float(eps), bool(training), mean, var)
     return out.reshape(x.shape), x_hat.reshape(x.shape), mean, var, inv_std
+
+
+def _normalize_with_kernel(x, gamma, beta, eps, training, mean, var):
+    """:func:`batchnorm_normalize_numpy`'s signature for the kernel (which writes its outputs)."""
+    C, dtype = x.shape[1], x.dtype
+    mean = np.empty(C, dtype) if training else mean
+    var = np.empty(C, dtype) if training else var
+    inv_std = np.empty(C, dtype)
+    x_hat, out = np.empty_like(x), np.empty_like(x)
+    _normalize_kernel(x, gamma, beta, eps, training, mean, var, inv_std, x_hat, out)
+    return out, x_hat, mean, var, inv_std
 
 
 # ---------------------------------------------------------------------------
 # backward
 # ---------------------------------------------------------------------------
 
-def _gradients_numpy(dout, x_hat, gamma, inv_std, training, dx, dgamma, dbeta) -> None:
-    """NumPy twin: float64 sums over axes (0, 2, 3), then dx in dout's dtype."""
-    axes, shape = (0, 2, 3), (1, -1, 1, 1)
+def batchnorm_gradients_numpy(dout: np.ndarray, x_hat: np.ndarray, gamma: np.ndarray,
+                              inv_std: np.ndarray, training: bool):
+    """The batch-norm backward formula in NumPy (the twin of the numba kernel).
+
+    Per channel, with s = γ / √(σ² + ε) and m values per channel:
+
+        dβ = Σ dy,   dγ = Σ dy·x̂
+        dx = s (dy − dβ/m − x̂ dγ/m)   (training)
+        dx = s (dy − x̂·0)              (evaluation)
+
+    Sums in float64, rounded to dout's dtype once; dx in dout's dtype.
+
+    Parameters
+    ----------
+    dout, x_hat : ndarray, shape (B, C, H, W)
+    gamma, inv_std : ndarray, shape (C,)
+    training : bool
+
+    Returns
+    -------
+    dx : shape of dout; dgamma, dbeta : shape (C,), dtype of dout
+    """
+    axes, per_channel = (0, 2, 3), (1, -1, 1, 1)
     m = dout.size // dout.shape[1]
-    sum_dy = dout.sum(axis=axes, dtype=np.float64)
-    sum_dy_xh = np.einsum("bchw,bchw->c", dout, x_hat, dtype=np.float64)     # Σ dy·x̂
-    dbeta[...], dgamma[...] = sum_dy, sum_dy_xh
+    sum_dy = dout.sum(axis=axes, dtype=np.float64)                              # dβ
+    sum_dy_xh = np.einsum("bchw,bchw->c", dout, x_hat, dtype=np.float64)        # dγ
     zero = np.zeros(dout.shape[1], dtype=dout.dtype)
     shift = (sum_dy / m).astype(dout.dtype) if training else zero
     slope = (sum_dy_xh / m).astype(dout.dtype) if training else zero
     scale = gamma * inv_std                                        # γ / √(σ² + ε)
-    np.multiply(x_hat, slope.reshape(shape), out=dx)     # x̂·0 is NaN where x̂ is NaN or ±inf
-    np.subtract(dout - shift.reshape(shape), dx, out=dx)
-    dx *= scale.reshape(shape)
+    # x̂·0 is NaN where x̂ is NaN or ±inf (see the module docstring)
+    dx = scale.reshape(per_channel) * (dout - shift.reshape(per_channel)
+                                       - x_hat * slope.reshape(per_channel))
+    return dx, sum_dy_xh.astype(dout.dtype), sum_dy.astype(dout.dtype)
 
 
 @numba_kernel
 def _gradients_kernel(dout, x_hat, gamma, inv_std, training, dx, dgamma,
                       dbeta):  # pragma: no cover - compiled
-    """numba twin of :func:`_gradients_numpy`; one channel per task, float64 sums."""
+    """numba twin of :func:`batchnorm_gradients_numpy`, writing into its last three arguments;
+    one channel per task, float64 sums."""
     B, C, H, W = dout.shape
     m = B * H * W
     zero = dout.dtype.type(0)
@@ -194,9 +252,15 @@ def batchnorm_gradients(dout: np.ndarray, x_hat: np.ndarray, gamma: np.ndarray,
     shape4 = (dout.shape[0], dout.shape[1], -1, 1)
     d4 = np.ascontiguousarray(dout).reshape(shape4)
     xh4 = np.ascontiguousarray(x_hat).reshape(shape4)
-    C = dout.shape[1]
-    dx = np.empty_like(d4)
-    dgamma, dbeta = np.empty(C, dout.dtype), np.empty(C, dout.dtype)
-    choose(_gradients_kernel, _gradients_numpy)(d4, xh4, gamma, inv_std, bool(training), dx,
-                                                dgamma, dbeta)
+    dx, dgamma, dbeta = choose(_gradients_with_kernel, batchnorm_gradients_numpy)(
+        d4, xh4, gamma, inv_std, bool(training))
     return dx.reshape(dout.shape), dgamma, dbeta
+
+
+def _gradients_with_kernel(dout, x_hat, gamma, inv_std, training):
+    """:func:`batchnorm_gradients_numpy`'s signature for the kernel (which writes its outputs)."""
+    C = dout.shape[1]
+    dx = np.empty_like(dout)
+    dgamma, dbeta = np.empty(C, dout.dtype), np.empty(C, dout.dtype)
+    _gradients_kernel(dout, x_hat, gamma, inv_std, training, dx, dgamma, dbeta)
+    return dx, dgamma, dbeta

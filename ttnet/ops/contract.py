@@ -14,26 +14,27 @@ Two building blocks:
   modes still to come (and, in a convolution, the pixels). Applying the steps
   for cores 1..d turns ``x[b, j_1, …, j_d]`` into ``y[b, i_1, …, i_d]``.
   :func:`tt_step_forward` / :func:`tt_step_backward` run the NumPy version
-  (batched BLAS products); numba kernels of the same steps sit beside them,
-  checked against them (NaN and ±inf included), and measured slower (see
-  :func:`tt_step_forward`). Without numba, :func:`tt_step_forward_numba` and
-  :func:`tt_step_backward_numba` still run: their loops then execute in the
-  Python interpreter (same results, much slower).
+  (batched BLAS products). Loop-level numba kernels of the same steps, which
+  the layers do not use (BLAS is faster on every layer shape measured), are in
+  :mod:`ttnet.ops.contract_loops`.
 
 * **The full reconstruction** -- the dense array of a train of 3-D cores,
   built left to right as a chain of matrix products, and the reverse mode of
   that chain (:func:`tt_full_forward`, :func:`tt_full_backward`). TT layers use
   it when building the dense weight is cheaper than contracting the input
-  core by core (the "full" algorithm).
+  core by core (the "full" algorithm). The chain is written once, in
+  :mod:`ttnet.tt.cores`; this module re-exports it beside the core step.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
 
 import numpy as np
 
-from ._numba import num_threads, numba_kernel, prange
+from ..tt.cores import core_step, core_step_backward, tt_full_backward, tt_full_forward
+
+__all__ = ["tt_step_forward", "tt_step_backward", "tt_step_forward_numpy", "tt_step_backward_numpy",
+           "tt_full_forward", "tt_full_backward"]
 
 
 def _check_step_shapes(T: np.ndarray, G: np.ndarray) -> None:
@@ -47,135 +48,11 @@ def _check_step_shapes(T: np.ndarray, G: np.ndarray) -> None:
         raise TypeError(f"T and G must have the same dtype, got {T.dtype} and {G.dtype}")
 
 
-def _core_matrix(G: np.ndarray) -> np.ndarray:
-    """The core as the ``(m r1) × (r0 n)`` matrix that the step multiplies by."""
-    r0, m, n, r1 = G.shape
-    return np.ascontiguousarray(G.transpose(1, 3, 0, 2)).reshape(m * r1, r0 * n)
-
-
 # ---------------------------------------------------------------- NumPy twins
-def tt_step_forward_numpy(T: np.ndarray, G: np.ndarray) -> np.ndarray:
-    """NumPy twin of the core step: one batched matrix product.
-
-    ``out[p] = Gmat @ T[p]`` with ``Gmat`` the ``(m r1) × (r0 n)`` core matrix
-    and ``T[p]`` the ``(r0 n) × q`` slice; reshapes are free.
-
-    Parameters
-    ----------
-    T : ndarray, shape (p, r0, n, q)
-    G : ndarray, shape (r0, m, n, r1), same dtype
-
-    Returns
-    -------
-    ndarray, shape (p, m, r1, q)
-    """
-    p, r0, n, q = T.shape
-    _, m, _, r1 = G.shape
-    out = np.matmul(_core_matrix(G), T.reshape(p, r0 * n, q))
-    return out.reshape(p, m, r1, q)
-
-
-def tt_step_backward_numpy(dout: np.ndarray, T: np.ndarray,
-                           G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """NumPy twin of the reverse mode of the core step.
-
-    With ``out[p] = Gmat @ T[p]``:
-
-        dT[p] = Gmatᵀ @ dout[p]            (shape (r0 n) × q per p)
-        dGmat = Σ_p dout[p] @ T[p]ᵀ        (shape (m r1) × (r0 n))
-
-    Parameters
-    ----------
-    dout : ndarray, shape (p, m, r1, q)
-    T : ndarray, shape (p, r0, n, q), the step's input
-    G : ndarray, shape (r0, m, n, r1)
-
-    Returns
-    -------
-    dT : ndarray, shape (p, r0, n, q)
-    dG : ndarray, shape (r0, m, n, r1)
-    """
-    p, r0, n, q = T.shape
-    _, m, _, r1 = G.shape
-    D = dout.reshape(p, m * r1, q)
-    dT = np.matmul(_core_matrix(G).T, D).reshape(p, r0, n, q)
-    dGmat = np.tensordot(D, T.reshape(p, r0 * n, q), axes=([0, 2], [0, 2]))
-    dG = dGmat.reshape(m, r1, r0, n).transpose(2, 0, 3, 1)
-    return dT, np.ascontiguousarray(dG)
-
-
-# ---------------------------------------------------------------- numba kernels
-@numba_kernel
-def _step_forward_kernel(T, Gmat, out):  # pragma: no cover - compiled
-    """out[p, a, e] = Σ_k Gmat[a, k] T[p, k, e]; prange over p."""
-    P, K, Q = T.shape
-    A = Gmat.shape[0]
-    for p in prange(P):
-        for a in range(A):
-            for e in range(Q):
-                out[p, a, e] = 0
-            for k in range(K):
-                g = Gmat[a, k]
-                for e in range(Q):
-                    out[p, a, e] += g * T[p, k, e]
-
-
-@numba_kernel
-def _step_backward_input_kernel(D, Gmat, dT):  # pragma: no cover - compiled
-    """dT[p, k, e] = Σ_a Gmat[a, k] D[p, a, e]; prange over p."""
-    P, A, Q = D.shape
-    K = Gmat.shape[1]
-    for p in prange(P):
-        for k in range(K):
-            for e in range(Q):
-                dT[p, k, e] = 0
-        for a in range(A):
-            for k in range(K):
-                g = Gmat[a, k]
-                for e in range(Q):
-                    dT[p, k, e] += g * D[p, a, e]
-
-
-@numba_kernel
-def _step_backward_core_kernel(D, T, partial):  # pragma: no cover - compiled
-    """partial[t, a, k] = Σ_{p in chunk t} Σ_e D[p, a, e] T[p, k, e]; prange over chunks."""
-    P, A, Q = D.shape
-    K = T.shape[1]
-    n_chunks = partial.shape[0]
-    for t in prange(n_chunks):
-        for p in range(t, P, n_chunks):
-            for a in range(A):
-                for k in range(K):
-                    acc = partial[t, a, k] * 0
-                    for e in range(Q):
-                        acc += D[p, a, e] * T[p, k, e]
-                    partial[t, a, k] += acc
-
-
-def tt_step_forward_numba(T: np.ndarray, G: np.ndarray) -> np.ndarray:
-    """numba kernel of the core step (same signature and result as the NumPy twin)."""
-    p, r0, n, q = T.shape
-    _, m, _, r1 = G.shape
-    out = np.empty((p, m * r1, q), dtype=T.dtype)
-    _step_forward_kernel(np.ascontiguousarray(T).reshape(p, r0 * n, q), _core_matrix(G), out)
-    return out.reshape(p, m, r1, q)
-
-
-def tt_step_backward_numba(dout: np.ndarray, T: np.ndarray,
-                           G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """numba kernels of the reverse core step (same signature and result as the NumPy twin)."""
-    p, r0, n, q = T.shape
-    _, m, _, r1 = G.shape
-    D = np.ascontiguousarray(dout).reshape(p, m * r1, q)
-    Tm = np.ascontiguousarray(T).reshape(p, r0 * n, q)
-    dT = np.empty_like(Tm)
-    _step_backward_input_kernel(D, _core_matrix(G), dT)
-    n_chunks = max(1, min(p, 4 * num_threads()))
-    partial = np.zeros((n_chunks, m * r1, r0 * n), dtype=T.dtype)
-    _step_backward_core_kernel(D, Tm, partial)
-    with np.errstate(all="ignore"):       # a kernel's NaN/inf is its result, not a warning
-        dG = partial.sum(axis=0).reshape(m, r1, r0, n).transpose(2, 0, 3, 1)
-    return dT.reshape(p, r0, n, q), np.ascontiguousarray(dG)
+#: NumPy twin of the core step, one batched matrix product (:func:`ttnet.tt.cores.core_step`).
+tt_step_forward_numpy = core_step
+#: NumPy twin of the reverse core step (:func:`ttnet.tt.cores.core_step_backward`).
+tt_step_backward_numpy = core_step_backward
 
 
 # ---------------------------------------------------------------- the entry points
@@ -187,8 +64,8 @@ def tt_step_forward(T: np.ndarray, G: np.ndarray) -> np.ndarray:
     kernel on every layer shape measured (``benchmarks/bench_tt_layers.py``), so
     -- following the rule "numba only where a benchmark shows it wins" -- the
     layers always take the BLAS path and ``TTNET_NUMBA`` does not change it.
-    :func:`tt_step_forward_numba` stays available for that comparison and as
-    the loop-level statement of the step.
+    :func:`ttnet.ops.contract_loops.tt_step_forward_numba` stays available for
+    that comparison and as the loop-level statement of the step.
 
     Parameters
     ----------
@@ -218,61 +95,17 @@ def tt_step_backward(dout: np.ndarray, T: np.ndarray,
     return tt_step_backward_numpy(dout, T, G)
 
 
-# ---------------------------------------------------------------- full reconstruction
-def tt_full_forward(cores: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Dense array of a train of 3-D cores, as a chain of matrix products.
-
-    ``P_1 = G_1`` as an ``n_1 × r_1`` matrix and
-    ``P_k = (P_{k-1} @ G_k^{(r_{k-1} × n_k r_k)})`` reshaped to ``(n_1 … n_k) × r_k``;
-    ``P_d`` (a column) is the flattened tensor.
-
-    Parameters
-    ----------
-    cores : list of ndarray, ``cores[k]`` of shape ``(r_{k-1}, n_k, r_k)``, ``r_0 = r_d = 1``
-
-    Returns
-    -------
-    full : ndarray, shape (n_1 ⋯ n_d,)
-        The tensor, flattened row-major.
-    cache : list of ndarray
-        The partial products ``P_1 … P_{d-1}`` for :func:`tt_full_backward`.
-    """
-    partial = cores[0].reshape(-1, cores[0].shape[2])
-    cache = []
-    for core in cores[1:]:
-        cache.append(partial)
-        r0, n, r1 = core.shape
-        partial = (partial @ core.reshape(r0, n * r1)).reshape(-1, r1)
-    return partial.reshape(-1), cache
+_MOVED_TO_LOOPS = ("tt_step_forward_numba", "tt_step_backward_numba")
 
 
-def tt_full_backward(dfull: np.ndarray, cores: Sequence[np.ndarray],
-                     cache: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Reverse mode of :func:`tt_full_forward`: core gradients from the dense gradient.
+def __getattr__(name: str) -> object:
+    """The numba step kernels that moved to :mod:`ttnet.ops.contract_loops`, with a warning."""
+    if name in _MOVED_TO_LOOPS:
+        import warnings
 
-    Walking the chain backwards, with ``dP_d = dfull``:
-
-        dG_k = P_{k-1}ᵀ @ dP_k^{(n_1…n_{k-1}) × (n_k r_k)}
-        dP_{k-1} = dP_k^{(n_1…n_{k-1}) × (n_k r_k)} @ G_kᵀ
-
-    which costs the same as the forward chain.
-
-    Parameters
-    ----------
-    dfull : ndarray, shape (n_1 ⋯ n_d,) (or any shape with that many entries, row-major)
-    cores : the cores given to :func:`tt_full_forward`
-    cache : the cache it returned
-
-    Returns
-    -------
-    list of ndarray, the gradients of the cores, same shapes.
-    """
-    grads: list[np.ndarray] = [np.empty(0)] * len(cores)
-    dpartial = dfull.reshape(-1, 1)
-    for k in range(len(cores) - 1, 0, -1):
-        r0, n, r1 = cores[k].shape
-        dp = dpartial.reshape(-1, n * r1)
-        grads[k] = (cache[k - 1].T @ dp).reshape(r0, n, r1)
-        dpartial = dp @ cores[k].reshape(r0, n * r1).T
-    grads[0] = dpartial.reshape(cores[0].shape)
-    return grads
+        warnings.warn(f"ttnet.ops.contract.{name} moved to ttnet.ops.contract_loops.{name}; the "
+                      f"old place will be removed in the next release", DeprecationWarning,
+                      stacklevel=2)
+        from . import contract_loops
+        return getattr(contract_loops, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

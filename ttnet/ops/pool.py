@@ -31,7 +31,7 @@ from .._checks import as_float_array, check_int_sequence
 from ._numba import choose, numba_kernel, prange
 from .im2col import conv_output_shape, window_params
 
-__all__ = ["pool_window", "pool_params", "max_pool2d", "max_pool2d_backward"]
+__all__ = ["pool_window", "pool_params", "window_slice", "max_pool2d", "max_pool2d_backward"]
 
 
 def pool_window(kernel_size: Any, stride: Any = None, padding: Any = 0):
@@ -65,8 +65,13 @@ def pool_params(input_hw: Any, kernel_size: Any, stride: Any = None, padding: An
     return kernel, stride, padding, conv_output_shape(input_hw, kernel, stride, padding)
 
 
-def _window(i: int, j: int, stride: tuple[int, int], out_hw: tuple[int, int]) -> tuple:
-    """Index of entry (i, j) of every window in the padded input: a (B, C, H', W') view."""
+def window_slice(i: int, j: int, stride: tuple[int, int], out_hw: tuple[int, int]) -> tuple:
+    """Index of entry (i, j) of every window in the padded input: a (B, C, H', W') view.
+
+    ``xp[window_slice(i, j, stride, (H', W'))][b, c, p, q] = xp[b, c, p s_h + i, q s_w + j]``,
+    the entry at offset (i, j) of output pixel (p, q)'s window. Used by the max
+    and average pooling of :mod:`ttnet.nn.functional`.
+    """
     (sh, sw), (Ho, Wo) = stride, out_hw
     return (slice(None), slice(None), slice(i, i + sh * (Ho - 1) + 1, sh),
             slice(j, j + sw * (Wo - 1) + 1, sw))
@@ -87,12 +92,12 @@ def _max_pool_numpy(x, kh, kw, sh, sw, ph, pw, out, argmax) -> None:
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
     real = np.pad(np.ones((1, 1, H, W), dtype=bool), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     out_hw = out.shape[2:]
-    out[...] = xp[_window(0, 0, (sh, sw), out_hw)]
+    out[...] = xp[window_slice(0, 0, (sh, sw), out_hw)]
     argmax[...] = 0
-    out_real = np.broadcast_to(real[_window(0, 0, (sh, sw), out_hw)], out.shape).copy()
+    out_real = np.broadcast_to(real[window_slice(0, 0, (sh, sw), out_hw)], out.shape).copy()
     for k in range(1, kh * kw):
-        candidate = xp[_window(k // kw, k % kw, (sh, sw), out_hw)]
-        candidate_real = real[_window(k // kw, k % kw, (sh, sw), out_hw)]
+        candidate = xp[window_slice(k // kw, k % kw, (sh, sw), out_hw)]
+        candidate_real = real[window_slice(k // kw, k % kw, (sh, sw), out_hw)]
         # strict '>' keeps the first maximum; a NaN beats any number, the first NaN stays
         wins = ((candidate > out) | (np.isnan(candidate) & ~np.isnan(out))
                 | ((candidate == out) & ~out_real & candidate_real))
@@ -177,7 +182,7 @@ def _max_pool_backward_numpy(dout, argmax, kh, kw, sh, sw, ph, pw, dx) -> None:
     B, C, H, W = dx.shape
     dxp = np.zeros((B, C, H + 2 * ph, W + 2 * pw), dtype=dx.dtype)
     for k in range(kh * kw):
-        target = dxp[_window(k // kw, k % kw, (sh, sw), dout.shape[2:])]     # a view of dxp
+        target = dxp[window_slice(k // kw, k % kw, (sh, sw), dout.shape[2:])]     # a view of dxp
         np.add(target, dout, out=target, where=argmax == k)
     dx[...] = dxp[:, :, ph:ph + H, pw:pw + W]
 

@@ -11,7 +11,8 @@ This package knows nothing about neural networks.
 """
 
 from .matrix import TTMatrix
-from .modes import RankClippedWarning, factorize, max_ranks
+from .modes import factorize
+from .ranks import RankClippedWarning, max_ranks
 from .round import orthogonalize_left_to_right, orthogonalize_right_to_left, tt_round
 from .svd import (AccuracyWarning, achievable_eps, roundoff_tolerance, truncated_svd,
                   truncation_rank, tt_svd)

@@ -21,7 +21,9 @@ import numpy as np
 
 from .._checks import as_float_array, check_dtype, check_int_sequence, check_rng, check_scalar
 from .svd import tt_svd
-from .tensor import TTTensor, _check_cores
+from .cores import (check_cores, core_steps_forward, interleave_axes, merge_matrix_cores,
+                    tt_matrix_full_forward)
+from .tensor import TTTensor
 
 
 def _check_modes(row_modes: Any, col_modes: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -71,7 +73,7 @@ class TTMatrix:
     __array_ufunc__ = None  # ``ndarray @ TTMatrix`` defers to TTMatrix.__rmatmul__
 
     def __init__(self, cores: Sequence[np.ndarray]):
-        self._cores = _check_cores(cores, "cores", 4)
+        self._cores = check_cores(cores, "cores", 4)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -148,8 +150,7 @@ class TTMatrix:
                 f"col_modes {col_modes} multiply to {math.prod(col_modes)}, but W has "
                 f"{W.shape[1]} columns (W.shape = {W.shape})")
         d = len(row_modes)
-        interleave = [ax for k in range(d) for ax in (k, d + k)]
-        merged = W.reshape(row_modes + col_modes).transpose(interleave)
+        merged = W.reshape(row_modes + col_modes).transpose(interleave_axes(d))
         merged = merged.reshape([m * n for m, n in zip(row_modes, col_modes)])
         tt = tt_svd(merged, eps=eps, max_rank=max_rank)
         return cls.from_tensor(tt, row_modes, col_modes)
@@ -185,8 +186,7 @@ class TTMatrix:
 
     def as_tensor(self) -> TTTensor:
         """The same cores viewed as a TT-tensor with modes ``m_k n_k`` (no copy)."""
-        return TTTensor([c.reshape(c.shape[0], c.shape[1] * c.shape[2], c.shape[3])
-                         for c in self._cores])
+        return TTTensor(merge_matrix_cores(self._cores))
 
     def copy(self) -> "TTMatrix":
         return TTMatrix([c.copy() for c in self._cores])
@@ -197,12 +197,8 @@ class TTMatrix:
 
     # ------------------------------------------------------------------ dense view
     def full(self) -> np.ndarray:
-        """The dense matrix, shape (M, N)."""
-        d = self.ndim
-        dense = self.as_tensor().full().reshape(
-            [x for m, n in zip(self.row_modes, self.col_modes) for x in (m, n)])
-        order = list(range(0, 2 * d, 2)) + list(range(1, 2 * d, 2))
-        return dense.transpose(order).reshape(self.shape)
+        """The dense matrix, shape (M, N) (:func:`ttnet.tt.cores.tt_matrix_full_forward`)."""
+        return tt_matrix_full_forward(self._cores)[0]
 
     @property
     def T(self) -> "TTMatrix":
@@ -220,7 +216,8 @@ class TTMatrix:
 
             Z[p, i_k, r_k, q] = Σ_{r_{k-1}, j_k} G_k[r_{k-1}, i_k, j_k, r_k] · Z[p, r_{k-1}, j_k, q]
 
-        with one batched matrix product; all reshapes between steps are free.
+        with one batched matrix product (:func:`ttnet.tt.cores.core_steps_forward`);
+        all reshapes between steps are free.
         Cost ``Σ_k (m_1…m_k) r_{k-1} n_k r_k (n_{k+1}…n_d) B`` multiply-adds,
         against ``M N B`` for the dense product.
 
@@ -236,14 +233,8 @@ class TTMatrix:
         vector = x.ndim == 1
         B = 1 if vector else x.shape[1]
         dtype = np.result_type(self.dtype, x.dtype)
-        z = x.astype(dtype, copy=False).reshape(1, 1, N * B)
-        for core in self._cores:
-            r0, m, n, r1 = core.shape
-            p = z.shape[0]
-            z = z.reshape(p, r0 * n, -1)
-            g = core.transpose(1, 3, 0, 2).reshape(m * r1, r0 * n).astype(dtype, copy=False)
-            z = np.matmul(g, z)                      # (p, m r1, q)
-            z = z.reshape(p * m, r1, -1)             # (p m, r1, q)
+        z = x.astype(dtype, copy=False).reshape(1, 1, self.col_modes[0], -1)
+        z, _ = core_steps_forward(z, [c.astype(dtype, copy=False) for c in self._cores])
         out = z.reshape(M, B)
         return out[:, 0] if vector else out
 

@@ -18,7 +18,7 @@ As in TT-SVD, :func:`tt_round` computes in float64 (float32 cores convert
 exactly) and rounds the result to float32 once, at the end, with the same
 accounting (``docs/tt_format.md`` §5 and §7). Every core is kept at a largest
 entry of about 1 by powers of two, with the scale carried as an integer
-exponent (:func:`_orthogonalized`), so no product of cores can overflow or
+exponent (:func:`orthogonalized`), so no product of cores can overflow or
 underflow on the way. The round-off floor is that of the float64 arithmetic,
 not of the data's dtype: the QR sweeps leave errors of about ε‖X‖_F per entry of
 each core (ε the float64 machine epsilon), accumulated over up to d steps, so
@@ -36,8 +36,8 @@ import numpy as np
 
 from .._checks import check_eps
 from ._scaling import normalized, store_cores
-from .modes import resolve_ranks
-from .svd import _EPS64, _accuracy_terms, _budget, truncated_svd
+from .ranks import resolve_ranks
+from .svd import EPS64, accuracy_terms, truncation_budget, truncated_svd
 from .tensor import TTTensor
 
 
@@ -75,8 +75,8 @@ def orthogonalize_right_to_left(cores: Sequence[np.ndarray]) -> list[np.ndarray]
     return out
 
 
-def _orthogonalized(cores: Sequence[np.ndarray],
-                    left_to_right: bool) -> tuple[list[np.ndarray], int]:
+def orthogonalized(cores: Sequence[np.ndarray],
+                   left_to_right: bool) -> tuple[list[np.ndarray], int]:
     """Scale-safe float64 orthogonalisation: ``(G, e)`` with ``X = 2**e · TT(G)``.
 
     As :func:`orthogonalize_left_to_right` (or ``_right_to_left``), but on
@@ -155,15 +155,15 @@ def tt_round(X: TTTensor, eps: float | None = None, max_rank: Any = None) -> TTT
     d = X.ndim
     if d == 1:
         return X.copy()
-    cores, exponent = _orthogonalized(X.cores, left_to_right=False)
+    cores, exponent = orthogonalized(X.cores, left_to_right=False)
     right = [c.shape[2] for c in cores[:-1]]
 
     def floor_factor(m: int, n: int) -> float:
-        return _EPS64 * math.sqrt(d * m * n)
+        return EPS64 * math.sqrt(d * m * n)
 
-    eps_floor, rho = _accuracy_terms(X.shape, right, caps, X.dtype, floor_factor)
+    eps_floor, rho = accuracy_terms(X.shape, right, caps, X.dtype, floor_factor)
     norm = float(np.linalg.norm(cores[0].ravel()))
-    delta = _budget(eps, eps_floor, rho, d, "tt_round") * norm
+    delta = truncation_budget(eps, eps_floor, rho, d, "tt_round") * norm
     for k in range(d - 1):
         r0, n_k, r1 = cores[k].shape
         tol = max(delta, floor_factor(r0 * n_k, r1) * norm)

@@ -30,11 +30,11 @@ import numpy as np
 
 from .._checks import as_float_array, check_dtype, check_eps, check_int_sequence
 from ._scaling import max_abs, pow2_exponent, store_cores
-from .modes import _user_stacklevel, resolve_ranks
+from .ranks import resolve_ranks, user_stacklevel
 from .tensor import TTTensor
 
 # Machine epsilon of float64, the working precision of every truncated SVD.
-_EPS64 = float(np.finfo(np.float64).eps)
+EPS64 = float(np.finfo(np.float64).eps)
 # Safety factor between the Gram path's eigenvalue noise and the smallest
 # quantity (δ² or the last kept σ²) that a truncation decision depends on.
 _GRAM_SAFETY = 1e3
@@ -208,7 +208,7 @@ def _truncated_svd_gram(C64: np.ndarray, delta: float, max_rank: int | None, dat
     lam, vecs = np.linalg.eigh(gram)  # ascending
     lam = np.maximum(lam[::-1], 0.0)
     vecs = vecs[:, ::-1]
-    noise = m * _EPS64 * norm2
+    noise = m * EPS64 * norm2
     sigma = np.sqrt(lam)
     tol = max(delta, roundoff_tolerance(math.sqrt(norm2), C64.shape, data_dtype))
     r_tol = truncation_rank(sigma, delta, None, shape=C64.shape, dtype=data_dtype)
@@ -232,15 +232,15 @@ def _truncated_svd_gram(C64: np.ndarray, delta: float, max_rank: int | None, dat
         # eigenvalue tail (cheap: r·n operations). The margin covers the float64
         # round-off of the two sums of squares (n and m terms per entry) and of
         # the near-orthonormality of U_r.
-        margin = (n + 2 * m * math.sqrt(m)) * _EPS64 * norm2
+        margin = (n + 2 * m * math.sqrt(m)) * EPS64 * norm2
         if norm2 - float(np.sum(W * W)) + margin > tol * tol:
             return None
     return U, W
 
 
-def _accuracy_terms(modes: Sequence[int], right_sizes: Sequence[int], caps: Sequence[int],
-                    out_dtype: Any, floor_factor: Callable[[int, int], float]
-                    ) -> tuple[float, float]:
+def accuracy_terms(modes: Sequence[int], right_sizes: Sequence[int], caps: Sequence[int],
+                   out_dtype: Any, floor_factor: Callable[[int, int], float]
+                   ) -> tuple[float, float]:
     """``(achievable eps, ρ)`` for a left-to-right truncation sweep.
 
     Step k (k = 1..d−1) truncates a matrix with ``r_{k-1} n_k`` rows and
@@ -328,10 +328,11 @@ def achievable_eps(shape: Sequence[int], dtype: Any = np.float64, max_rank: Any 
     dtype = check_dtype(dtype)
     caps = resolve_ranks(max_rank, shape, "max_rank")
     right = [math.prod(shape[k + 1:]) for k in range(len(shape) - 1)]
-    return _accuracy_terms(shape, right, caps, dtype, _svd_floor_factor(dtype))[0]
+    return accuracy_terms(shape, right, caps, dtype, _svd_floor_factor(dtype))[0]
 
 
-def _budget(eps: float | None, eps_floor: float, rho: float, d: int, what: str) -> float:
+def truncation_budget(eps: float | None, eps_floor: float, rho: float, d: int,
+                      what: str) -> float:
     """Relative truncation budget per step, ``(eps − ρ) / √(d−1)``; warns below the floor."""
     if eps is None or eps == 0.0 or d == 1:
         return 0.0
@@ -339,7 +340,7 @@ def _budget(eps: float | None, eps_floor: float, rho: float, d: int, what: str) 
         warnings.warn(
             f"{what}: eps = {eps:.3g} is below the accuracy that can be guaranteed here "
             f"({eps_floor:.2g}); the result satisfies the bound with eps = {eps_floor:.2g} instead",
-            AccuracyWarning, stacklevel=_user_stacklevel())
+            AccuracyWarning, stacklevel=user_stacklevel())
     return max(eps - rho, 0.0) / math.sqrt(d - 1)
 
 
@@ -431,8 +432,8 @@ def tt_svd(A: Any, eps: float | None = None, max_rank: Any = None) -> TTTensor:
         return TTTensor([np.ascontiguousarray(A).reshape(1, shape[0], 1)])
     work, exponent = _working_copy(A)
     right = [math.prod(shape[k + 1:]) for k in range(d - 1)]
-    eps_floor, rho = _accuracy_terms(shape, right, caps, A.dtype, _svd_floor_factor(A.dtype))
-    budget = _budget(eps, eps_floor, rho, d, "tt_svd")
+    eps_floor, rho = accuracy_terms(shape, right, caps, A.dtype, _svd_floor_factor(A.dtype))
+    budget = truncation_budget(eps, eps_floor, rho, d, "tt_svd")
     delta = budget * float(np.linalg.norm(work.ravel()))
 
     cores = []

@@ -19,33 +19,8 @@ import numpy as np
 
 from .._checks import as_float_array, check_dtype, check_int_sequence, check_rng, check_scalar
 from ._scaling import ldexp_float, normalized
-from .modes import resolve_ranks
-
-
-def _check_cores(cores: Any, name: str, core_ndim: int) -> list[np.ndarray]:
-    """Validate a list of TT cores (3-D for tensors, 4-D for matrices) and return it."""
-    if isinstance(cores, np.ndarray) or not isinstance(cores, Sequence) or isinstance(cores, str):
-        raise TypeError(f"{name} must be a list of arrays, got {type(cores).__name__}")
-    if len(cores) == 0:
-        raise ValueError(f"{name} must hold at least one core")
-    out = [as_float_array(c, f"{name}[{k}]", ndim=core_ndim) for k, c in enumerate(cores)]
-    dtypes = {c.dtype for c in out}
-    if len(dtypes) > 1:
-        raise TypeError(f"all {name} must have the same dtype, got {[str(c.dtype) for c in out]}")
-    if out[0].shape[0] != 1:
-        raise ValueError(f"{name}[0] must have first dimension r_0 = 1, got shape {out[0].shape}")
-    if out[-1].shape[-1] != 1:
-        raise ValueError(
-            f"{name}[{len(out) - 1}] must have last dimension r_d = 1, got shape {out[-1].shape}")
-    for k in range(len(out) - 1):
-        if out[k].shape[-1] != out[k + 1].shape[0]:
-            raise ValueError(
-                f"{name}[{k}] has last dimension {out[k].shape[-1]} but {name}[{k + 1}] has first "
-                f"dimension {out[k + 1].shape[0]}: neighbouring ranks must match")
-    for k, c in enumerate(out):
-        if 0 in c.shape:
-            raise ValueError(f"{name}[{k}] must not have a zero-sized dimension, got {c.shape}")
-    return out
+from .cores import check_cores, tt_full_forward
+from .ranks import resolve_ranks
 
 
 class TTTensor:
@@ -87,7 +62,7 @@ class TTTensor:
     __array_ufunc__ = None  # make ``ndarray * TTTensor`` defer to TTTensor.__rmul__
 
     def __init__(self, cores: Sequence[np.ndarray]):
-        self._cores = _check_cores(cores, "cores", 3)
+        self._cores = check_cores(cores, "cores", 3)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -136,7 +111,7 @@ class TTTensor:
         shape : sequence of int
             Mode sizes ``(n_1, …, n_d)``.
         ranks : int or sequence of int
-            Internal ranks (see :func:`ttnet.tt.modes.resolve_ranks`); values above
+            Internal ranks (see :func:`ttnet.tt.ranks.resolve_ranks`); values above
             the theoretical maximum are lowered to it.
         rng : np.random.Generator, int or None
             Source of randomness (an int is a seed).
@@ -166,15 +141,11 @@ class TTTensor:
     def full(self) -> np.ndarray:
         """The dense array, shape ``(n_1, …, n_d)``.
 
-        Contracts the cores left to right: after step k the partial product is a
-        matrix of shape ``(n_1 … n_k, r_k)``. Memory is that of the result, so
+        Contracts the cores left to right (:func:`ttnet.tt.cores.tt_full_forward`):
+        after step k the partial product is a matrix of shape ``(n_1 … n_k, r_k)``. Memory is that of the result, so
         only call this on tensors that fit in memory.
         """
-        result = self._cores[0].reshape(-1, self._cores[0].shape[2])
-        for core in self._cores[1:]:
-            r0, n_k, r1 = core.shape
-            result = (result @ core.reshape(r0, n_k * r1)).reshape(-1, r1)
-        return result.reshape(self.shape)
+        return tt_full_forward(self._cores)[0].reshape(self.shape)
 
     # ------------------------------------------------------------------ algebra
     def dot(self, other: "TTTensor") -> float:
@@ -206,13 +177,13 @@ class TTTensor:
         Algorithm 2); the norm is then that of the last core. This is more
         accurate than ``sqrt(X.dot(X))`` (no squaring) and never forms the
         dense tensor. Computed in float64 with power-of-two rescaling of the
-        cores (:func:`ttnet.tt.round._orthogonalized`), so it is finite whenever
+        cores (:func:`ttnet.tt.round.orthogonalized`), so it is finite whenever
         the norm fits in float64, e.g. for float32 cores whose norm exceeds the
         float32 range.
         """
-        from .round import _orthogonalized  # local import: round imports this module
+        from .round import orthogonalized  # local import: round imports this module
 
-        cores, exponent = _orthogonalized(self._cores, left_to_right=True)
+        cores, exponent = orthogonalized(self._cores, left_to_right=True)
         return ldexp_float(float(np.linalg.norm(cores[-1].ravel())), exponent)
 
     def round(self, eps: float | None = None, max_rank: Any = None) -> "TTTensor":

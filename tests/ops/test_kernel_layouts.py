@@ -1,10 +1,10 @@
-"""The conv-kernel reshaping schemes: index maps, round trips, compression."""
+"""The conv-kernel layouts (ttnet.ops.kernel_layouts): index maps, round trips, compression."""
 
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from ttnet.ops.kernels import (
+from ttnet.ops.kernel_layouts import (
     conv_kernel_to_naive_tt, conv_kernel_to_tt, kernel_to_matrix, kernel_to_naive_tensor,
     matrix_to_kernel, naive_tensor_to_kernel, tt_to_conv_kernel)
 
@@ -82,3 +82,27 @@ def test_bad_inverse_inputs_are_rejected():
         matrix_to_kernel(np.ones((4, 10)), 3)
     with pytest.raises(TypeError, match="tt must be a TTMatrix"):
         tt_to_conv_kernel(np.ones((4, 9)))
+
+
+def test_index_maps_propagate_nan_but_check_shapes():
+    """A transpose is defined on NaN: the TT layers call these maps on every batch."""
+    K = np.full((2, 3, 2, 2), np.nan)
+    assert np.isnan(kernel_to_matrix(K)).all() and np.isnan(kernel_to_naive_tensor(K)).all()
+    assert np.isnan(matrix_to_kernel(np.full((2, 12), np.nan), 2)).all()
+    assert np.isnan(naive_tensor_to_kernel(np.full((2, 2, 3, 2), np.nan))).all()
+    with pytest.raises(ValueError, match="square spatial part"):
+        kernel_to_matrix(np.ones((2, 3, 2, 3)))
+    with pytest.raises(ValueError, match="kernel"):       # compression still rejects NaN
+        conv_kernel_to_naive_tt(K)
+
+
+def test_old_module_name_imports_with_a_deprecation_warning():
+    import importlib
+    import sys
+
+    import ttnet.ops.kernel_layouts as layouts
+    sys.modules.pop("ttnet.ops.kernels", None)
+    with pytest.warns(DeprecationWarning, match="renamed ttnet.ops.kernel_layouts"):
+        old = importlib.import_module("ttnet.ops.kernels")
+    assert old.kernel_to_matrix is layouts.kernel_to_matrix
+    assert set(old.__all__) == set(layouts.__all__)
