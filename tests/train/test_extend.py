@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 import ttnet.data as ttdata
-from ttnet import experiments
 from ttnet.experiments import RunConfig, train
 from ttnet.train import (ConstantLR, CosineLR, RunDirectoryError, Schedule, StepLR,
                          load_checkpoint)
@@ -122,7 +121,7 @@ def test_ttnet_train_resume_with_more_epochs_on_a_cosine_run(tmp_path, monkeypat
                               split=full.split, classes=full.classes,
                               horizontal_flip=full.horizontal_flip)
 
-    monkeypatch.setattr(experiments.ttdata, "load", small)
+    monkeypatch.setattr(ttdata, "load", small)      # what ttnet.experiments.run calls
     config = RunConfig(model="conv", width=0.125, data="fashion-mnist-mini", subset=40,
                        batch_size=20, schedule="cosine", ema_decay=None, augment=False)
     lines = []
