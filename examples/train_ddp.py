@@ -268,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dump-dir", default=None,
                         help="also write every process's final state as rank{r}.npz here")
     args = parser.parse_args(argv)
-    ranks = args.ranks if models._uses(args.model)[1] else None
-    fc_ranks = args.fc_ranks if models._uses(args.model)[2] else None
+    ranks = args.ranks if models.model_parts(args.model)[1] else None
+    fc_ranks = args.fc_ranks if models.model_parts(args.model)[2] else None
     config = DDPConfig(model=args.model, width=args.width, conv_ranks=ranks, fc_ranks=fc_ranks,
                        data=args.data, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                        momentum=args.momentum, seed=args.seed, dtype=args.dtype,

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import ttnet._checks
+from ttnet import models
 from ttnet.gradcheck import check_module
 from ttnet.models import (MODEL_NAMES, CompressionWarning, _dense_twin_params, build,
                           channel_modes, summary)
@@ -231,3 +232,12 @@ def test_absurd_sizes_are_refused_without_running_out_of_memory():
             build(**kwargs)
         assert part in str(info.value) and "memory" in str(info.value)
     assert math.prod((10 ** 10,) * 2) > ttnet._checks.memory_bytes()
+
+
+def test_model_parts_says_which_rank_options_a_model_takes():
+    assert models.model_parts("conv") == (False, False, False)
+    assert models.model_parts("naive-tt-conv") == models.ModelParts(False, True, False)
+    assert models.model_parts("conv-tt-fc") == models.ModelParts(True, False, True)
+    assert models.model_parts("tt-conv-tt-fc").tt_conv
+    with pytest.raises(ValueError, match="name must be one of"):
+        models.model_parts("resnet")

@@ -32,7 +32,7 @@ import math
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Sequence, TextIO
+from typing import Any, NamedTuple, Sequence, TextIO
 
 import numpy as np
 
@@ -45,8 +45,8 @@ from .nn.tt_layers import NaiveTTConv2d, TTConv2d, TTLinear
 from .ops.im2col import conv_output_shape
 from .tt import factorize
 
-__all__ = ["MODEL_NAMES", "build", "summary", "channel_modes", "check_ranks", "Summary",
-           "CompressionWarning"]
+__all__ = ["MODEL_NAMES", "build", "summary", "channel_modes", "check_ranks", "model_parts",
+           "ModelParts", "Summary", "CompressionWarning"]
 
 MODEL_NAMES = ("conv", "conv-fc", "tt-conv", "naive-tt-conv", "tt-conv-fc", "conv-tt-fc",
                "tt-conv-tt-fc")
@@ -69,12 +69,21 @@ def channel_modes(n: int, d: int) -> tuple[int, ...]:
     return factorize(n, d)
 
 
-def _uses(name: str) -> tuple[bool, bool, bool]:
-    """(has a classifier head with FC layers, TT convs, TT FCs)."""
-    fc_head = name.endswith("fc")
-    tt_conv = name.startswith("tt-conv") or name == "naive-tt-conv"
-    tt_fc = name.endswith("tt-fc")
-    return fc_head, tt_conv, tt_fc
+class ModelParts(NamedTuple):
+    """What a network of :data:`MODEL_NAMES` holds besides dense convolutions."""
+
+    fc_head: bool   #: a classifier head of fully connected layers (the ``...-fc`` models)
+    tt_conv: bool   #: TT convolutions (TTConv2d or NaiveTTConv2d), which take ``conv_ranks``
+    tt_fc: bool     #: TT fully connected layers (TTLinear), which take ``fc_ranks``
+
+
+def model_parts(name: str) -> ModelParts:
+    """The :class:`ModelParts` of the model called ``name`` (one of :data:`MODEL_NAMES`)."""
+    if not isinstance(name, str) or name not in MODEL_NAMES:
+        raise ValueError(f"name must be one of {', '.join(MODEL_NAMES)}; got {name!r}")
+    return ModelParts(fc_head=name.endswith("fc"),
+                      tt_conv=name.startswith("tt-conv") or name == "naive-tt-conv",
+                      tt_fc=name.endswith("tt-fc"))
 
 
 def _rank_list(value: Any, n_layers: int, n_ranks: int, default: Any, name: str
@@ -116,9 +125,7 @@ def check_ranks(name: str, conv_ranks: Any = None, fc_ranks: Any = None, *,
         Unknown ``name``, ranks given for a model without such layers, a wrong
         number of ranks, or a rank that is not an integer >= 1.
     """
-    if not isinstance(name, str) or name not in MODEL_NAMES:
-        raise ValueError(f"name must be one of {', '.join(MODEL_NAMES)}; got {name!r}")
-    _, tt_conv, tt_fc = _uses(name)
+    _, tt_conv, tt_fc = model_parts(name)
     if conv_ranks is not None and not tt_conv:
         raise ValueError(f"{conv_name} is only used by models with TT-conv layers; {name!r} has "
                          f"none")
@@ -211,7 +218,7 @@ def _plan(name: str, C: int, H: int, W: int, num_classes: int, width: float,
     absurd width is refused at the first (dense) convolution, before any
     channel count is factorised into TT modes.
     """
-    fc_head, tt_conv, tt_fc = _uses(name)
+    fc_head, tt_conv, tt_fc = model_parts(name)
     naive = name == "naive-tt-conv"
     c64, c128 = max(1, round(64 * width)), max(1, round(128 * width))
     specs: list[_LayerSpec] = []
@@ -342,7 +349,7 @@ def build(name: str, input_shape: Sequence[int] = (3, 32, 32), num_classes: int 
         raise ValueError(f"width must be > 0, got {width}")
     rng = check_rng(rng)
     dtype = check_dtype(dtype)
-    fc_head, tt_conv, tt_fc = _uses(name)
+    fc_head, tt_conv, tt_fc = model_parts(name)
     if min(H, W) < (8 if fc_head else 20):
         raise ValueError(f"input_shape {tuple(input_shape)} is too small for {name!r}: need "
                          f"H, W >= {8 if fc_head else 20}")

@@ -32,7 +32,7 @@ def _one_thread():
 
 def small_model(name, dtype=np.float64, rng=0):
     """One of the paper's networks at width 0.125 with ranks 2, for (1, 32, 32) images."""
-    _, tt_conv, tt_fc = models._uses(name)
+    _, tt_conv, tt_fc = models.model_parts(name)
     return models.build(name, input_shape=(1, 32, 32), width=0.125,
                         conv_ranks=2 if tt_conv else None, fc_ranks=2 if tt_fc else None,
                         rng=rng, dtype=dtype)
