@@ -8,7 +8,7 @@
 * :mod:`ttnet.quant.io` -- the quantized weights file of ``ttnet quantize``.
 """
 
-from .core import (BITS, METHODS, QuantParams, check_bits, choose_qparams, clip_surrogate,
+from .core import (BITS, METHODS, MSE_GRID, QuantParams, check_bits, choose_qparams, clip_surrogate,
                    dequantize, fake_quantize, fake_quantize_backward, fake_quantize_forward,
                    quantization_error, quantize)
 from .io import (QuantizedFileError, QuantizedWeights, is_quantized_file, load_quantized,
@@ -16,7 +16,7 @@ from .io import (QuantizedFileError, QuantizedWeights, is_quantized_file, load_q
 from .model import QuantConfig, QuantizedLayer, ptq, qat_model, quantize_arrays, quantized_names
 from .size import ModelSize, model_size
 
-__all__ = ["BITS", "METHODS", "QuantParams", "check_bits", "choose_qparams", "quantize",
+__all__ = ["BITS", "METHODS", "MSE_GRID", "QuantParams", "check_bits", "choose_qparams", "quantize",
            "dequantize", "fake_quantize", "fake_quantize_forward", "fake_quantize_backward",
            "clip_surrogate", "quantization_error", "QuantConfig", "QuantizedLayer", "qat_model",
            "ptq", "quantize_arrays", "quantized_names", "ModelSize", "model_size",

@@ -23,7 +23,8 @@ Scale rules (``method``), for a range ``[a, b]`` of the values being quantized
     Cover every value: symmetric ``s = max|w| / Q``; asymmetric, with the range
     widened to hold 0 (``a = min(min w, 0)``, ``b = max(max w, 0)``, so that 0
     is exactly representable), ``s = (b − a) / (2^k − 1)`` and
-    ``z = round(−a / s)``.
+    ``z = round(−a / s)`` (rounding z can move the grid's ends by up to s/2, so
+    an end value may be clipped, by less than half a step).
 ``"mse"``
     Shrink that range by a factor ``t`` and keep the ``t`` of the grid
     ``t = 1, 0.99, …, 0.2`` (81 values, :data:`MSE_GRID`) with the smallest
