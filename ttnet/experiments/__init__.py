@@ -15,8 +15,9 @@ module                    what it holds
 
 from .run import (DEMO_CONFIG, DEMO_EPOCHS, RunConfig, copy_weights, demo, evaluate_checkpoint,
                   make_prepare, previous_demo, train)
+from .run import load_model
 from .registry import SUITES, PaperPoint, Row, Suite, get_suite
 from . import paper_table  # registers the suites  # noqa: E402,F401
 
 __all__ = ["RunConfig", "train", "copy_weights", "evaluate_checkpoint", "make_prepare", "demo",
-           "previous_demo", "DEMO_CONFIG", "DEMO_EPOCHS", "PaperPoint", "Row", "Suite", "SUITES", "get_suite"]
+           "previous_demo", "load_model", "DEMO_CONFIG", "DEMO_EPOCHS", "PaperPoint", "Row", "Suite", "SUITES", "get_suite"]

@@ -31,6 +31,7 @@ import numpy as np
 from .._checks import check_bool, check_path
 from .._files import atomic_write
 from ..nn.module import Module
+from ..train.checkpoint import CheckpointError
 from .core import QuantParams, check_bits, dequantize
 from .model import QuantConfig, quantize_arrays
 
@@ -41,7 +42,7 @@ FORMAT = "ttnet-quantized"
 VERSION = 1
 
 
-class QuantizedFileError(ValueError):
+class QuantizedFileError(CheckpointError):
     """A quantized weights file is missing, unreadable, of another format, or does not fit."""
 
 
