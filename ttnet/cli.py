@@ -372,11 +372,12 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_onnx, require_onnx
+
     try:
-        from .export import export_onnx
+        require_onnx()
     except ImportError as exc:
-        raise OSError(f"ttnet export needs the onnx package ({exc}); install the extra "
-                      f"'deploy': pip install 'ttnet[deploy]' (onnx and onnxruntime)") from None
+        raise OSError(str(exc)) from None
     from .experiments import load_model
     from .train import CheckpointError
 
@@ -563,7 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="8: int8 weights and cores (ONNX Runtime dequantizes int8 only)")
     p.add_argument("--normalize", action="store_true",
                    help="put the run's input standardisation into the graph (the model then "
-                   "takes raw pixel values in [0, 1])")
+                   "takes raw pixel values, 0..255)")
 
     p = add("tour", "a short tour of the TT format",
             "Decompose a few tensors with TT-SVD and print ranks, errors and sizes.")
