@@ -164,6 +164,7 @@ def test_model_size_by_hand():
     assert twin.weights == math.ceil(4 * 12 / 8) + math.ceil(4 * 12 / 8)
     assert twin.scales == 4 * (3 + 3)
     assert model_size(qat_model(net, 4), 4) == s4
+    assert model_size(net, 4, inference=True).other == 4 * (3 + 2 * 3)   # bias, BN as a·x + c
 
 
 def test_model_size_dense_twin_matches_the_summary():

@@ -202,7 +202,8 @@ def export_onnx(model: Module, path: Any, input_shape: Sequence[int], *, bits: i
     -------
     dict with ``file_bytes`` (size of the file), ``initializer_bytes`` (raw
     bytes of the stored arrays), ``counted_bytes`` (:func:`ttnet.quant.model_size`
-    at ``bits``, or float32) and ``path``.
+    at ``bits``, or float32, with ``inference=True``: BatchNorm as 2 numbers per
+    channel) and ``path``.
 
     Raises
     ------
@@ -301,6 +302,6 @@ def export_onnx(model: Module, path: Any, input_shape: Sequence[int], *, bits: i
     onnx_model.ir_version = 8
     onnx.checker.check_model(onnx_model)
     onnx.save(onnx_model, os.fspath(path))
-    counted = model_size(model, bits, per_channel=per_channel).total
+    counted = model_size(model, bits, per_channel=per_channel, inference=True).total
     return {"path": str(path), "file_bytes": os.path.getsize(path),
             "initializer_bytes": g.init_bytes, "counted_bytes": counted}

@@ -9,6 +9,10 @@ At ``bits = k`` a model stores
 * everything else in float32: biases, BatchNorm γ, β and running mean and
   variance (4 bytes each).
 
+With ``inference=True`` each BatchNorm counts as the affine map it is in eval
+mode, ``a·x + c`` (2 numbers per channel instead of γ, β, μ, σ²): what an
+inference file such as the ONNX export stores at most.
+
 ``bits=None`` counts the float32 model: 4 bytes for every parameter and buffer.
 The *dense twin* of a TT model is the model with every TT layer replaced by
 the dense layer whose weight it reconstructs (``layer.weight()``); its size is
@@ -21,7 +25,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .._checks import _describe
+from .._checks import _describe, check_bool
 from ..nn.layers import Conv2d, Linear
 from ..nn.module import Module
 from ..nn.tt_layers import NaiveTTConv2d, TTConv2d, TTLinear
@@ -75,7 +79,8 @@ def _weight_shapes(layer: Module, dense_twin: bool) -> list[tuple[tuple[int, ...
 
 
 def model_size(model: Module, bits: Any = None, *, symmetric: bool = True,
-               per_channel: bool = True, dense_twin: bool = False) -> ModelSize:
+               per_channel: bool = True, dense_twin: bool = False,
+               inference: bool = False) -> ModelSize:
     """Bytes of ``model`` (or of its dense twin) stored at ``bits`` bits.
 
     Parameters
@@ -88,6 +93,8 @@ def model_size(model: Module, bits: Any = None, *, symmetric: bool = True,
         Dense weights with one scale per output channel (else one per tensor).
     dense_twin : bool
         Count the dense twin instead (every TT layer as its dense layer).
+    inference : bool
+        BatchNorm as its eval-mode affine map: 2 float32 per channel, not 4.
 
     Returns
     -------
@@ -95,6 +102,8 @@ def model_size(model: Module, bits: Any = None, *, symmetric: bool = True,
     """
     if not isinstance(model, Module):
         raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+    dense_twin = check_bool(dense_twin, "dense_twin")
+    inference = check_bool(inference, "inference")
     config: QuantConfig | None = None
     if bits is not None:
         config = _config(bits if isinstance(bits, QuantConfig) else check_bits(bits), symmetric,
@@ -104,7 +113,8 @@ def model_size(model: Module, bits: Any = None, *, symmetric: bool = True,
         layer = leaf.inner if isinstance(leaf, QuantizedLayer) else leaf
         names = set(quantized_names(layer))
         other += FLOAT_BYTES * sum(p.size for n, p in layer.params.items() if n not in names)
-        other += FLOAT_BYTES * sum(b.size for b in layer.buffers.values())
+        if not inference:
+            other += FLOAT_BYTES * sum(b.size for b in layer.buffers.values())
         for shape, dense in _weight_shapes(layer, dense_twin):
             n = math.prod(shape)
             if config is None:
