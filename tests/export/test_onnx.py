@@ -161,6 +161,10 @@ def test_cli_export_round_trip(tmp_path, monkeypatch, capsys):
         got = _run(out, raw)
         assert _rel(got, ref) < 1e-4
     capsys.readouterr()
+    qfile = tmp_path / "q.npz"
+    assert main(["quantize", "--checkpoint", str(ckpt), "--bits", "8", "--out", str(qfile)]) == 0
+    assert main(["export", "--checkpoint", str(qfile), "--onnx", str(tmp_path / "q.onnx")]) == 1
+    assert "is a quantized weights file" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         main(["export", "--checkpoint", str(ckpt), "--onnx", "x.onnx", "--bits", "4"])
     assert info.value.code == 2

@@ -130,3 +130,13 @@ def test_quantize_refuses_a_missing_checkpoint(tmp_path, capsys):
                  "--out", str(tmp_path / "q.npz")]) == 1
     err = capsys.readouterr().err
     assert "--checkpoint" in err and "does not exist" in err
+
+
+def test_new_commands_have_help_with_an_example():
+    import subprocess
+    import sys
+
+    for command in ("quantize", "export"):
+        result = subprocess.run([sys.executable, "-m", "ttnet", command, "--help"],
+                                capture_output=True, text=True, check=True)
+        assert "Example: ttnet " + command in result.stdout
