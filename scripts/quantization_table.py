@@ -152,7 +152,8 @@ def main(argv=None) -> int:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    lines = ["| network | method | bits | size (KB) | test accuracy (%) |", "|---|---|---:|---:|---:|"]
+    lines = ["| network | method | bits | size (KB) | test accuracy (%) |",
+             "|---|---|---:|---:|---:|"]
     lines += [f"| {r['network']} | {r['method']} | {r['bits']} | {r['bytes'] / 1024:,.1f} | "
               f"{100 * r['accuracy']:.2f} |" for r in rows]
     if onnx_report:

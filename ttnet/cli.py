@@ -59,7 +59,8 @@ EXAMPLES = {
     "eval": "ttnet eval --checkpoint runs/tt-conv/best.npz --data fashion-mnist",
     "summary": "ttnet summary --model tt-conv-tt-fc --ranks 16 --fc-ranks 40/30",
     "tour": "ttnet tour --seed 1",
-    "quantize": "ttnet quantize --checkpoint runs/tt-conv/best.npz --bits 4 --out runs/tt-conv/q4.npz",
+    "quantize": "ttnet quantize --checkpoint runs/tt-conv/best.npz --bits 4 "
+                "--out runs/tt-conv/q4.npz",
     "export": "ttnet export --checkpoint runs/tt-conv/best.npz --onnx tt-conv.onnx --bits 8",
     "reproduce": "ttnet reproduce --list; ttnet reproduce --out runs/paper-table; "
                  "ttnet reproduce --out runs/paper-table --report --results docs/results/paper-table",

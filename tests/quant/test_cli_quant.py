@@ -1,4 +1,4 @@
-"""ttnet quantize / eval of a quantized file / train --bits --init-from / summary --bits; RunConfig.bits."""
+"""ttnet quantize, eval of quantized files, train --bits --init-from, summary --bits; RunConfig.bits."""
 
 import dataclasses
 import json

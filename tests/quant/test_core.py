@@ -1,4 +1,4 @@
-"""One array: the integer grid, the scale rules, fake-quantization and the straight-through estimator."""
+"""One array: the integer grid, the scale rules, fake-quantization and the STE."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Networks: PTQ, the QAT wrapper (gradient checks through the STE), model size, the weights file."""
+"""Networks: PTQ, the QAT wrapper (gradient checks through the STE), size, the weights file."""
 
 import copy
 import math

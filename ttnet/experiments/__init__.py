@@ -4,7 +4,8 @@
 module                    what it holds
 ========================  =============================================================
 :mod:`.run`               :class:`RunConfig`, :func:`train` (one run end to end),
-                          :func:`evaluate_checkpoint`, the README's :func:`demo`
+                          :func:`evaluate_checkpoint`, :func:`load_model`, the README's
+                          :func:`demo`
 :mod:`.registry`          :class:`Row` (one planned run) and :class:`Suite` (named rows)
 :mod:`.paper_table`       the suites ``paper-table`` and ``quick``: the paper's results
                           table on Fashion-MNIST, and its CI miniature

@@ -31,8 +31,8 @@ from ..train import (EMA, RUN_FILES, SGD, CosineLR, RunDirectoryError, StepLR, T
 from ..train.checkpoint import FORMAT as CHECKPOINT_FORMAT
 from ..train.checkpoint import CheckpointError
 
-__all__ = ["RunConfig", "train", "copy_weights", "evaluate_checkpoint", "load_model", "make_prepare", "demo",
-           "previous_demo",
+__all__ = ["RunConfig", "train", "copy_weights", "evaluate_checkpoint", "load_model",
+           "make_prepare", "demo", "previous_demo",
            "DEMO_CONFIG"]
 
 

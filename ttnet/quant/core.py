@@ -1,4 +1,4 @@
-"""Uniform k-bit quantization of one array, and fake-quantization with the straight-through estimator.
+"""Uniform k-bit quantization of one array; fake-quantization with the straight-through estimator.
 
 Notation (docs/quantization.md): ``w`` a float array, ``k`` the bit width (2..8),
 ``s > 0`` a scale, ``z`` an integer zero point.
@@ -208,7 +208,7 @@ def _check_qparams(qp: Any) -> QuantParams:
 
 
 def quantize(w: Any, qparams: QuantParams) -> np.ndarray:
-    """The integers ``q = clip(round(w/s) + z, q_min, q_max)`` of ``w``: int8 (symmetric) or uint8."""
+    """``q = clip(round(w/s) + z, q_min, q_max)``: int8 (symmetric grid) or uint8 (asymmetric)."""
     w = as_float_array(w, "w")
     qp = _check_qparams(qparams)
     s = qp.scale.astype(np.float64)
@@ -271,7 +271,7 @@ def clip_surrogate(w: Any, qparams: QuantParams) -> tuple[np.ndarray, dict[str, 
 
 
 def quantization_error(w: Any, bits: int, **kwargs: Any) -> float:
-    """Relative error ``‖w − ŵ‖_F / ‖w‖_F`` of :func:`fake_quantize` (0 for a zero array)."""
+    """Relative error ``‖w − ŵ‖_F / ‖w‖_F`` of :func:`fake_quantize` (0 for w = 0)."""
     w = as_float_array(w, "w").astype(np.float64)
     norm = np.linalg.norm(w)
     err = np.linalg.norm(w - fake_quantize(w, bits, **kwargs))

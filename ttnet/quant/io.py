@@ -60,7 +60,7 @@ class QuantizedWeights:
     buffers: dict[str, np.ndarray]
 
     def restore_model(self, model: Module) -> None:
-        """Write ŵ = s·(q − z) and the float arrays into ``model`` (names and shapes must match)."""
+        """Write ŵ = s·(q − z) and the float arrays into ``model`` (same names and shapes)."""
         want = set(model.params)
         have = set(self.integers) | set(self.floats)
         if want != have or set(model.buffers) != set(self.buffers):

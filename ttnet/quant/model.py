@@ -1,4 +1,5 @@
-"""Quantizing networks: which arrays, post-training quantization (PTQ), quantization-aware training (QAT).
+"""Quantizing networks: which arrays, post-training quantization (PTQ) and quantization-aware
+training (QAT).
 
 Quantized arrays are the *weights*: the ``weight`` of :class:`~ttnet.nn.Linear`
 and :class:`~ttnet.nn.Conv2d` (one scale per output channel, ``axis=0``, by
