@@ -17,13 +17,14 @@ near 40× and its ``conv-fc`` baseline):
   of images whose int8 ONNX top-1 prediction equals that of ``ptq(model, 8)`` (max-abs scales,
   the exporter's), and the file sizes against the counted bytes.
 
-Writes ``results.csv``, ``table.md`` and ``accuracy_vs_size.png`` (accuracy against model size
+Writes ``results.csv``, ``table.md``, ``onnx.json`` and ``accuracy_vs_size.png`` (accuracy against model size
 in bytes, log axis, one line per network and method) into ``--results``.
 
-Usage (the measured table; needs the trained runs and the full data set)::
+Usage (the measured table; needs the finished rows of ``ttnet reproduce`` -- suite
+``paper-table``, directory ``runs/paper-table`` -- and the full data set)::
 
     PYTHONPATH=. python scripts/quantization_table.py \\
-        --checkpoint tt-conv-tt-fc=runs/paper-table/tt-conv-tt-fc-s0/last.npz \\
+        --checkpoint tt-conv-tt-fc-41.65x=runs/paper-table/tt-conv-tt-fc-41.65x-s0/last.npz \\
         --checkpoint conv-fc=runs/paper-table/conv-fc-s0/last.npz \\
         --data fashion-mnist --bits 8 6 4 3 2 --qat-epochs 1 \\
         --runs runs/quantization --results docs/results/quantization
