@@ -7,7 +7,8 @@ near 40× and its ``conv-fc`` baseline):
 * the float32 test accuracy (EMA weights when the run kept them) and size;
 * for every bit width: the accuracy of post-training quantization
   (``ttnet.quant.ptq``, symmetric, per-channel dense weights, ``--method`` scales) and of
-  quantization-aware fine-tuning (``ttnet train --bits K --init-from PATH`` for
+  quantization-aware fine-tuning (``ttnet train --bits K --quant-method METHOD --init-from
+  PATH`` for
   ``--qat-epochs`` epochs at ``--qat-lr`` with a cosine schedule and an EMA of decay
   ``--qat-ema``, evaluated with the EMA weights, run directories under
   ``--runs``; an interrupted fine-tune resumes, a finished one is reused), and the size in
@@ -134,7 +135,7 @@ def main(argv=None) -> int:
             if args.qat_epochs > 0:
                 config = dataclasses.replace(base, bits=bits, lr=args.qat_lr, schedule="cosine",
                                              data=data, subset=args.subset,
-                                             ema_decay=args.qat_ema)
+                                             ema_decay=args.qat_ema, quant_method=args.method)
                 start = time.perf_counter()
                 result = train(config, Path(args.runs) / f"{name}-qat{bits}", args.qat_epochs,
                                resume=True, init=model, progress=False, log=None,

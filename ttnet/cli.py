@@ -260,7 +260,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                        batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
                        weight_decay=args.weight_decay, schedule=args.schedule,
                        lr_step=args.lr_step, ema_decay=None if args.no_ema else args.ema,
-                       augment=not args.no_augment, seed=args.seed, bits=args.bits)
+                       augment=not args.no_augment, seed=args.seed, bits=args.bits,
+                       quant_method=args.quant_method)
     init, init_note = None, None
     if args.init_from is not None:
         init, init_note = _init_from(args.init_from, config)
@@ -487,6 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bits", type=_bits, default=None,
                    help="quantization-aware training at this bit width, 2..8 (weights and TT "
                    "cores fake-quantized in every forward, straight-through gradients)")
+    p.add_argument("--quant-method", choices=("max", "mse"), default=None,
+                   help="scale rule of --bits: max-abs (default) or MSE-optimal clipping, "
+                   "better at 2-3 bits")
     p.add_argument("--init-from", type=_path, default=None, metavar="CHECKPOINT",
                    help="start from the weights of this checkpoint (its EMA weights if it has "
                    "them), e.g. to fine-tune a trained float run with --bits")
@@ -581,6 +585,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(["demo"])
     if args.command in ("train", "summary"):
         _check_rank_options(args.command_parser, args)
+    if args.command == "train" and args.quant_method is not None and args.bits is None:
+        args.command_parser.error("--quant-method is the scale rule of --bits; give --bits too")
     if args.command == "demo" and args.epochs is None:
         from .experiments import DEMO_EPOCHS
 

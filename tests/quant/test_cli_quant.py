@@ -26,15 +26,21 @@ def _small_mini_data(monkeypatch, n=100):
 def test_run_config_to_dict_is_unchanged_without_bits():
     config = RunConfig()
     saved = config.to_dict()
-    assert "bits" not in saved
+    assert "bits" not in saved and "quant_method" not in saved
     expected = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
-                if f.name != "bits"}
+                if f.name not in ("bits", "quant_method")}
     assert saved == expected
     assert RunConfig(bits=4).to_dict()["bits"] == 4
     with pytest.raises(ValueError, match="bits must be an integer from 2 to 8, got 9"):
         RunConfig(bits=9).validate()
     with pytest.raises(TypeError, match="bits must be an integer"):
         RunConfig(bits=4.0).validate()
+    assert "quant_method" not in RunConfig(bits=4).to_dict()
+    assert RunConfig(bits=4, quant_method="mse").to_dict()["quant_method"] == "mse"
+    with pytest.raises(ValueError, match="quant_method"):
+        RunConfig(bits=4, quant_method="minmax").validate()
+    with pytest.raises(ValueError, match="quant_method='mse' is only used with bits"):
+        RunConfig(quant_method="mse").validate()
 
 
 @pytest.fixture
@@ -79,14 +85,16 @@ def test_quantize_then_eval_gives_the_ptq_model_and_round_trips(float_run, tmp_p
 
 def test_qat_fine_tuning_from_a_float_checkpoint(float_run, tmp_path, capsys):
     out = tmp_path / "qat"
-    assert main(["train", *TINY, "--epochs", "1", "--bits", "3", "--init-from", str(float_run),
-                 "--lr", "0.01", "--out", str(out)]) == 0
+    assert main(["train", *TINY, "--epochs", "1", "--bits", "3", "--quant-method", "mse",
+                 "--init-from", str(float_run), "--lr", "0.01", "--out", str(out)]) == 0
     with open(out / "config.json", encoding="utf-8") as f:
         saved = json.load(f)["run"]["config"]
     assert saved["bits"] == 3 and saved["init"]["checkpoint"] == str(float_run)
+    assert saved["quant_method"] == "mse"
     loaded = load_model(out / "last.npz")
     assert loaded["bits"] == 3
     assert type(loaded["model"][0]).__name__ == "QuantizedLayer"
+    assert loaded["model"][0].config.method == "mse"
     capsys.readouterr()
     assert main(["eval", "--checkpoint", str(out / "last.npz")]) == 0
     assert "quantization-aware at 3 bits" in capsys.readouterr().out
@@ -97,6 +105,14 @@ def test_qat_fine_tuning_from_a_float_checkpoint(float_run, tmp_path, capsys):
     assert main(["train", *TINY, "--epochs", "1", "--init-from", str(tmp_path / "none.npz"),
                  "--out", str(tmp_path / "x")]) == 1
     assert "--init-from" in capsys.readouterr().err
+
+
+def test_quant_method_without_bits_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--model", "tt-conv", "--epochs", "1", "--quant-method", "mse",
+              "--out", "x"])
+    assert info.value.code == 2
+    assert "--quant-method is the scale rule of --bits" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv", [

@@ -68,6 +68,9 @@ class RunConfig:
         channel of a dense weight); None (the default) trains in float. Left out
         of :meth:`to_dict` when None, so the saved configuration of a float run
         is the same as before this field existed.
+    quant_method : ``"max"``, ``"mse"`` or None
+        Scale rule of quantization-aware training (:mod:`ttnet.quant.core`);
+        None means ``"max"`` and is left out of :meth:`to_dict` like ``bits``.
     """
 
     model: str = "tt-conv"
@@ -87,6 +90,7 @@ class RunConfig:
     augment: bool = True
     seed: int = 0
     bits: int | None = None
+    quant_method: str | None = None
 
     def validate(self) -> "RunConfig":
         """Check every field (raising ValueError / TypeError naming it); return self."""
@@ -116,13 +120,19 @@ class RunConfig:
             from ..quant import check_bits
 
             check_bits(self.bits, "bits")
+        if self.quant_method is not None:
+            if self.bits is None:
+                raise ValueError(f"quant_method={self.quant_method!r} is only used with bits "
+                                 f"(quantization-aware training); bits is None")
+            check_choice(self.quant_method, "quant_method", ("max", "mse"))
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict; ``bits`` is left out when None (float runs)."""
+        """The fields as a dict; ``bits`` and ``quant_method`` are left out when None."""
         out = dataclasses.asdict(self)
-        if out["bits"] is None:
-            del out["bits"]
+        for key in ("bits", "quant_method"):
+            if out[key] is None:
+                del out[key]
         return out
 
 
@@ -255,7 +265,8 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
     if config.bits is not None:
         from ..quant import qat_model
 
-        model = qat_model(model, config.bits)      # same parameter names: float master weights
+        # same parameter names: the float master weights
+        model = qat_model(model, config.bits, method=config.quant_method or "max")
     optimizer = SGD(model, lr=config.lr, momentum=config.momentum,
                     weight_decay=config.weight_decay)
     schedule = (StepLR(config.lr, config.lr_step, config.lr_gamma) if config.schedule == "step"
@@ -425,7 +436,7 @@ def load_model(path: str | Path, use_ema: bool | None = None, *, qat: bool = Tru
         if saved.get("bits") is not None:       # a quantization-aware training run
             bits = saved["bits"]
             if qat:
-                model = qat_model(model, bits)
+                model = qat_model(model, bits, method=saved.get("quant_method") or "max")
         if use_ema is None:
             use_ema = ckpt.ema is not None
         ckpt.restore_model(model, use_ema=use_ema)
