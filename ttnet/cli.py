@@ -21,6 +21,12 @@ reproduce
     sittings, and write its report.
 tour
     A short tour of the tensor-train format.
+quantize
+    Quantize a trained network's weights and TT cores to k bits (a weights
+    file that ``eval`` accepts).
+export
+    Write a trained (optionally 8-bit) network as an ONNX model, TT layers
+    kept factored (needs the ``deploy`` extra: onnx, onnxruntime).
 
 Errors in the user's input (a missing data set, a non-empty run directory, a
 checkpoint of another model, a network too large for the machine's memory,
@@ -53,6 +59,9 @@ EXAMPLES = {
     "eval": "ttnet eval --checkpoint runs/tt-conv/best.npz --data fashion-mnist",
     "summary": "ttnet summary --model tt-conv-tt-fc --ranks 16 --fc-ranks 40/30",
     "tour": "ttnet tour --seed 1",
+    "quantize": "ttnet quantize --checkpoint runs/tt-conv/best.npz --bits 4 "
+                "--out runs/tt-conv/q4.npz",
+    "export": "ttnet export --checkpoint runs/tt-conv/best.npz --onnx tt-conv.onnx --bits 8",
     "reproduce": "ttnet reproduce --list; ttnet reproduce --out runs/paper-table; "
                  "ttnet reproduce --out runs/paper-table --report --results docs/results/paper-table",
 }
@@ -164,6 +173,20 @@ def _int_at_least(minimum: int):
 _positive_int = _int_at_least(1)
 
 
+def _bits(text: str) -> int:
+    """An argparse type: a bit width, an integer from 2 to 8."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer from 2 to 8, got {text!r}") from None
+    if not 2 <= value <= 8:
+        raise argparse.ArgumentTypeError(f"expected an integer from 2 to 8, got {value}")
+    return value
+
+
+_bits.__name__ = "bit width"
+
+
 def _float_in(low: float, high: float, *, include_low: bool, include_high: bool):
     """An argparse type: a finite number in an interval (NaN and infinities are refused)."""
     interval = f"{'[' if include_low else '('}{low:g}, {high:g}{']' if include_high else ')'}"
@@ -238,17 +261,45 @@ def run_config_from_args(args: argparse.Namespace) -> Any:
                      batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
                      weight_decay=args.weight_decay, schedule=args.schedule,
                      lr_step=args.lr_step, ema_decay=None if args.no_ema else args.ema,
-                     augment=not args.no_augment, seed=args.seed)
+                     augment=not args.no_augment, seed=args.seed, bits=args.bits,
+                     quant_method=args.quant_method)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .experiments import train
 
     config = run_config_from_args(args)
+    init, init_note = None, None
+    if args.init_from is not None:
+        init, init_note = _init_from(args.init_from, config)
     result = train(config, args.out, args.epochs, resume=args.resume, overwrite=args.overwrite,
-                   progress=args.progress, download=args.download)
+                   progress=args.progress, download=args.download, init=init,
+                   init_note=init_note)
     _print_result(result, Path(args.out))
     return 0
+
+
+def _init_from(path: str, config: Any) -> tuple[Any, dict[str, Any]]:
+    """The float model of checkpoint ``path`` (its EMA weights if it has them), for --init-from."""
+    from .experiments import load_model
+    from .train import CheckpointError
+
+    try:
+        loaded = load_model(path, qat=False)
+    except CheckpointError as exc:
+        raise CheckpointError(f"--init-from: {exc}") from None
+    saved = loaded["config"]
+    differ = [f"{key} {saved.get(key)!r} (--{key.replace('_', '-')} gives {getattr(config, key)!r})"
+              for key in ("model", "width", "conv_ranks", "fc_ranks")
+              if saved.get(key) != getattr(config, key)]
+    if differ:
+        raise ValueError(f"--init-from {path} holds another architecture than the one to train: "
+                         + "; ".join(differ) + "; pass the same --model, --width, --ranks and "
+                         "--fc-ranks as its run")
+    note = {"checkpoint": str(path), "epoch": loaded["epoch"], "use_ema": loaded["use_ema"]}
+    if loaded["bits"] is not None:
+        note["bits"] = loaded["bits"]
+    return loaded["model"], note
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -261,9 +312,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except CheckpointError as exc:
         raise CheckpointError(f"--checkpoint: {exc}") from None
     cfg = result["config"]
+    bits = result.get("bits")
+    kind = ("" if bits is None else f", {bits}-bit quantized weights file" if
+            result.get("quantized_file") else f", quantization-aware at {bits} bits")
     print(f"{args.checkpoint}: {cfg['model']} (width {cfg['width']}) after {result['epoch']} "
           f"epochs, {result['n_params']:,} parameters, {'EMA' if result['use_ema'] else 'live'} "
-          f"weights")
+          f"weights{kind}")
     print(f"{args.split} set of {args.data or cfg['data']}: accuracy "
           f"{100 * result['accuracy']:.2f} %, loss {result['loss']:.4f}")
     return 0
@@ -276,6 +330,79 @@ def cmd_summary(args: argparse.Namespace) -> int:
                          width=args.width, conv_ranks=args.ranks, fc_ranks=args.fc_ranks, rng=0)
     print(f"{args.model}, input {args.input_shape}, width {args.width}")
     models.summary(model, args.input_shape)
+    if args.bits is not None:
+        _print_sizes(model, args.bits)
+    return 0
+
+
+def _print_sizes(model: Any, bits: int) -> None:
+    """Model size at ``bits`` beside float32 and the dense twin's (ttnet.quant.model_size)."""
+    from .quant import model_size
+
+    rows = [("this model, float32", model_size(model)),
+            (f"this model, {bits}-bit", model_size(model, bits)),
+            ("dense twin, float32", model_size(model, dense_twin=True)),
+            (f"dense twin, {bits}-bit", model_size(model, bits, dense_twin=True))]
+    reference = rows[2][1].total
+    print(f"\nsize in bytes ({bits}-bit: weights and TT cores packed at {bits} bits, one float32 "
+          f"scale per TT core and per output channel of a dense weight; biases and BatchNorm "
+          f"float32)")
+    width = max(len(name) for name, _ in rows)
+    for name, size in rows:
+        print(f"  {name:<{width}}  {size.total:>13,} B  {size.total / 1024:>10,.1f} KB  "
+              f"{reference / size.total:>8,.1f}x smaller than the dense float32 twin")
+
+
+def cmd_quantize(args: argparse.Namespace) -> int:
+    from .experiments import load_model
+    from .quant import model_size, save_quantized
+    from .train import CheckpointError
+
+    try:
+        loaded = load_model(args.checkpoint, qat=False)
+    except CheckpointError as exc:
+        raise CheckpointError(f"--checkpoint: {exc}") from None
+    if loaded["quantized_file"]:
+        raise ValueError(f"--checkpoint {args.checkpoint} is already a quantized weights file "
+                         f"({loaded['bits']} bits); give the float checkpoint of the run")
+    model = loaded["model"]
+    save_quantized(args.out, model, args.bits, config=loaded["config"], epoch=loaded["epoch"],
+                   source=str(args.checkpoint), use_ema=loaded["use_ema"],
+                   symmetric=not args.asymmetric, per_channel=not args.per_tensor,
+                   method=args.method)
+    size = model_size(model, args.bits, symmetric=not args.asymmetric,
+                      per_channel=not args.per_tensor)
+    print(f"{args.checkpoint} -> {args.out}: {loaded['config']['model']} at {args.bits} bits "
+          f"({'asymmetric' if args.asymmetric else 'symmetric'}, "
+          f"{'per tensor' if args.per_tensor else 'per channel'}, {args.method} scales)")
+    print(f"model size {size.total:,} bytes at {args.bits} bits, {model_size(model).total:,} in "
+          f"float32; evaluate with: ttnet eval --checkpoint {args.out}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_onnx, require_onnx
+
+    try:
+        require_onnx()
+    except ImportError as exc:
+        raise OSError(str(exc)) from None
+    from .experiments import load_model
+    from .train import CheckpointError
+
+    try:
+        loaded = load_model(args.checkpoint, qat=False)
+    except CheckpointError as exc:
+        raise CheckpointError(f"--checkpoint: {exc}") from None
+    if loaded["quantized_file"]:
+        raise ValueError(f"--checkpoint {args.checkpoint} is a quantized weights file; give the "
+                         f"float checkpoint of the run (export quantizes it with --bits 8)")
+    cfg = loaded["config"]
+    info = export_onnx(loaded["model"], args.onnx, input_shape=tuple(cfg["input_shape"]),
+                       bits=args.bits, normalizer=cfg["normalizer"] if args.normalize else None)
+    print(f"{args.checkpoint} -> {args.onnx}: {cfg['model']}, "
+          f"{'int8 weights' if args.bits else 'float32'}, {info['file_bytes']:,} bytes "
+          f"(counted {info['counted_bytes']:,})")
     return 0
 
 
@@ -365,6 +492,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ema", action="store_true", help="evaluate the live weights")
     p.add_argument("--no-augment", action="store_true", help="no data augmentation")
     p.add_argument("--seed", type=_int_at_least(0), default=0)
+    p.add_argument("--bits", type=_bits, default=None,
+                   help="quantization-aware training at this bit width, 2..8 (weights and TT "
+                   "cores fake-quantized in every forward, straight-through gradients)")
+    p.add_argument("--quant-method", choices=("max", "mse"), default=None,
+                   help="scale rule of --bits: max-abs (default) or MSE-optimal clipping, "
+                   "better at 2-3 bits")
+    p.add_argument("--init-from", type=_path, default=None, metavar="CHECKPOINT",
+                   help="start from the weights of this checkpoint (its EMA weights if it has "
+                   "them), e.g. to fine-tune a trained float run with --bits")
     p.add_argument("--out", type=_path, required=True, help="run directory")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -388,6 +524,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=_positive_float, default=1.0)
     p.add_argument("--input-shape", type=_shape, default=(3, 32, 32), help="C,H,W (default 3,32,32)")
     p.add_argument("--classes", type=_int_at_least(2), default=10)
+    p.add_argument("--bits", type=_bits, default=None,
+                   help="also print the model's size in bytes at this bit width (2..8) beside "
+                   "float32 and the dense twin's")
 
     p = add("reproduce", "run the paper's results table (or another suite) and report it",
             "Run every row of a suite that is not done yet: finished rows are skipped, "
@@ -413,6 +552,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="download the data set if it is not found (checksums are verified)")
     progress_flag(p)
 
+    p = add("quantize", "quantize a trained network's weights and TT cores to k bits",
+            "Quantize the weights and TT cores of a checkpoint (its EMA weights if it has them) "
+            "to k-bit integers with their scales; 'ttnet eval --checkpoint OUT' evaluates the "
+            "result.")
+    p.add_argument("--checkpoint", type=_path, required=True, help="last.npz or best.npz of a run")
+    p.add_argument("--bits", type=_bits, required=True, help="bit width, 2..8")
+    p.add_argument("--out", type=_path, required=True, help="quantized weights file (.npz)")
+    p.add_argument("--method", choices=("max", "mse"), default="mse",
+                   help="scale rule: max-abs, or the MSE-optimal clipping (default mse)")
+    p.add_argument("--asymmetric", action="store_true", help="asymmetric grid with zero points")
+    p.add_argument("--per-tensor", action="store_true",
+                   help="one scale per dense weight instead of one per output channel")
+
+    p = add("export", "write a trained network as an ONNX model (TT layers kept factored)",
+            "Write a checkpoint as an ONNX model: dense layers as Conv / Gemm with BatchNorm "
+            "folded in, TT layers factored (the cores are the initializers and the weight is "
+            "rebuilt in the graph). With --bits 8 the weights and cores are int8 with "
+            "DequantizeLinear. Needs the extra 'deploy' (onnx, onnxruntime).")
+    p.add_argument("--checkpoint", type=_path, required=True, help="last.npz or best.npz of a run")
+    p.add_argument("--onnx", type=_path, required=True, help="output .onnx file")
+    p.add_argument("--bits", type=int, choices=(8,), default=None,
+                   help="8: int8 weights and cores (ONNX Runtime dequantizes int8 only)")
+    p.add_argument("--normalize", action="store_true",
+                   help="put the run's input standardisation into the graph (the model then "
+                   "takes raw pixel values, 0..255)")
+
     p = add("tour", "a short tour of the TT format",
             "Decompose a few tensors with TT-SVD and print ranks, errors and sizes.")
     p.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed >= 0 (default 0)")
@@ -427,12 +592,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(["demo"])
     if args.command in ("train", "summary"):
         _check_rank_options(args.command_parser, args)
+    if args.command == "train" and args.quant_method is not None and args.bits is None:
+        args.command_parser.error("--quant-method is the scale rule of --bits; give --bits too")
     if args.command == "demo" and args.epochs is None:
         from .experiments import DEMO_EPOCHS
 
         args.epochs = DEMO_EPOCHS
     commands = {"demo": cmd_demo, "train": cmd_train, "eval": cmd_eval, "summary": cmd_summary,
-                "tour": cmd_tour, "reproduce": cmd_reproduce}
+                "tour": cmd_tour, "reproduce": cmd_reproduce, "quantize": cmd_quantize,
+                "export": cmd_export}
 
     def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
         # warnings of the library (e.g. models.CompressionWarning) as one line, without source

@@ -4,7 +4,8 @@
 module                    what it holds
 ========================  =============================================================
 :mod:`.run`               :class:`RunConfig`, :func:`train` (one run end to end),
-                          :func:`evaluate_checkpoint`, the README's :func:`demo`
+                          :func:`evaluate_checkpoint`, :func:`load_model`, the README's
+                          :func:`demo`
 :mod:`.registry`          :class:`Row` (one planned run) and :class:`Suite` (named rows)
 :mod:`.paper_table`       the suites ``paper-table`` and ``quick``: the paper's results
                           table on Fashion-MNIST, and its CI miniature
@@ -15,8 +16,9 @@ module                    what it holds
 
 from .run import (DEMO_CONFIG, DEMO_EPOCHS, RunConfig, copy_weights, demo, evaluate_checkpoint,
                   make_prepare, previous_demo, train)
+from .run import load_model
 from .registry import SUITES, PaperPoint, Row, Suite, get_suite
 from . import paper_table  # registers the suites  # noqa: E402,F401
 
 __all__ = ["RunConfig", "train", "copy_weights", "evaluate_checkpoint", "make_prepare", "demo",
-           "previous_demo", "DEMO_CONFIG", "DEMO_EPOCHS", "PaperPoint", "Row", "Suite", "SUITES", "get_suite"]
+           "previous_demo", "load_model", "DEMO_CONFIG", "DEMO_EPOCHS", "PaperPoint", "Row", "Suite", "SUITES", "get_suite"]

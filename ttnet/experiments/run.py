@@ -30,8 +30,8 @@ from ..train import (EMA, RUN_FILES, SGD, CosineLR, RunDirectoryError, StepLR, T
                      load_checkpoint)
 from ..train.checkpoint import CheckpointError
 
-__all__ = ["RunConfig", "train", "copy_weights", "evaluate_checkpoint", "make_prepare", "demo",
-           "previous_demo",
+__all__ = ["RunConfig", "train", "copy_weights", "evaluate_checkpoint", "load_model",
+           "make_prepare", "demo", "previous_demo",
            "DEMO_CONFIG"]
 
 
@@ -61,6 +61,15 @@ class RunConfig:
         The paper's augmentation (pad 4 + random crop, random contrast, flip for CIFAR-10).
     seed : int
         Initialisation, shuffling and augmentation.
+    bits : int in 2..8 or None
+        Quantization-aware training at this bit width (:func:`ttnet.quant.qat_model`:
+        symmetric grid, max-abs scales, one scale per TT core and per output
+        channel of a dense weight); None (the default) trains in float. Left out
+        of :meth:`to_dict` when None, so the saved configuration of a float run
+        is the same as before this field existed.
+    quant_method : ``"max"``, ``"mse"`` or None
+        Scale rule of quantization-aware training (:mod:`ttnet.quant.core`);
+        None means ``"max"`` and is left out of :meth:`to_dict` like ``bits``.
     """
 
     model: str = "tt-conv"
@@ -79,6 +88,8 @@ class RunConfig:
     ema_decay: float | None = 0.999
     augment: bool = True
     seed: int = 0
+    bits: int | None = None
+    quant_method: str | None = None
 
     def validate(self) -> "RunConfig":
         """Check every field (raising ValueError / TypeError naming it); return self."""
@@ -104,10 +115,24 @@ class RunConfig:
             raise ValueError(f"schedule must be 'step' or 'cosine', got {self.schedule!r}")
         if self.ema_decay is not None and not 0.0 < check_scalar(self.ema_decay, "ema_decay") < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
+        if self.bits is not None:
+            from ..quant import check_bits
+
+            check_bits(self.bits, "bits")
+        if self.quant_method is not None:
+            if self.bits is None:
+                raise ValueError(f"quant_method={self.quant_method!r} is only used with bits "
+                                 f"(quantization-aware training); bits is None")
+            check_choice(self.quant_method, "quant_method", ("max", "mse"))
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields as a dict; ``bits`` and ``quant_method`` are left out when None."""
+        out = dataclasses.asdict(self)
+        for key in ("bits", "quant_method"):
+            if out[key] is None:
+                del out[key]
+        return out
 
 
 #: The README's main job: a small TT-conv network on the packaged Fashion-MNIST subset.
@@ -202,6 +227,8 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
         Start from this model's parameters and buffers instead of the seeded
         initialisation (fine-tuning); it must have exactly the architecture
         ``config`` builds. Ignored when resuming a run that has a checkpoint.
+        With ``config.bits`` it is the float model to fine-tune at that bit
+        width (quantization-aware training).
     init_note : dict, optional
         JSON description of where ``init`` comes from, saved in the run's
         configuration (a resume must give the same note).
@@ -233,6 +260,12 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
     _check_activation_memory(model, input_shape, config)
     if init is not None:
         copy_weights(init, model, "init")
+    float_model = model
+    if config.bits is not None:
+        from ..quant import qat_model
+
+        # same parameter names: the float master weights
+        model = qat_model(model, config.bits, method=config.quant_method or "max")
     optimizer = SGD(model, lr=config.lr, momentum=config.momentum,
                     weight_decay=config.weight_decay)
     schedule = (StepLR(config.lr, config.lr_step, config.lr_gamma) if config.schedule == "step"
@@ -253,7 +286,7 @@ def train(config: RunConfig, out_dir: str | Path, epochs: int, *, resume: bool =
     if ema is not None:
         ema.copy_to(model)  # the returned model is the one that was evaluated
     return {"history": history, "model": model, "seconds": time.perf_counter() - start,
-            "summary": models.summary(model, input_shape, verbose=False)}
+            "summary": models.summary(float_model, input_shape, verbose=False)}
 
 
 def _check_run_config(saved: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -279,6 +312,10 @@ def _check_run_config(saved: dict[str, Any], path: Path) -> dict[str, Any]:
             raise ValueError(f"normalizer must be a dict with 'mean' and 'std', got "
                              f"{_describe(normalizer)}")
         ttdata.Normalizer(normalizer["mean"], normalizer["std"])
+        if saved.get("bits") is not None:
+            from ..quant import check_bits
+
+            check_bits(saved["bits"], "bits")
     except (ValueError, TypeError) as exc:
         raise CheckpointError(f"checkpoint {path} holds run settings ttnet cannot use: its "
                               f"config entry {exc}") from None
@@ -301,6 +338,77 @@ def copy_weights(source: Module, target: Module, name: str = "source") -> None:
             v[...] = have[k]
 
 
+def load_model(path: str | Path, use_ema: bool | None = None, *, qat: bool = True
+               ) -> dict[str, Any]:
+    """Rebuild the model of a checkpoint written by :func:`train` (or of a quantized weights file).
+
+    Parameters
+    ----------
+    path : path to a checkpoint (``last.npz``, ``best.npz``) or to a quantized
+        weights file of ``ttnet quantize``
+    use_ema : bool, optional
+        Load the EMA weights (default: if the run kept an EMA).
+    qat : bool
+        For a checkpoint of a quantization-aware run (``bits`` in its settings):
+        True (default) returns the model with its weight layers wrapped in
+        :class:`ttnet.quant.QuantizedLayer` (it computes with ŵ), False the
+        plain float model holding the master weights.
+
+    Returns
+    -------
+    dict with ``model``, ``config`` (the run settings), ``epoch``, ``use_ema``,
+    ``bits`` (None for float weights) and ``quantized_file``.
+
+    Raises
+    ------
+    CheckpointError
+        As :func:`evaluate_checkpoint`.
+    """
+    path = check_path(path, "path")
+    if use_ema is not None:
+        use_ema = check_bool(use_ema, "use_ema")
+    qat = check_bool(qat, "qat")
+    if path.is_dir():
+        inside = [name for name in ("best.npz", "last.npz") if (path / name).is_file()]
+        raise CheckpointError(
+            f"path {path} is a directory; expected a checkpoint file"
+            + (f" such as {path / inside[0]}" if inside else " (last.npz or best.npz of a run)"))
+    from ..quant import is_quantized_file, load_quantized, qat_model
+
+    quantized = is_quantized_file(path)
+    if quantized:                   # a weights file of ``ttnet quantize``
+        qweights = load_quantized(path)
+        saved = _check_run_config(qweights.config, path)
+    else:
+        ckpt = load_checkpoint(path)
+        saved = _check_run_config(ckpt.config.get("config", {}), path)
+    try:
+        model = models.build(saved["model"], input_shape=tuple(saved["input_shape"]),
+                             num_classes=len(saved["classes"]), width=saved["width"],
+                             conv_ranks=saved["conv_ranks"], fc_ranks=saved["fc_ranks"], rng=0)
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {path} holds run settings ttnet cannot build: "
+                              f"{exc}") from None
+    bits = None
+    if quantized:
+        if use_ema is not None and use_ema != qweights.use_ema:
+            raise ValueError(f"use_ema={use_ema}: the quantized weights file {path} holds the "
+                             f"{'EMA' if qweights.use_ema else 'live'} weights only")
+        qweights.restore_model(model)           # ŵ = s (q - z) into the float model
+        use_ema, bits, epoch = qweights.use_ema, qweights.quant.bits, qweights.epoch
+    else:
+        if saved.get("bits") is not None:       # a quantization-aware training run
+            bits = saved["bits"]
+            if qat:
+                model = qat_model(model, bits, method=saved.get("quant_method") or "max")
+        if use_ema is None:
+            use_ema = ckpt.ema is not None
+        ckpt.restore_model(model, use_ema=use_ema)
+        epoch = ckpt.epoch
+    return {"model": model, "config": saved, "epoch": epoch, "use_ema": use_ema, "bits": bits,
+            "quantized_file": quantized}
+
+
 def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = "test",
                         use_ema: bool | None = None, download: bool = False) -> dict[str, Any]:
     """Evaluate a checkpoint written by :func:`train`.
@@ -320,9 +428,16 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = 
     download : bool
         Fetch the data set if it is not found.
 
+    ``path`` may also be a quantized weights file written by ``ttnet quantize``
+    (:func:`ttnet.quant.save_quantized`): the model is rebuilt from the run
+    settings it carries and evaluated with the dequantized weights
+    ``ŵ = s·(q − z)``. A checkpoint of a quantization-aware run (``bits`` in
+    its settings) is evaluated with its weights fake-quantized.
+
     Returns
     -------
-    dict with ``loss``, ``accuracy``, ``epoch``, ``n_params``, ``config``.
+    dict with ``loss``, ``accuracy``, ``epoch``, ``n_params``, ``config``,
+    ``use_ema``, ``bits`` (None for float weights) and ``quantized_file``.
 
     Raises
     ------
@@ -346,29 +461,20 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = 
         raise CheckpointError(
             f"path {path} is a directory; expected a checkpoint file"
             + (f" such as {path / inside[0]}" if inside else " (last.npz or best.npz of a run)"))
-    ckpt = load_checkpoint(path)
-    saved = _check_run_config(ckpt.config.get("config", {}), path)
+    loaded = load_model(path, use_ema=use_ema)
+    saved, model = loaded["config"], loaded["model"]
     data = saved["data"] if data is None else data
     dataset = ttdata.load(data, split, download=download)
     if tuple(dataset.images.shape[1:]) != tuple(saved["input_shape"]):
         raise ValueError(f"data {data!r} has images of shape {dataset.images.shape[1:]}, but the "
                          f"model was trained on {tuple(saved['input_shape'])}")
-    try:
-        model = models.build(saved["model"], input_shape=tuple(saved["input_shape"]),
-                             num_classes=len(saved["classes"]), width=saved["width"],
-                             conv_ranks=saved["conv_ranks"], fc_ranks=saved["fc_ranks"], rng=0)
-    except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"checkpoint {path} holds run settings ttnet cannot build: "
-                              f"{exc}") from None
-    if use_ema is None:
-        use_ema = ckpt.ema is not None
-    ckpt.restore_model(model, use_ema=use_ema)
     normalizer = ttdata.Normalizer(saved["normalizer"]["mean"], saved["normalizer"]["std"])
     prepare = make_prepare(normalizer, augment=False, flip=False)
     loss, accuracy = evaluate(model, dataset.images, dataset.labels, prepare,
                               batch_size=saved.get("batch_size", 100))
-    return {"loss": loss, "accuracy": accuracy, "epoch": ckpt.epoch, "n_params": model.n_params,
-            "config": saved, "use_ema": use_ema}
+    return {"loss": loss, "accuracy": accuracy, "epoch": loaded["epoch"],
+            "n_params": model.n_params, "config": saved, "use_ema": loaded["use_ema"],
+            "bits": loaded["bits"], "quantized_file": loaded["quantized_file"]}
 
 
 def _is_run_leftover(name: str) -> bool:
