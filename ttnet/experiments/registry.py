@@ -15,7 +15,6 @@ which ``ttnet reproduce`` runs it, so the rows that answer the most come first.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -164,12 +163,6 @@ class Suite:
         for name in wanted:
             self.row(name)   # raises with the list of valid names
         return tuple(row for row in self.rows if row.name in wanted)
-
-    def replace_rows(self, **changes: Any) -> "Suite":
-        """A copy with every row's ``config`` changed (e.g. ``data=...``): for tests."""
-        rows = tuple(dataclasses.replace(r, config=dataclasses.replace(r.config, **changes))
-                     for r in self.rows)
-        return dataclasses.replace(self, rows=rows)
 
 
 #: Registered suites by name.

@@ -30,6 +30,7 @@ row's epochs; ``before_fine_tune.json`` keeps the accuracy before fine-tuning.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -49,7 +50,8 @@ from ..nn.layers import Conv2d
 from ..nn.tt_layers import NaiveTTConv2d, TTConv2d
 from ..train import SGD, evaluate, load_checkpoint, save_checkpoint
 from ..train.checkpoint import atomic_write
-from .registry import Row, Suite
+from .paper_table import PAPER
+from .registry import Row, Suite, format_ranks
 from .run import copy_weights, evaluate_checkpoint, make_prepare, train
 
 __all__ = ["RowState", "row_state", "plan", "format_plan", "run_suite", "write_report",
@@ -173,7 +175,7 @@ def format_plan(entries: list[dict[str, Any]]) -> str:
               "time")
     lines = []
     for e in entries:
-        ranks = " / ".join(_ranks_text(r) for r in (e["conv_ranks"], e["fc_ranks"]) if r is not None)
+        ranks = " / ".join(format_ranks(r) for r in (e["conv_ranks"], e["fc_ranks"]) if r is not None)
         lines.append((e["row"], e["model"], ranks or "-", f"{e['parameters']:,}",
                       f"{e['compression']:.2f}x", str(e["epochs"]), e["state"] or "-",
                       _hours(e["seconds"]) + ("" if e["measured"] or e["seconds"] is None
@@ -188,11 +190,6 @@ def format_plan(entries: list[dict[str, Any]]) -> str:
         text.append(f"{len(entries)} rows; estimated time still to run: {_hours(remaining)} "
                     f"(one training step per model timed now on this machine)")
     return "\n".join(text)
-
-
-def _ranks_text(ranks: Any) -> str:
-    from .registry import format_ranks
-    return format_ranks(ranks)
 
 
 # ---------------------------------------------------------------- run
@@ -283,7 +280,6 @@ def _run_post_training(row: Row, suite: Suite, out: Path, *, progress: bool | No
 
 
 def _weights_digest(model: Any) -> str:
-    import hashlib
     h = hashlib.blake2b(digest_size=16)
     for name, arr in list(model.params.items()) + list(model.buffers.items()):
         h.update(name.encode())
@@ -349,9 +345,9 @@ def write_report(suite: Suite, out: str | os.PathLike, results: str | os.PathLik
                    if row.is_post_training else row.train_command(run_dir))
         records.append({
             "row": row.name, "family": row.family, "model": row.config.model,
-            "width": row.config.width, "conv_ranks": _ranks_text(row.config.conv_ranks)
+            "width": row.config.width, "conv_ranks": format_ranks(row.config.conv_ranks)
             if row.config.conv_ranks is not None else "",
-            "fc_ranks": _ranks_text(row.config.fc_ranks) if row.config.fc_ranks is not None
+            "fc_ranks": format_ranks(row.config.fc_ranks) if row.config.fc_ranks is not None
             else "", "parameters": summary.n_params, "compression": round(summary.compression, 3),
             "seed": row.config.seed, "epochs": ckpt.epoch,
             "test_accuracy": round(100 * evaluated["accuracy"], 2),
@@ -427,7 +423,6 @@ def format_table(suite: Suite, records: list[dict[str, Any]]) -> str:
 
 def suite_paper_baseline(family: str | None) -> float | None:
     """The paper's accuracy of a baseline family (None if unknown)."""
-    from .paper_table import PAPER
     if family is None or family not in PAPER:
         return None
     return PAPER[family][0].accuracy
@@ -440,7 +435,6 @@ def plot_accuracy_vs_compression(suite: Suite, records: list[dict[str, Any]],
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from .paper_table import PAPER
 
     groups = _group(suite, records)
     fig, (ax, ax_paper) = plt.subplots(1, 2, figsize=(11, 4.2))
