@@ -175,7 +175,8 @@ def format_plan(entries: list[dict[str, Any]]) -> str:
               "time")
     lines = []
     for e in entries:
-        ranks = " / ".join(format_ranks(r) for r in (e["conv_ranks"], e["fc_ranks"]) if r is not None)
+        ranks = " / ".join(format_ranks(r) for r in (e["conv_ranks"], e["fc_ranks"])
+                           if r is not None)
         lines.append((e["row"], e["model"], ranks or "-", f"{e['parameters']:,}",
                       f"{e['compression']:.2f}x", str(e["epochs"]), e["state"] or "-",
                       _hours(e["seconds"]) + ("" if e["measured"] or e["seconds"] is None
