@@ -63,7 +63,8 @@ EXAMPLES = {
                 "--out runs/tt-conv/q4.npz",
     "export": "ttnet export --checkpoint runs/tt-conv/best.npz --onnx tt-conv.onnx --bits 8",
     "reproduce": "ttnet reproduce --list; ttnet reproduce --out runs/paper-table; "
-                 "ttnet reproduce --out runs/paper-table --report --results docs/results/paper-table",
+                 "ttnet reproduce --out runs/paper-table --report "
+                 "--results docs/results/paper-table",
 }
 
 

@@ -21,4 +21,5 @@ from .registry import SUITES, PaperPoint, Row, Suite, get_suite
 from . import paper_table  # registers the suites  # noqa: E402,F401
 
 __all__ = ["RunConfig", "train", "copy_weights", "evaluate_checkpoint", "make_prepare", "demo",
-           "previous_demo", "load_model", "DEMO_CONFIG", "DEMO_EPOCHS", "PaperPoint", "Row", "Suite", "SUITES", "get_suite"]
+           "previous_demo", "load_model", "DEMO_CONFIG", "DEMO_EPOCHS", "PaperPoint", "Row",
+           "Suite", "SUITES", "get_suite"]

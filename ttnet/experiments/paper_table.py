@@ -16,8 +16,8 @@ suite fits a budget of about 12 CPU-hours on a 2-core machine. Why these
 choices is written in ``docs/results/paper-table/README.md``.
 
 Every family is trained with the same recipe; ranks are chosen only to match
-the compression of the paper's rows (within 1 %, checked by ``tests/experiments/test_paper_table.py``),
-never tuned on the test set.
+the compression of the paper's rows (within 1 %, checked by
+``tests/experiments/test_paper_table.py``), never tuned on the test set.
 """
 
 from __future__ import annotations
