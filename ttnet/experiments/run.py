@@ -456,12 +456,7 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = 
     if use_ema is not None:
         use_ema = check_bool(use_ema, "use_ema")
     download = check_bool(download, "download")
-    if path.is_dir():
-        inside = [name for name in ("best.npz", "last.npz") if (path / name).is_file()]
-        raise CheckpointError(
-            f"path {path} is a directory; expected a checkpoint file"
-            + (f" such as {path / inside[0]}" if inside else " (last.npz or best.npz of a run)"))
-    loaded = load_model(path, use_ema=use_ema)
+    loaded = load_model(path, use_ema=use_ema)        # refuses directories and bad files
     saved, model = loaded["config"], loaded["model"]
     data = saved["data"] if data is None else data
     dataset = ttdata.load(data, split, download=download)
