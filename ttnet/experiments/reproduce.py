@@ -440,7 +440,8 @@ def plot_accuracy_vs_compression(suite: Suite, records: list[dict[str, Any]],
     groups = _group(suite, records)
     fig, (ax, ax_paper) = plt.subplots(1, 2, figsize=(11, 4.2))
     families = sorted({family for family, _ in groups})
-    colors = {f: plt.cm.tab10(k % 10) for k, f in enumerate(families)}
+    colors = {f: plt.cm.tab10(k % 10)          # one colour per family in both panels
+              for k, f in enumerate(sorted(set(families) | set(PAPER)))}
     for family in families:
         cells = sorted((np.mean([r["compression"] for r in recs]),
                         *_mean_spread([r["test_accuracy"] for r in recs]),
@@ -458,6 +459,7 @@ def plot_accuracy_vs_compression(suite: Suite, records: list[dict[str, Any]],
     for a, title in ((ax, "ours: Fashion-MNIST, width 0.5"),
                      (ax_paper, "paper: CIFAR-10, width 1 (hollow)")):
         a.set_xscale("log")
+        a.set_xlim(0.8, 120)
         a.set_xlabel("whole-network compression (x)")
         a.set_ylabel("test accuracy (%)")
         a.set_title(title)
