@@ -46,7 +46,7 @@ def test_no_project_file_points_to_notes_outside_the_repository():
 
 
 def test_the_pattern_catches_what_it_should():
-    for line in ["see DESIGN.md §3", "(DESIGN §2)", "PAPER" + "_NOTES.md", "../" + "shared/x"]:
+    for line in ["see DESIGN" + ".md §3", "(DESIGN §2)", "PAPER" + "_NOTES.md", "../" + "shared/x"]:
         assert PRIVATE_NOTES.search(line), line
     for line in ["docs/design_notes.md", "PAPER_RANKS = [...]", "shared by the tests"]:
         assert not PRIVATE_NOTES.search(line), line

@@ -280,15 +280,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _init_from(path: str, config: Any) -> tuple[Any, dict[str, Any]]:
-    """The float model of checkpoint ``path`` (its EMA weights if it has them), for --init-from."""
+def _load_option_checkpoint(path: Any, option: str) -> dict[str, Any]:
+    """:func:`ttnet.experiments.load_model` (float weights) with errors naming ``option``."""
     from .experiments import load_model
     from .train import CheckpointError
 
     try:
-        loaded = load_model(path, qat=False)
+        return load_model(path, qat=False)
     except CheckpointError as exc:
-        raise CheckpointError(f"--init-from: {exc}") from None
+        raise CheckpointError(f"{option}: {exc}") from None
+
+
+def _init_from(path: str, config: Any) -> tuple[Any, dict[str, Any]]:
+    """The float model of checkpoint ``path`` (its EMA weights if it has them), for --init-from."""
+    loaded = _load_option_checkpoint(path, "--init-from")
     saved = loaded["config"]
     differ = [f"{key} {saved.get(key)!r} (--{key.replace('_', '-')} gives {getattr(config, key)!r})"
               for key in ("model", "width", "conv_ranks", "fc_ranks")
@@ -355,14 +360,9 @@ def _print_sizes(model: Any, bits: int) -> None:
 
 
 def cmd_quantize(args: argparse.Namespace) -> int:
-    from .experiments import load_model
     from .quant import model_size, save_quantized
-    from .train import CheckpointError
 
-    try:
-        loaded = load_model(args.checkpoint, qat=False)
-    except CheckpointError as exc:
-        raise CheckpointError(f"--checkpoint: {exc}") from None
+    loaded = _load_option_checkpoint(args.checkpoint, "--checkpoint")
     if loaded["quantized_file"]:
         raise ValueError(f"--checkpoint {args.checkpoint} is already a quantized weights file "
                          f"({loaded['bits']} bits); give the float checkpoint of the run")
@@ -388,13 +388,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         require_onnx()
     except ImportError as exc:
         raise OSError(str(exc)) from None
-    from .experiments import load_model
-    from .train import CheckpointError
-
-    try:
-        loaded = load_model(args.checkpoint, qat=False)
-    except CheckpointError as exc:
-        raise CheckpointError(f"--checkpoint: {exc}") from None
+    loaded = _load_option_checkpoint(args.checkpoint, "--checkpoint")
     if loaded["quantized_file"]:
         raise ValueError(f"--checkpoint {args.checkpoint} is a quantized weights file; give the "
                          f"float checkpoint of the run (export quantizes it with --bits 8)")

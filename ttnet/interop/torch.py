@@ -65,7 +65,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 import numpy as np
 
-from .._checks import _describe
+from .._checks import _describe, check_dtype
 from ..nn import layers as L
 from ..nn import tt_functional as TF
 from ..nn import tt_layers as T
@@ -84,13 +84,7 @@ def _numpy_dtype(dtype: Any) -> np.dtype:
         if dtype not in _NUMPY_DTYPES:
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
         return _NUMPY_DTYPES[dtype]
-    try:
-        np_dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be float32 or float64, got {_describe(dtype)}") from None
-    if np_dtype not in _TORCH_DTYPES:
-        raise TypeError(f"dtype must be float32 or float64, got {np_dtype}")
-    return np_dtype
+    return check_dtype(dtype)
 
 
 def _tensor(arr: np.ndarray) -> torch.Tensor:
