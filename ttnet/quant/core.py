@@ -146,6 +146,41 @@ def _fake(w: np.ndarray, scale: np.ndarray, zero: np.ndarray, qmin: int, qmax: i
     return scale * (np.clip(np.rint(w / scale) + zero, qmin, qmax) - zero)
 
 
+def _mse_search(w64: np.ndarray, axis: int | None, low: np.ndarray, high: np.ndarray, bits: int,
+                symmetric: bool, qmin: int, qmax: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``"mse"`` rule: for each slice, the ``t`` of :data:`MSE_GRID` (the first one
+    on ties) whose grid for ``[t·a, t·b]`` gives the smallest ``Σ (w − ŵ_t)²``.
+
+    ``low``/``high`` (keepdims shape) are the slices' ``a``/``b``. The slices are laid
+    out as the rows of one matrix and a single scratch array is reused for every ``t``
+    (the same float64 arithmetic as :func:`_fake`, without a fresh temporary per step).
+    """
+    rows = (np.moveaxis(w64, axis, 0).reshape(w64.shape[axis], -1) if axis is not None
+            else w64.reshape(1, -1))
+    shape = low.shape
+    low, high = low.reshape(-1, 1), high.reshape(-1, 1)
+    buf = np.empty_like(rows)
+    best_err = best_scale = best_zero = None
+    for t in MSE_GRID:
+        s_t, z_t = _params_for_range(t * low, t * high, bits, symmetric)
+        np.divide(rows, s_t, out=buf)
+        np.rint(buf, out=buf)
+        buf += z_t
+        np.clip(buf, qmin, qmax, out=buf)
+        buf -= z_t
+        buf *= s_t
+        np.subtract(rows, buf, out=buf)
+        err = np.einsum("ij,ij->i", buf, buf)[:, None]
+        if best_err is None:
+            best_err, best_scale, best_zero = err, s_t, z_t
+        else:
+            better = err < best_err
+            best_err = np.where(better, err, best_err)
+            best_scale = np.where(better, s_t, best_scale)
+            best_zero = np.where(better, z_t, best_zero)
+    return best_scale.reshape(shape), best_zero.reshape(shape)
+
+
 def choose_qparams(w: Any, bits: int, *, symmetric: bool = True, axis: int | None = None,
                    method: str = "max") -> QuantParams:
     """Scale (and zero point) of ``w`` at ``bits`` bits by the rule ``method``.
@@ -183,17 +218,7 @@ def choose_qparams(w: Any, bits: int, *, symmetric: bool = True, axis: int | Non
     if method == "max":
         scale, zero = _params_for_range(low, high, bits, symmetric)
     else:
-        best = None
-        for t in MSE_GRID:
-            s_t, z_t = _params_for_range(t * low, t * high, bits, symmetric)
-            err = ((w64 - _fake(w64, s_t, z_t, qmin, qmax)) ** 2).sum(axis=axes, keepdims=True)
-            if best is None:
-                best = [err, s_t, z_t]
-            else:
-                better = err < best[0]
-                best = [np.where(better, err, best[0]), np.where(better, s_t, best[1]),
-                        np.where(better, z_t, best[2])]
-        scale, zero = best[1], best[2]
+        scale, zero = _mse_search(w64, axis, low, high, bits, symmetric, qmin, qmax)
     if axis is None:
         scale, zero = scale.reshape(()), zero.reshape(())
     return QuantParams(bits, symmetric, axis, np.asarray(scale, dtype=np.float32),
