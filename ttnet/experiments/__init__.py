@@ -11,6 +11,8 @@ module                    what it holds
                           table on Fashion-MNIST, and its CI miniature
 :mod:`.reproduce`         run a suite (skip what is done, resume what was interrupted)
                           and write its report (``ttnet reproduce``)
+:mod:`.claims`            the paper's two claims decided from a report's rows, by rules
+                          written before the results
 ========================  =============================================================
 """
 

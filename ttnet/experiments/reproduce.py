@@ -50,6 +50,7 @@ from ..nn.layers import Conv2d
 from ..nn.tt_layers import NaiveTTConv2d, TTConv2d
 from ..train import SGD, evaluate, load_checkpoint, save_checkpoint
 from ..train.checkpoint import atomic_write
+from .claims import format_verdicts, verdicts
 from .paper_table import PAPER
 from .registry import Row, Suite, format_ranks
 from .run import copy_weights, evaluate_checkpoint, make_prepare, train
@@ -357,7 +358,13 @@ def write_report(suite: Suite, out: str | os.PathLike, results: str | os.PathLik
             "command": command})
         log(f"[{row.name}] {100 * evaluated['accuracy']:.2f} % at {summary.compression:.2f}x")
     _write_csv(results / "results.csv", records)
-    (results / "table.md").write_text(format_table(suite, records), encoding="utf-8")
+    table = format_table(suite, records)
+    found = verdicts(suite, records)
+    if found:
+        table += "\n" + format_verdicts(found)
+        for v in found:
+            log(f"claim: {v.claim}: {v.verdict}")
+    (results / "table.md").write_text(table, encoding="utf-8")
     if records:
         plot_accuracy_vs_compression(suite, records, results / "accuracy_vs_compression.png")
     return records
