@@ -280,3 +280,14 @@ def test_the_student_notebook_has_an_intro_and_no_outputs():
                    for c in nb.cells if c.cell_type == "code")
         text = "".join(c.source for c in nb.cells)
         assert gen.BEGIN not in text and gen.HINT not in text
+
+
+# ------------------------------------------------------------------ the docs
+def test_the_docs_page_lists_every_exercise_and_its_example_runs():
+    text = (ROOT / "docs" / "exercises.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| `(\w+)` \| `([^`]+)`", text, flags=re.MULTILINE)
+    assert [(n, e.notebook, e.signature) for n, e in EXERCISES.items()] == rows
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/exercises.md", "exec"), {})
