@@ -179,7 +179,10 @@ class Grader:
         error = float(np.max(diff, initial=0.0)) / (scale if scale > 0 else 1.0)
         if error <= tol:
             return self.add(case, check, error, tol, True)
-        return self.add(case, check, error, tol, False, _diagnose(arr, expected, diff))
+        diagnosis = _diagnose(arr, expected, diff)
+        if getattr(got, "dtype", None) == np.float32:
+            diagnosis = f"a float32 result (compute in float64); {diagnosis}"
+        return self.add(case, check, error, tol, False, diagnosis)
 
     def gradient_check(self, case: str, forward: Callable, inputs: Mapping[str, np.ndarray],
                        backward: Callable, tol: float = 1e-7, max_entries: int = 60) -> bool:
