@@ -76,7 +76,7 @@ if os.path.basename(os.getcwd()) == "exercises":
 
 
 def strip_solutions(source: str, where: str) -> str:
-    """Replace every ``# BEGIN SOLUTION`` … ``# END SOLUTION`` block by a stub raising the hint."""
+    """Replace each ``# BEGIN SOLUTION`` … ``# END SOLUTION`` block by a stub raising the hint."""
     lines = source.split("\n")
     out: list[str] = []
     k = 0

@@ -1,4 +1,4 @@
-"""Graded exercises: the student notebooks are up to date, solutions pass, stubs and wrong answers fail.
+"""Graded exercises: student notebooks up to date, solutions pass, stubs and wrong answers fail.
 
 The solutions are taken from the solution notebooks' cells (the code between ``# BEGIN SOLUTION``
 and ``# END SOLUTION`` is what a teacher reads), the stubs from the generated notebooks in
@@ -29,7 +29,7 @@ _DEF = re.compile(r"^def my_(\w+)\(", re.MULTILINE)
 
 
 def _cells(path: Path, marker: str) -> dict[str, str]:
-    """name -> source of the code cells of ``path`` that define ``my_<name>`` and hold ``marker``."""
+    """name -> source of the code cells of ``path`` that define ``my_<name>`` and hold marker."""
     nb = nbformat.read(path, as_version=4)
     found = {}
     for cell in nb.cells:
@@ -276,7 +276,8 @@ def test_strip_solutions_rejects_malformed_blocks(source, words):
 def test_the_student_notebook_has_an_intro_and_no_outputs():
     for name in gen.expected_files():
         nb = nbformat.read(ROOT / "notebooks" / "exercises" / name, as_version=4)
-        assert nb.cells[0].cell_type == "markdown" and "How to work through it" in nb.cells[0].source
+        assert nb.cells[0].cell_type == "markdown"
+        assert "How to work through it" in nb.cells[0].source
         assert all(not c.get("outputs") and c.get("execution_count") is None
                    for c in nb.cells if c.cell_type == "code")
         text = "".join(c.source for c in nb.cells)

@@ -158,7 +158,8 @@ def _grade_conv2d_backward(func: Callable, g: Grader) -> None:
     cases = [("x (2, 3, 5, 5), w (4, 3, 3, 3), stride 1, pad 1", (2, 3, 5, 5), (4, 3, 3, 3), 1, 1),
              ("x (1, 2, 6, 7), w (3, 2, 2, 2), stride 2, pad 0", (1, 2, 6, 7), (3, 2, 2, 2), 2, 0),
              ("x (2, 2, 5, 5), w (3, 2, 3, 3), stride 2, pad 1", (2, 2, 5, 5), (3, 2, 3, 3), 2, 1),
-             ("x (2, 3, 4, 4), w (2, 3, 1, 1) (edge: 1x1 kernel)", (2, 3, 4, 4), (2, 3, 1, 1), 1, 0)]
+             ("x (2, 3, 4, 4), w (2, 3, 1, 1) (edge: 1x1 kernel)", (2, 3, 4, 4), (2, 3, 1, 1),
+              1, 0)]
     for k, (case, xs, ws, stride, pad) in enumerate(cases):
         r = _rng(40 + k)
         inputs = {"x": r.standard_normal(xs), "weight": r.standard_normal(ws),
@@ -446,7 +447,8 @@ _EXERCISES = [
              "one SGD-with-momentum step and the EMA update of the weights",
              "sgd_momentum_ema_step(param, grad, velocity, average, lr, momentum, decay) "
              "-> (param, velocity, average)",
-             "equal to ttnet.train.SGD + EMA(warmup=False) on 4 steps", _grade_sgd_momentum_ema_step),
+             "equal to ttnet.train.SGD + EMA(warmup=False) on 4 steps",
+             _grade_sgd_momentum_ema_step),
     Exercise("tt_init_std", "04_tt_fc_layer",
              "the TT-aware initialisation: the per-core std that gives W the He variance",
              "tt_init_std(in_modes, out_modes, ranks) -> float",
@@ -459,7 +461,8 @@ _EXERCISES = [
     Exercise("tt_linear_forward", "04_tt_fc_layer",
              "the TT-FC layer's forward pass y = x W^T",
              "tt_linear_forward(x (B, N), cores) -> y (B, M)",
-             "equal to ttnet.nn.tt_functional.tt_linear_forward, 4 layers", _grade_tt_linear_forward),
+             "equal to ttnet.nn.tt_functional.tt_linear_forward, 4 layers",
+             _grade_tt_linear_forward),
     Exercise("tt_linear_backward", "04_tt_fc_layer",
              "the TT-FC layer's backward pass: dx and the core gradients",
              "tt_linear_backward(dout (B, M), x (B, N), cores) -> (dx, dcores)",
@@ -477,7 +480,8 @@ _EXERCISES = [
              "equal to ttnet.ops.kernel_to_naive_tensor, 4 kernels", _grade_naive_kernel_reshape),
     Exercise("tt_conv_sequential_forward", "05_tt_conv_layer",
              "the TT-conv forward pass by the sequential algorithm (no dense kernel)",
-             "tt_conv_sequential_forward(x (B, C, H, W), cores, stride, padding) -> y (B, S, H', W')",
+             "tt_conv_sequential_forward(x (B, C, H, W), cores, stride, padding) "
+             "-> y (B, S, H', W')",
              "equal to ttnet.nn.tt_functional.tt_conv2d_forward, 4 layers",
              _grade_tt_conv_sequential_forward),
     Exercise("tt_conv_sequential_backward", "05_tt_conv_layer",

@@ -90,7 +90,8 @@ class ExerciseResult:
 
     def __repr__(self) -> str:
         n_ok = sum(row.ok for row in self.rows)
-        return f"ExerciseResult({self.name!r}, passed={self.passed}, {n_ok}/{len(self.rows)} checks)"
+        return (f"ExerciseResult({self.name!r}, passed={self.passed}, "
+                f"{n_ok}/{len(self.rows)} checks)")
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self._columns)
@@ -161,7 +162,7 @@ class Grader:
 
     def compare(self, case: str, check: str, got: Any, expected: np.ndarray,
                 tol: float = 1e-10) -> bool:
-        """``max |got − expected| / max |expected|`` (absolute if expected is 0) against ``tol``."""
+        """``max |got − expected| / max |expected|`` (absolute if expected is 0) vs ``tol``."""
         expected = np.asarray(expected, dtype=np.float64)
         arr = _as_array(got)
         if arr is None:
