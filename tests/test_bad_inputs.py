@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from ttnet import data as ttdata
-from ttnet import experiments, gradcheck, models, ops
+from ttnet import exercises, experiments, gradcheck, models, ops
 from ttnet import nn as ttnn
 from ttnet.cli import main
 from ttnet.nn import functional as F
@@ -808,6 +808,20 @@ CASES = [
     ("cli-demo-other-run", lambda t: cli("demo", "--out", str(other_run_directory(t)),
                                          "--no-progress"), CommandError,
      ("--out", "not a previous demo")),
+    # ---------------- ttnet.exercises
+    ("exercises-check-unknown-name", lambda t: exercises.check("tt_svdd", len), ValueError,
+     ("name", "tt_svdd", "tt_svd")),
+    ("exercises-check-name-not-str", lambda t: exercises.check(3, len), TypeError, "name"),
+    ("exercises-check-func-not-callable", lambda t: exercises.check("tt_svd", "my_tt_svd"),
+     TypeError, "func"),
+    ("exercises-check-verbose-str", lambda t: exercises.check("tt_svd", len, verbose="no"),
+     TypeError, "verbose"),
+    ("exercises-list-verbose-int", lambda t: exercises.list_exercises(verbose=1), TypeError,
+     "verbose"),
+    ("tt_normal_std-variance-0", lambda t: ttnn.init.tt_normal_std([(1, 2, 1)], 0.0), ValueError,
+     "variance"),
+    ("tt_normal_std-no-shapes", lambda t: ttnn.init.tt_normal_std([], 1.0), ValueError,
+     "core_shapes"),
 ]
 
 

@@ -38,3 +38,13 @@ def test_variance_dtype_and_seed(name, variance, dtype):
 def test_bad_input_raises_clear_error(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_tt_normal_std_is_the_std_tt_normal_cores_draws():
+    shapes = [(1, 4, 3, 2), (2, 5, 6, 7), (7, 3, 2, 1)]           # R = 2 · 7, three cores
+    std = init.tt_normal_std(shapes, 0.5)
+    assert std == pytest.approx((0.5 / 14) ** (1 / 6), rel=1e-15)
+    cores = init.tt_normal_cores(shapes, 0.5, rng=3, dtype=np.float64)
+    draws = np.random.default_rng(3)
+    for core, shape in zip(cores, shapes):
+        np.testing.assert_allclose(core, std * draws.standard_normal(shape), rtol=1e-15)

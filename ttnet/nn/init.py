@@ -25,7 +25,7 @@ import numpy as np
 from .._checks import check_dtype, check_int_sequence, check_rng
 
 __all__ = ["fan_in_and_fan_out", "he_normal", "he_uniform", "glorot_normal", "glorot_uniform",
-           "tt_normal_cores"]
+           "tt_normal_cores", "tt_normal_std"]
 
 
 def fan_in_and_fan_out(shape: Any) -> tuple[int, int]:
@@ -109,7 +109,32 @@ def tt_normal_cores(core_shapes: Any, variance: float, rng: Any = None,
         raise ValueError("core_shapes must hold at least one shape")
     if not (isinstance(variance, (int, float)) and variance > 0 and math.isfinite(variance)):
         raise ValueError(f"variance must be a positive finite number, got {variance!r}")
-    paths = math.prod(s[-1] for s in shapes[:-1])
-    std = (variance / paths) ** (1.0 / (2 * len(shapes)))
+    std = tt_normal_std(shapes, variance)
     rng = check_rng(rng)
     return [_normal(s, std, rng, dtype) for s in shapes]
+
+
+def tt_normal_std(core_shapes: Any, variance: float) -> float:
+    """The standard deviation σ of the core entries drawn by :func:`tt_normal_cores`.
+
+    ``σ = (Var[W] / R)^{1 / (2n)}`` with ``n`` cores and ``R = r_1 ⋯ r_{n-1}``
+    the product of the internal ranks (the last axis of every core but the last).
+
+    Parameters
+    ----------
+    core_shapes : sequence of n shapes, core ``k`` of shape ``(r_{k-1}, …, r_k)``
+    variance : float > 0
+        Target variance of every entry of the reconstructed weight.
+
+    Returns
+    -------
+    float
+    """
+    shapes = [check_int_sequence(s, f"core_shapes[{k}]", minimum=1)
+              for k, s in enumerate(core_shapes)]
+    if not shapes:
+        raise ValueError("core_shapes must hold at least one shape")
+    if not (isinstance(variance, (int, float)) and variance > 0 and math.isfinite(variance)):
+        raise ValueError(f"variance must be a positive finite number, got {variance!r}")
+    paths = math.prod(s[-1] for s in shapes[:-1])
+    return (variance / paths) ** (1.0 / (2 * len(shapes)))
