@@ -33,8 +33,8 @@ def rel(a, b):
     return np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300)
 
 
-@pytest.mark.parametrize("shape, ranks", [((4, 5, 6, 3), (2, 3, 2)), ((3, 8, 2, 4, 5), (3, 4, 2, 3)),
-                                          ((7, 9), (4,))])
+@pytest.mark.parametrize("shape, ranks", [((4, 5, 6, 3), (2, 3, 2)),
+                                          ((3, 8, 2, 4, 5), (3, 4, 2, 3)), ((7, 9), (4,))])
 @pytest.mark.parametrize("eps", [1e-3, 0.1])
 def test_tt_svd_has_the_library_ranks_and_reconstruction(shape, ranks, eps):
     A = low_rank_tensor(shape, ranks, noise=1e-6, seed=len(shape))
