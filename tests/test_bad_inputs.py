@@ -14,6 +14,11 @@ stderr.
 
 The whole module runs in a few seconds: no case trains a network or reads a
 large file.
+
+``ttnet.minimal`` has no rows here, on purpose: it is the reading version
+(TT-SVD, TT-FC and TT-conv in about 200 lines), deliberately unvalidated so
+that the maths stays on one screen; ``tests/test_minimal.py`` ties it to the
+validated implementations.
 """
 
 from __future__ import annotations
