@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from ttnet import TTTensor, tt_svd
+from ttnet import TTTensor, tt_round, tt_svd
 from ttnet.tt import (AccuracyWarning, RankClippedWarning, achievable_eps, max_ranks,
                       truncated_svd, truncation_rank)
 
@@ -120,6 +120,34 @@ def test_matrix_case_is_eckart_young(shape, r, rng):
     assert Y.ranks == (1, r, 1)
     assert rel_err(Y.full(), best) < 1e-12
     assert np.isclose(np.linalg.norm(Y.full() - A), np.linalg.norm(s[r:]), rtol=1e-10)
+
+
+@pytest.mark.parametrize("shape, r", [((5, 6, 7, 4), 3), ((4, 4, 4, 4, 4), 2), ((8, 9, 10), 4)])
+@pytest.mark.parametrize("noise", [1e-3, 0.1, 1.0])
+def test_quasi_optimality_for_more_than_two_modes(shape, r, noise, rng):
+    """Oseledets' corollary: ||A - TT-SVD_r(A)|| <= sqrt(d-1) ||A - C|| for every C of ranks <= r.
+
+    The best C is unknown for d > 2, so the bound is checked against every candidate at hand:
+    the planted TT-tensor B of ranks r (A = B + noise), the rounding of A's exact TT to ranks
+    <= r, and TT-SVD's own result with each core perturbed (still ranks <= r).
+    """
+    d = len(shape)
+    B = TTTensor.random(shape, r, rng=rng)
+    B = B * (1.0 / B.norm())
+    E = rng.standard_normal(shape)
+    A = B.full() + noise * E / np.linalg.norm(E)
+    Y = tt_svd(A, max_rank=r)
+    assert max(Y.ranks) <= r
+    error = np.linalg.norm(A - Y.full())
+    candidates = [B, tt_round(tt_svd(A), max_rank=r)]
+    for _ in range(5):
+        candidates.append(TTTensor([c + 0.1 * noise * rng.standard_normal(c.shape)
+                                    for c in Y.cores]))
+    for C in candidates:
+        assert max(C.ranks) <= r
+        assert error <= math.sqrt(d - 1) * np.linalg.norm(A - C.full()) * (1 + 1e-10)
+    # the planted tensor is within the noise, so TT-SVD is too, up to sqrt(d-1)
+    assert error <= math.sqrt(d - 1) * noise * (1 + 1e-10)
 
 
 def test_max_rank_per_bond_and_with_eps(rng):
