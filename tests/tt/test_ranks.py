@@ -1,4 +1,4 @@
-"""The rank vocabulary: the one parser ``internal_ranks``, exact ``ranks`` and capping ``max_rank``."""
+"""The rank vocabulary: the one parser ``internal_ranks``, exact ``ranks``, a cap ``max_rank``."""
 
 import warnings
 
@@ -88,7 +88,7 @@ def test_exact_ranks_is_quiet_within_the_maximum():
         assert exact_ranks((2, 3), (2, 3, 4)) == (1, 2, 3, 1)
 
 
-# ---------------------------------------------------------------- caps: max_rank, old keyword ranks=
+# ---------------------------------------------------------------- caps: max_rank (old name ranks=)
 def _compressions(rng):
     linear = Linear(24, 12, dtype=np.float64, rng=rng)
     conv = Conv2d(8, 12, 3, dtype=np.float64, rng=rng)

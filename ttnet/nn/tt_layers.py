@@ -53,7 +53,7 @@ class _TTLayer(Module):
 
     @property
     def ranks(self) -> tuple[int, ...]:
-        """The full rank tuple ``(1, …, 1)`` of the cores."""
+        """The full rank tuple ``(1, …, 1)``: core k is ``(ranks[k], …, ranks[k + 1])``."""
         return (1,) + tuple(c.shape[-1] for c in self.cores)
 
     def _add_cores(self, cores: Sequence[np.ndarray]) -> None:
@@ -113,7 +113,8 @@ class TTLinear(_TTMatrixLayer):
     in_modes, out_modes : sequences of d ints
         ``(n_1, …, n_d)`` and ``(m_1, …, m_d)``.
     ranks : int or sequence of d − 1 ints
-        Internal TT-ranks ``(r_1, …, r_{d-1})``.
+        The exact internal TT-ranks ``(r_1, …, r_{d-1})``: one int for every
+        bond, the d − 1 ranks, or the full tuple with 1 at both ends.
     bias : bool
     dtype : np.float32 or np.float64
     rng : np.random.Generator, int seed or None
@@ -126,7 +127,8 @@ class TTLinear(_TTMatrixLayer):
 
     Attributes
     ----------
-    params : ``core0 … core{d-1}`` of shapes ``(r_{k-1}, m_k, n_k, r_k)``, and ``bias`` (M,).
+    params : ``core{k}`` (k = 0..d-1) is the paper's G_{k+1}, of shape
+        ``(r_k, m_{k+1}, n_{k+1}, r_{k+1})`` (docs/notation.md §2), and ``bias`` (M,).
     cores : list of the core arrays (the same objects as in ``params``).
     """
 
@@ -236,8 +238,9 @@ class TTConv2d(_TTMatrixLayer):
     in_modes, out_modes : sequences of d ints
         ``C = Π c_k`` input and ``S = Π s_k`` output channels.
     ranks : int or sequence of d ints
-        Internal ranks ``(r_0, …, r_{d-1})``; ``r_0`` sits between the spatial
-        core and core 1.
+        The exact internal ranks ``(r_0, …, r_{d-1})`` (one int for every bond,
+        the d ranks, or the full tuple with 1 at both ends); ``r_0`` sits between
+        the spatial core and core 1, so ``layer.ranks[k] = r_{k-1}``.
     kernel_size : int (or a pair of equal ints)
         l; the kernel is square.
     stride, padding : int or pair
@@ -253,7 +256,8 @@ class TTConv2d(_TTMatrixLayer):
 
     Attributes
     ----------
-    params : ``core0 (1, 1, l², r_0)``, ``core{k} (r_{k-1}, s_k, c_k, r_k)``, ``bias`` (S,).
+    params : ``core0`` is G_0, ``(1, 1, l², r_0)``; ``core{k}`` (k = 1..d) is G_k,
+        ``(r_{k-1}, s_k, c_k, r_k)`` (docs/notation.md §2); ``bias`` (S,).
     """
 
     def __init__(self, in_modes: Sequence[int], out_modes: Sequence[int], ranks: Any,
@@ -363,7 +367,7 @@ class NaiveTTConv2d(_TTLayer):
     ----------
     in_channels, out_channels : int
     ranks : int or sequence of 3 ints
-        ``(r_1, r_2, r_3)``.
+        The exact internal ranks ``(r_1, r_2, r_3)`` (or the full tuple).
     kernel_size : int (or a pair of equal ints)
     stride, padding : int or pair
     bias : bool

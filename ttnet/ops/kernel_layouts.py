@@ -27,7 +27,8 @@ The paper's scheme (TT-conv)
 
     with ``s = (s_1, …, s_d)`` and ``c = (c_1, …, c_d)`` row-major multi-indices.
     The internal ranks are ``(r_0, r_1, …, r_{d-1})``: ``r_0`` between the
-    spatial core and core 1.
+    spatial core and core 1. In code ``cores[k]`` is G_k (docs/notation.md
+    §2).
 
 The four index maps (:func:`kernel_to_matrix`, :func:`matrix_to_kernel`,
 :func:`kernel_to_naive_tensor`, :func:`naive_tensor_to_kernel`) are one transpose
@@ -214,8 +215,8 @@ def naive_tensor_to_kernel(tensor: Any) -> np.ndarray:
     return np.ascontiguousarray(tensor.transpose(3, 2, 0, 1))
 
 
-def conv_kernel_to_naive_tt(kernel: Any, max_rank: Any = None, eps: float | None = None, *,
-                            ranks: Any = None) -> TTTensor:
+def conv_kernel_to_naive_tt(kernel: Any, max_rank: Any = None, eps: float | None = None,
+                            *, ranks: Any = None) -> TTTensor:
     """Compress a kernel with the naive scheme: TT-SVD of the 4-D ``(l, l, C, S)`` tensor.
 
     Parameters
