@@ -1,7 +1,7 @@
 """The project's own docs: their examples run, their links resolve, and no file points elsewhere.
 
 ttnet's documentation lives in README.md and docs/. These tests keep it honest: the Python
-examples of docs/conventions.md, docs/paper.md and docs/architecture.md (core shapes, rank tuples, the paper's
+examples of docs/conventions.md, docs/paper.md, docs/architecture.md and docs/notation.md (core shapes, rank tuples, the paper's
 parameter counts and compression ratios) run as written, every relative link points to a file
 of the repository, and no project file sends the reader to notes that are not part of it.
 """
@@ -12,7 +12,8 @@ import re
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-DOCS_WITH_EXAMPLES = ["docs/conventions.md", "docs/paper.md", "docs/architecture.md"]
+DOCS_WITH_EXAMPLES = ["docs/conventions.md", "docs/paper.md", "docs/architecture.md",
+                      "docs/notation.md"]
 
 # Names of notes outside the repository, built in pieces so that this file does not match itself.
 PRIVATE_NOTES = re.compile(r"\bDESIGN(\.md|\s*§)|PAPER" + "_NOTES|\\.\\./" + "shared")

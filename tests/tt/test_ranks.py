@@ -127,3 +127,11 @@ def test_renamed_cap_passes_max_rank_through_quietly():
         warnings.simplefilter("error")
         assert renamed_cap(4, None, "f") == 4
         assert renamed_cap(None, None, "f") is None
+
+
+def test_models_parse_each_layers_ranks_with_the_one_parser():
+    from ttnet.models import check_ranks
+    conv, fc = check_ranks("tt-conv-tt-fc", [(1, 2, 3, 4, 1), 5, 5, 5, 5], [(5, 6, 7), (1, 3, 3, 3, 1)])
+    assert conv == [(2, 3, 4)] + [(5, 5, 5)] * 4 and fc == [(5, 6, 7), (3, 3, 3)]
+    with pytest.raises(ValueError, match=r"--fc-ranks\[1\] must have 3 entries"):
+        check_ranks("conv-tt-fc", None, [4, (4, 4)], fc_name="--fc-ranks")
