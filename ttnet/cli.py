@@ -128,7 +128,10 @@ def tour(seed: int = 0, out=None) -> None:
 def parse_ranks(text: str) -> Any:
     """``"16"`` → 16; ``"22,20,20/27,22,22"`` → [[22, 20, 20], [27, 22, 22]] (one tuple per layer).
 
-    A layer given as one number (``"40/30"``) means that rank at every bond of the layer.
+    A layer given as one number (``"40/30"``) means that rank at every bond of the layer. This
+    only splits the text; the values are checked (exact ranks, errors naming ``--ranks`` /
+    ``--fc-ranks``) by :func:`ttnet.models.check_ranks`, which parses each layer's ranks with
+    the one rank parser, :func:`ttnet.tt.ranks.internal_ranks`.
     """
     try:
         if "/" not in text and "," not in text:
