@@ -94,10 +94,6 @@ class TTMatrix:
 
     @property
     def ranks(self) -> tuple[int, ...]:
-        """The full tuple ``(1, r_1, …, r_{d-1}, 1)``.
-
-        Core k has shape ``(ranks[k], m_{k+1}, n_{k+1}, ranks[k+1])``.
-        """
         return (1,) + tuple(c.shape[3] for c in self._cores)
 
     @property

@@ -75,7 +75,6 @@ class TTTensor:
 
     @property
     def ranks(self) -> tuple[int, ...]:
-        """The full tuple ``(1, r_1, …, r_{d-1}, 1)``: core k is ``(ranks[k], n, ranks[k+1])``."""
         return (1,) + tuple(c.shape[2] for c in self._cores)
 
     @property
