@@ -108,7 +108,7 @@ def tt_chain(path):
 
 def tt_matrix_modes(path):
     """A TT-matrix: each core carries one row mode and one column mode."""
-    W = TTMatrix.random((4, 6, 8, 8), (8, 8, 8, 16), ranks=40, rng=0)
+    W = TTMatrix.random((4, 6, 8, 8), (8, 8, 8, 16), max_rank=40, rng=0)
     d, r = len(W.cores), W.ranks
     fig, ax = plt.subplots(figsize=(9.5, 4.2))
     step = 2.5
@@ -138,8 +138,8 @@ def kernel_reshaping(path):
     S, C, l = 64, 64, 3
     modes, rank = (4, 4, 4), 8
     K = np.random.default_rng(0).standard_normal((S, C, l, l))
-    paper = conv_kernel_to_tt(K, in_modes=modes, out_modes=modes, ranks=rank)
-    naive = conv_kernel_to_naive_tt(K, ranks=rank)
+    paper = conv_kernel_to_tt(K, in_modes=modes, out_modes=modes, max_rank=rank)
+    naive = conv_kernel_to_naive_tt(K, max_rank=rank)
 
     fig, (a, b) = plt.subplots(2, 1, figsize=(10, 7.6))
     step = 3.0

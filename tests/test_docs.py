@@ -1,8 +1,9 @@
 """The project's own docs: their examples run, their links resolve, and no file points elsewhere.
 
 ttnet's documentation lives in README.md and docs/. These tests keep it honest: the Python
-examples of docs/conventions.md, docs/paper.md, docs/architecture.md and docs/minimal.md (core
-shapes, rank tuples, the paper's parameter counts and compression ratios) run as written, every relative link points to a file
+examples of docs/conventions.md, docs/paper.md, docs/architecture.md, docs/minimal.md and
+docs/notation.md (core shapes, rank tuples, the paper's parameter counts and compression ratios)
+run as written, every relative link points to a file
 of the repository, and no project file sends the reader to notes that are not part of it.
 """
 
@@ -13,7 +14,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS_WITH_EXAMPLES = ["docs/conventions.md", "docs/paper.md", "docs/architecture.md",
-                      "docs/minimal.md"]
+                      "docs/minimal.md", "docs/notation.md"]
 
 # Names of notes outside the repository, built in pieces so that this file does not match itself.
 PRIVATE_NOTES = re.compile(r"\bDESIGN(\.md|\s*§)|PAPER" + "_NOTES|\\.\\./" + "shared")

@@ -115,7 +115,7 @@ def tour(seed: int = 0, out=None) -> None:
     say("   (4, 6, 8, 8) and column modes (8, 8, 8, 16).")
     say(f"   {'rank':>5}  {'parameters':>10}  {'compression':>11}")
     for r in (1, 4, 16, 40):
-        W = TTMatrix.random((4, 6, 8, 8), (8, 8, 8, 16), r, rng=rng, dtype=np.float32)
+        W = TTMatrix.random((4, 6, 8, 8), (8, 8, 8, 16), max_rank=r, rng=rng, dtype=np.float32)
         say(f"   {r:>5}  {W.n_params:>10,}  {W.compression_ratio:>10,.0f}x")
     x = rng.standard_normal(8192).astype(np.float32)
     y = W @ x
@@ -128,7 +128,10 @@ def tour(seed: int = 0, out=None) -> None:
 def parse_ranks(text: str) -> Any:
     """``"16"`` → 16; ``"22,20,20/27,22,22"`` → [[22, 20, 20], [27, 22, 22]] (one tuple per layer).
 
-    A layer given as one number (``"40/30"``) means that rank at every bond of the layer.
+    A layer given as one number (``"40/30"``) means that rank at every bond of the layer. This
+    only splits the text; the values are checked (exact ranks, errors naming ``--ranks`` /
+    ``--fc-ranks``) by :func:`ttnet.models.check_ranks`, which parses each layer's ranks with
+    the one rank parser, :func:`ttnet.tt.ranks.internal_ranks`.
     """
     try:
         if "/" not in text and "," not in text:

@@ -44,6 +44,7 @@ from .nn.module import Module
 from .nn.tt_layers import NaiveTTConv2d, TTConv2d, TTLinear
 from .ops.im2col import conv_output_shape
 from .tt import factorize
+from .tt.ranks import internal_ranks
 
 __all__ = ["MODEL_NAMES", "build", "summary", "channel_modes", "check_ranks", "model_parts",
            "ModelParts", "Summary", "CompressionWarning"]
@@ -88,22 +89,18 @@ def model_parts(name: str) -> ModelParts:
 
 def _rank_list(value: Any, n_layers: int, n_ranks: int, default: Any, name: str
                ) -> list[tuple[int, ...]]:
-    """One int for every bond of every layer, or one tuple of ``n_ranks`` ints per layer."""
+    """One int for every bond of every layer, or one rank argument per layer.
+
+    Each layer's ranks go through :func:`ttnet.tt.ranks.internal_ranks`.
+    """
     if value is None:
         value = default
     if isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, (str, bytes)):
         if len(value) != n_layers:
             raise ValueError(f"{name} must be one int or {n_layers} tuples of {n_ranks} ranks "
                              f"(one per layer), got {len(value)} entries: {value!r}")
-        out = []
-        for k, item in enumerate(value):
-            if isinstance(item, (Sequence, np.ndarray)) and not isinstance(item, (str, bytes)):
-                out.append(check_int_sequence(item, f"{name}[{k}]", length=n_ranks, minimum=1))
-            else:
-                out.append((check_int(item, f"{name}[{k}]", minimum=1),) * n_ranks)
-        return out
-    r = check_int(value, name, minimum=1)
-    return [(r,) * n_ranks] * n_layers
+        return [internal_ranks(item, n_ranks, f"{name}[{k}]") for k, item in enumerate(value)]
+    return [internal_ranks(value, n_ranks, name)] * n_layers
 
 
 def check_ranks(name: str, conv_ranks: Any = None, fc_ranks: Any = None, *,

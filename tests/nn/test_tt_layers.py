@@ -183,7 +183,7 @@ def test_from_linear_reproduces_and_bounds_the_error(rng):
     loose = TTLinear.from_linear(dense, (2, 3, 4), (2, 3, 2), eps=0.3)
     assert rel_err(loose.weight(), dense.weight()) <= 0.3
     assert loose.n_params < exact.n_params
-    capped = TTLinear.from_linear(dense, (2, 3, 4), (2, 3, 2), ranks=2)
+    capped = TTLinear.from_linear(dense, (2, 3, 4), (2, 3, 2), max_rank=2)
     assert max(capped.ranks) <= 2
     assert np.array_equal(capped.params["bias"], dense.params["bias"])
 
@@ -202,7 +202,7 @@ def test_from_conv_reproduces_and_bounds_the_error(rng):
     assert rel_err(naive.weight(), dense.weight()) < 1e-12
     assert rel_err(naive.forward(x), dense.forward(x)) < 1e-12
     assert rel_err(NaiveTTConv2d.from_conv(dense, eps=0.3).weight(), dense.weight()) <= 0.3
-    assert NaiveTTConv2d.from_conv(dense, ranks=2).ranks == (1, 2, 2, 2, 1)
+    assert NaiveTTConv2d.from_conv(dense, max_rank=2).ranks == (1, 2, 2, 2, 1)
 
 
 # ---------------------------------------------------------------- compression in float32: the eps bound

@@ -69,7 +69,7 @@ def test_step_rejects_mismatched_shapes():
        seed=st.integers(0, 1000))
 def test_full_reconstruction_and_its_reverse_mode(shape, r, seed):
     rng = np.random.default_rng(seed)
-    X = TTTensor.random(shape, r, rng=rng)
+    X = TTTensor.random(shape, max_rank=r, rng=rng)
     cores = X.cores
     full, cache = tt_full_forward(cores)
     assert rel_err(full, X.full().ravel()) < 1e-13

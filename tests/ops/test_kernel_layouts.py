@@ -59,9 +59,9 @@ def test_eps_bounds_the_kernel_error(eps, rng):
 
 def test_ranks_cap(rng):
     K = rng.standard_normal((16, 16, 3, 3))
-    assert conv_kernel_to_tt(K, (4, 4), (4, 4), ranks=(5, 6)).ranks == (1, 5, 6, 1)
-    assert conv_kernel_to_tt(K, (4, 4), (4, 4), ranks=3).ranks == (1, 3, 3, 1)
-    assert conv_kernel_to_naive_tt(K, ranks=(2, 3, 4)).ranks == (1, 2, 3, 4, 1)
+    assert conv_kernel_to_tt(K, (4, 4), (4, 4), max_rank=(5, 6)).ranks == (1, 5, 6, 1)
+    assert conv_kernel_to_tt(K, (4, 4), (4, 4), max_rank=3).ranks == (1, 3, 3, 1)
+    assert conv_kernel_to_naive_tt(K, max_rank=(2, 3, 4)).ranks == (1, 2, 3, 4, 1)
 
 
 @pytest.mark.parametrize("args, exc, match", [

@@ -24,7 +24,7 @@ def modes_and_ranks(draw):
 def test_products_match_the_dense_matrix(mr, batch, seed):
     rows, cols, r = mr
     rng = np.random.default_rng(seed)
-    A = TTMatrix.random(rows, cols, r, rng=rng)
+    A = TTMatrix.random(rows, cols, max_rank=r, rng=rng)
     dense = A.full()
     M, N = A.shape
     assert dense.shape == (M, N) == (math.prod(rows), math.prod(cols))
@@ -83,7 +83,7 @@ def test_from_dense_float32_with_the_paper_fc_modes_meets_the_bound():
 
 
 def test_the_paper_fc_layer_shape():
-    A = TTMatrix.random((4, 6, 8, 8), (8, 8, 8, 16), 40, rng=0, dtype=np.float32)
+    A = TTMatrix.random((4, 6, 8, 8), (8, 8, 8, 16), max_rank=40, rng=0, dtype=np.float32)
     assert A.shape == (1536, 8192)
     assert A.ranks == (1, 32, 40, 40, 1)  # the first bond holds at most 4 * 8 = 32
     assert A.n_params == 32 * 32 + 32 * 48 * 40 + 40 * 64 * 40 + 40 * 128

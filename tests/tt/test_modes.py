@@ -149,12 +149,12 @@ def test_resolve_ranks_does_not_warn_for_an_int_cap():
 
 
 @pytest.mark.parametrize("ranks, exc, match", [
-    ((2, 2), ValueError, "must hold 3 internal ranks"),
-    ((2, 0, 2), ValueError, r"ranks\[1\] must be >= 1"),
-    (0, ValueError, "ranks must be >= 1"),
-    ((2, 2.5, 2), TypeError, r"ranks\[1\] must be an integer"),
+    ((2, 2), ValueError, "max_rank must have 3 entries"),
+    ((2, 0, 2), ValueError, r"max_rank\[1\] must be >= 1"),
+    (0, ValueError, "max_rank must be >= 1"),
+    ((2, 2.5, 2), TypeError, r"max_rank\[1\] must be an integer"),
     ((2, 2, 2, 2, 2), ValueError, "must start and end with 1"),
-    ("3", TypeError, "ranks must be None, an int or a sequence"),
+    ("3", TypeError, "max_rank must be an int or a sequence"),
 ])
 def test_resolve_ranks_rejects_bad_ranks(ranks, exc, match):
     with pytest.raises(exc, match=match):

@@ -26,7 +26,7 @@ def test_rounding_x_plus_x_returns_the_ranks_of_x():
        seed=st.integers(0, 1000))
 def test_rounding_a_doubled_tensor_recovers_its_ranks(shape, rank, dtype, seed):
     # the floor must sit above the round-off of the QR sweeps, which grows with d and the core size
-    X = TTTensor.random(shape, rank, rng=seed, dtype=dtype)
+    X = TTTensor.random(shape, max_rank=rank, rng=seed, dtype=dtype)
     R = (X + X).round()
     assert R.ranks == X.ranks
     assert (R - 2 * X).astype(np.float64).norm() <= 1e-5 * 2 * X.astype(np.float64).norm()
@@ -37,7 +37,8 @@ def test_rounding_a_doubled_tensor_recovers_its_ranks(shape, rank, dtype, seed):
        seed=st.integers(0, 1000))
 def test_rounding_obeys_the_eps_bound(shape, eps, seed):
     rng = np.random.default_rng(seed)
-    X = TTTensor.random(shape, 3, rng=rng) + 0.1 * TTTensor.random(shape, 2, rng=rng)
+    X = TTTensor.random(shape, max_rank=3, rng=rng) + 0.1 * TTTensor.random(shape, max_rank=2,
+                                                                            rng=rng)
     Y = tt_round(X, eps=eps)
     x = X.full()
     assert rel_err(Y.full(), x) <= eps + 1e-12

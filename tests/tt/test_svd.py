@@ -35,7 +35,7 @@ def test_random_tt_is_recovered_with_its_ranks(shape, ranks, eps):
        seed=st.integers(0, 1000))
 def test_low_rank_data_computed_in_its_dtype_gets_its_numerical_ranks(shape, rank, dtype, seed):
     # the round-off floor must cover the rounding errors of data computed in float32 or float64
-    X = TTTensor.random(shape, rank, rng=seed, dtype=dtype)
+    X = TTTensor.random(shape, max_rank=rank, rng=seed, dtype=dtype)
     A = X.full()
     assert A.dtype == dtype
     Y = tt_svd(A)
@@ -73,7 +73,7 @@ def _test_tensor(kind, shape, seed):
     if kind == "random":
         return rng.standard_normal(shape)
     if kind == "low-rank-plus-noise":
-        X = TTTensor.random(shape, 2, rng=rng).full()
+        X = TTTensor.random(shape, max_rank=2, rng=rng).full()
         return X + 0.05 * np.linalg.norm(X) / math.sqrt(X.size) * rng.standard_normal(shape)
     # structured: a Hilbert-like tensor 1 / (1 + i_1 + ... + i_d), with fast-decaying singular values
     return 1.0 / (1.0 + sum(np.meshgrid(*[np.arange(n) for n in shape], indexing="ij")))
@@ -252,8 +252,8 @@ def test_truncation_rank_rule():
     (dict(eps="0.1"), TypeError, "eps must be None or a real number"),
     (dict(max_rank=0), ValueError, "max_rank must be >= 1"),
     (dict(max_rank=(2, 0)), ValueError, r"max_rank\[1\] must be >= 1"),
-    (dict(max_rank=(2, 2, 2)), ValueError, "max_rank must hold 2 internal ranks"),
-    (dict(max_rank=2.5), TypeError, "max_rank must be None, an int or a sequence"),
+    (dict(max_rank=(2, 2, 2)), ValueError, "max_rank must have 2 entries"),
+    (dict(max_rank=2.5), TypeError, "max_rank must be an int or a sequence"),
 ])
 def test_bad_arguments_are_rejected(kwargs, exc, match, rng):
     with pytest.raises(exc, match=match):

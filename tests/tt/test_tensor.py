@@ -16,8 +16,8 @@ shapes = st.lists(st.integers(1, 5), min_size=1, max_size=5)
 @given(shape=shapes, r1=st.integers(1, 4), r2=st.integers(1, 4), seed=st.integers(0, 1000))
 def test_algebra_matches_dense(shape, r1, r2, seed):
     rng = np.random.default_rng(seed)
-    X = TTTensor.random(shape, r1, rng=rng)
-    Y = TTTensor.random(shape, r2, rng=rng)
+    X = TTTensor.random(shape, max_rank=r1, rng=rng)
+    Y = TTTensor.random(shape, max_rank=r2, rng=rng)
     x, y = X.full(), Y.full()
     assert np.isclose(X.norm(), np.linalg.norm(x), rtol=1e-12)
     assert np.isclose(X.dot(Y), np.sum(x * y), rtol=1e-10, atol=1e-10 * X.norm() * Y.norm())
@@ -75,7 +75,7 @@ def test_random_has_unit_variance_entries_whatever_the_ranks():
     # The check allows 5 standard errors of the sample mean (a wrong core scale, e.g. 1/r
     # instead of 1/sqrt(r), is off by orders of magnitude at rank 16).
     for ranks in (1, 4, 16):
-        v = np.array([np.mean(TTTensor.random((4, 4, 4, 4), ranks, rng=s).full() ** 2)
+        v = np.array([np.mean(TTTensor.random((4, 4, 4, 4), max_rank=ranks, rng=s).full() ** 2)
                       for s in range(1000)])
         stderr = v.std(ddof=1) / np.sqrt(len(v))
         assert abs(v.mean() - 1.0) < 5 * stderr, (ranks, v.mean(), stderr)

@@ -4,13 +4,17 @@ Three layers, each with a hand-written reverse mode:
 
 * **TT-FC** (Novikov et al. 2015): ``y = x Wᵀ + b`` with W a TT-matrix whose
   row modes are the output modes ``m_k`` and column modes the input modes
-  ``n_k``; cores ``(r_{k-1}, m_k, n_k, r_k)``.
+  ``n_k``; ``cores[k-1]`` is G_k, ``(r_{k-1}, m_k, n_k, r_k)``, k = 1..d.
 * **TT-conv** (Garipov et al. 2016): the kernel ``K (S, C, l, l)`` is the
-  TT-matrix of shape ``S × (l² C)`` with ``d + 1`` cores: core 0 of shape
-  ``(1, 1, l², r_0)`` (the spatial part) and cores ``(r_{k-1}, s_k, c_k, r_k)``
-  (see :mod:`ttnet.ops.kernel_layouts`).
+  TT-matrix of shape ``S × (l² C)`` with ``d + 1`` cores: ``cores[0]`` is G_0,
+  ``(1, 1, l², r_0)`` (the spatial part), and ``cores[k]`` is G_k,
+  ``(r_{k-1}, s_k, c_k, r_k)`` (see :mod:`ttnet.ops.kernel_layouts`).
 * **Naive TT-conv**: the kernel as the TT-tensor of shape ``(l, l, C, S)``,
   four cores ``(r_{k-1}, n_k, r_k)``.
+
+Formulas use the papers' symbols; ``cores[k]`` is numbered by position from 0,
+and the table that maps positions to symbols is in docs/notation.md §2. A
+``ranks`` argument of the cost models is the full tuple ``layer.ranks``.
 
 Two algorithms evaluate the TT layers (identical results to round-off):
 
@@ -78,10 +82,13 @@ def _steps_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequen
                 batch: int, trailing: int, itemsize: int) -> tuple[int, int]:
     """Flops (forward + backward) and cached bytes of the core steps.
 
-    Step k costs ``2 p_k m_k r_k r_{k-1} n_k q_k`` flops forward and twice that
-    backward, with ``p_k = batch · m_1 ⋯ m_{k-1}`` and
-    ``q_k = n_{k+1} ⋯ n_d · trailing``; it caches its input of
-    ``p_k r_{k-1} n_k q_k`` numbers. ``ranks`` are ``(r_0, r_1, …, r_d)``.
+    The step with core G_k (k = 1..d) costs ``2 p_k m_k r_k r_{k-1} n_k q_k``
+    flops forward and twice that backward, with ``p_k = batch · m_1 ⋯ m_{k-1}``
+    and ``q_k = n_{k+1} ⋯ n_d · trailing``; it caches its input of
+    ``p_k r_{k-1} n_k q_k`` numbers. ``ranks`` are the d + 1 bonds
+    ``(r_0, r_1, …, r_d)`` of the cores G_1..G_d, so ``ranks[k] = r_k``: a TT-FC
+    layer's ``ranks`` (``r_0 = r_d = 1``) or a TT-conv layer's ``ranks[1:]``
+    (``r_0`` the spatial bond, ``r_d = 1``).
     """
     flops, nbytes = 0, 0
     for k in range(len(in_modes)):
@@ -235,7 +242,7 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     Parameters
     ----------
     in_modes, out_modes : sequences of d ints
-    ranks : full rank tuple ``(1, r_1, …, r_{d-1}, 1)``
+    ranks : the full tuple ``layer.ranks`` = ``(1, r_1, …, r_{d-1}, 1)``, so ``ranks[k] = r_k``
     batch : int
     itemsize : bytes per number (4 for float32)
 
@@ -453,7 +460,8 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     Parameters
     ----------
     in_modes, out_modes : sequences of d ints
-    ranks : full rank tuple ``(1, r_0, r_1, …, r_{d-1}, 1)``
+    ranks : the full tuple ``layer.ranks`` = ``(1, r_0, r_1, …, r_{d-1}, 1)``, so
+        ``ranks[k] = r_{k-1}`` (``r_0`` the spatial bond, ``r_d = 1``)
     kernel_size : int (l)
     input_shape : (B, C, H, W)
     stride, padding : int or pair

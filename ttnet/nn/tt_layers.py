@@ -7,17 +7,20 @@ arrays, the same objects as in ``params``), ``ranks`` (the full rank tuple) and
 :mod:`ttnet.nn.tt_functional`; these classes hold the parameters, pick the
 algorithm and write the gradients.
 
-``ranks`` is one int for every internal bond or a sequence of the internal
-ranks. Ranks above the theoretical maximum of the format are allowed (the
-cores are then over-parametrised, as in some of the paper's configurations)
-and not clipped; :meth:`TTLinear.from_linear` and the other ``from_*``
-constructors, which compress with TT-SVD, do clip them.
+``ranks`` are the exact internal ranks: one int for every internal bond, the
+sequence of internal ranks, or the full tuple with 1 at both ends
+(:func:`ttnet.tt.ranks.internal_ranks`). Ranks above the theoretical maximum of
+the format are allowed (the cores are then over-parametrised, as in some of
+the paper's configurations) and kept. The ``from_*`` constructors, which
+compress with TT-SVD, take a cap ``max_rank`` instead (their old keyword
+``ranks=`` still works until the next release, with a ``DeprecationWarning``).
+Core ``k`` is ``params[f"core{k}"]``, numbered by position from 0; its symbol
+in the papers is in the table of docs/notation.md.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, Sequence
 
 import numpy as np
@@ -27,6 +30,7 @@ from .._checks import (as_float_array, check_bool, check_dtype, check_int, check
 from ..ops.im2col import window_params
 from ..ops.kernel_layouts import check_channel_modes, conv_kernel_to_naive_tt, conv_kernel_to_tt
 from ..tt import TTMatrix
+from ..tt.ranks import internal_ranks, renamed_cap
 from . import tt_functional as TF
 from .init import tt_normal_cores
 from .layers import Conv2d, Linear
@@ -35,15 +39,6 @@ from .module import Module
 __all__ = ["TTLinear", "TTConv2d", "NaiveTTConv2d"]
 
 _ALGORITHM_CHOICES = ("auto",) + TF.ALGORITHMS
-
-
-def _internal_ranks(ranks: Any, n_bonds: int, name: str = "ranks") -> tuple[int, ...]:
-    """One int for every bond, or exactly ``n_bonds`` ints, each >= 1."""
-    if isinstance(ranks, (Sequence, np.ndarray)) and not isinstance(ranks, (str, bytes)):
-        return check_int_sequence(ranks, name, length=n_bonds, minimum=1, allow_empty=True)
-    if isinstance(ranks, (bool, np.bool_)) or not isinstance(ranks, numbers.Integral):
-        raise TypeError(f"{name} must be an int or a sequence of {n_bonds} ints, got {ranks!r}")
-    return (check_int(ranks, name, minimum=1),) * n_bonds
 
 
 class _TTLayer(Module):
@@ -58,7 +53,7 @@ class _TTLayer(Module):
 
     @property
     def ranks(self) -> tuple[int, ...]:
-        """The full rank tuple ``(1, …, 1)`` of the cores."""
+        """The full rank tuple ``(1, …, 1)``: core k is ``(ranks[k], …, ranks[k + 1])``."""
         return (1,) + tuple(c.shape[-1] for c in self.cores)
 
     def _add_cores(self, cores: Sequence[np.ndarray]) -> None:
@@ -118,7 +113,8 @@ class TTLinear(_TTMatrixLayer):
     in_modes, out_modes : sequences of d ints
         ``(n_1, …, n_d)`` and ``(m_1, …, m_d)``.
     ranks : int or sequence of d − 1 ints
-        Internal TT-ranks ``(r_1, …, r_{d-1})``.
+        The exact internal TT-ranks ``(r_1, …, r_{d-1})``: one int for every
+        bond, the d − 1 ranks, or the full tuple with 1 at both ends.
     bias : bool
     dtype : np.float32 or np.float64
     rng : np.random.Generator, int seed or None
@@ -131,7 +127,8 @@ class TTLinear(_TTMatrixLayer):
 
     Attributes
     ----------
-    params : ``core0 … core{d-1}`` of shapes ``(r_{k-1}, m_k, n_k, r_k)``, and ``bias`` (M,).
+    params : ``core{k}`` (k = 0..d-1) is the paper's G_{k+1}, of shape
+        ``(r_k, m_{k+1}, n_{k+1}, r_{k+1})`` (docs/notation.md §2), and ``bias`` (M,).
     cores : list of the core arrays (the same objects as in ``params``).
     """
 
@@ -143,7 +140,7 @@ class TTLinear(_TTMatrixLayer):
         self.in_modes, self.out_modes = in_modes, out_modes
         self.in_features, self.out_features = math.prod(in_modes), math.prod(out_modes)
         d = len(in_modes)
-        full = (1,) + _internal_ranks(ranks, d - 1) + (1,)
+        full = (1,) + internal_ranks(ranks, d - 1) + (1,)
         self.algorithm = TF.check_algorithm(algorithm, _ALGORITHM_CHOICES)
         self.last_algorithm: str | None = None
         dtype = check_dtype(dtype)
@@ -192,11 +189,12 @@ class TTLinear(_TTMatrixLayer):
 
     @classmethod
     def from_linear(cls, linear: Linear, in_modes: Sequence[int], out_modes: Sequence[int],
-                    ranks: Any = None, eps: float | None = None,
-                    algorithm: str = "auto") -> "TTLinear":
+                    max_rank: Any = None, eps: float | None = None,
+                    algorithm: str = "auto", *, ranks: Any = None) -> "TTLinear":
         """Compress a (trained) :class:`~ttnet.nn.layers.Linear` with TT-SVD, keeping its bias.
 
-        ``ranks`` caps the internal ranks and ``eps`` bounds the relative weight
+        ``max_rank`` caps the internal ranks (``ranks=`` is its old name, accepted
+        with a ``DeprecationWarning`` until the next release) and ``eps`` bounds the relative weight
         error, ``‖W − W_TT‖_F <= eps ‖W‖_F`` (:meth:`ttnet.tt.TTMatrix.from_dense`),
         in float32 too, for every ``eps`` at or above :func:`ttnet.tt.achievable_eps`
         of the merged modes ``m_k n_k`` (1e-6 to 2e-5 in float32); a smaller
@@ -213,7 +211,8 @@ class TTLinear(_TTMatrixLayer):
         if math.prod(out_modes) != W.shape[0]:
             raise ValueError(f"out_modes {out_modes} multiply to {math.prod(out_modes)}, but "
                              f"linear has {W.shape[0]} output features")
-        tt = TTMatrix.from_dense(W, out_modes, in_modes, eps=eps, max_rank=ranks)
+        max_rank = renamed_cap(max_rank, ranks, "TTLinear.from_linear")
+        tt = TTMatrix.from_dense(W, out_modes, in_modes, eps=eps, max_rank=max_rank)
         layer = cls(in_modes, out_modes, tt.ranks[1:-1], bias="bias" in linear.params,
                     dtype=W.dtype, rng=0, algorithm=algorithm)
         layer._load_cores(tt.cores)
@@ -239,8 +238,9 @@ class TTConv2d(_TTMatrixLayer):
     in_modes, out_modes : sequences of d ints
         ``C = Π c_k`` input and ``S = Π s_k`` output channels.
     ranks : int or sequence of d ints
-        Internal ranks ``(r_0, …, r_{d-1})``; ``r_0`` sits between the spatial
-        core and core 1.
+        The exact internal ranks ``(r_0, …, r_{d-1})`` (one int for every bond,
+        the d ranks, or the full tuple with 1 at both ends); ``r_0`` sits between
+        the spatial core and core 1, so ``layer.ranks[k] = r_{k-1}``.
     kernel_size : int (or a pair of equal ints)
         l; the kernel is square.
     stride, padding : int or pair
@@ -256,7 +256,8 @@ class TTConv2d(_TTMatrixLayer):
 
     Attributes
     ----------
-    params : ``core0 (1, 1, l², r_0)``, ``core{k} (r_{k-1}, s_k, c_k, r_k)``, ``bias`` (S,).
+    params : ``core0`` is G_0, ``(1, 1, l², r_0)``; ``core{k}`` (k = 1..d) is G_k,
+        ``(r_{k-1}, s_k, c_k, r_k)`` (docs/notation.md §2); ``bias`` (S,).
     """
 
     def __init__(self, in_modes: Sequence[int], out_modes: Sequence[int], ranks: Any,
@@ -273,7 +274,7 @@ class TTConv2d(_TTMatrixLayer):
         self.in_modes, self.out_modes = in_modes, out_modes
         self.in_channels, self.out_channels = math.prod(in_modes), math.prod(out_modes)
         d = len(in_modes)
-        full = (1,) + _internal_ranks(ranks, d) + (1,)
+        full = (1,) + internal_ranks(ranks, d) + (1,)
         self.algorithm = TF.check_algorithm(algorithm, _ALGORITHM_CHOICES)
         self.last_algorithm: str | None = None
         dtype = check_dtype(dtype)
@@ -325,21 +326,23 @@ class TTConv2d(_TTMatrixLayer):
 
     @classmethod
     def from_conv(cls, conv: Conv2d, in_modes: Sequence[int], out_modes: Sequence[int],
-                  ranks: Any = None, eps: float | None = None,
-                  algorithm: str = "auto") -> "TTConv2d":
+                  max_rank: Any = None, eps: float | None = None,
+                  algorithm: str = "auto", *, ranks: Any = None) -> "TTConv2d":
         """Compress a (trained) :class:`~ttnet.nn.layers.Conv2d` with the paper's scheme.
 
         TT-SVD of the kernel's ``S × (l² C)`` matrix
         (:func:`ttnet.ops.kernel_layouts.conv_kernel_to_tt`); ``eps`` bounds the relative
         kernel error, ``‖K − K_TT‖_F <= eps ‖K‖_F`` (float32 included; below
         :func:`ttnet.tt.achievable_eps` an :class:`~ttnet.tt.AccuracyWarning`
-        names the bound that holds), ``ranks`` caps the internal ranks. Stride,
-        padding and bias are kept.
+        names the bound that holds), ``max_rank`` caps the internal ranks
+        (``ranks=`` is its old name, accepted with a ``DeprecationWarning`` until
+        the next release). Stride, padding and bias are kept.
         """
         if not isinstance(conv, Conv2d):
             raise TypeError(f"conv must be a ttnet.nn.Conv2d, got {type(conv).__name__}")
         K = conv.params["weight"]
-        tt = conv_kernel_to_tt(K, in_modes, out_modes, ranks=ranks, eps=eps)
+        max_rank = renamed_cap(max_rank, ranks, "TTConv2d.from_conv")
+        tt = conv_kernel_to_tt(K, in_modes, out_modes, max_rank=max_rank, eps=eps)
         layer = cls(in_modes, out_modes, tt.ranks[1:-1], K.shape[2], conv.stride, conv.padding,
                     bias="bias" in conv.params, algorithm=algorithm, dtype=K.dtype, rng=0)
         layer._load_cores(tt.cores)
@@ -364,7 +367,7 @@ class NaiveTTConv2d(_TTLayer):
     ----------
     in_channels, out_channels : int
     ranks : int or sequence of 3 ints
-        ``(r_1, r_2, r_3)``.
+        The exact internal ranks ``(r_1, r_2, r_3)`` (or the full tuple).
     kernel_size : int (or a pair of equal ints)
     stride, padding : int or pair
     bias : bool
@@ -389,7 +392,7 @@ class NaiveTTConv2d(_TTLayer):
             raise ValueError(f"kernel_size must be square for NaiveTTConv2d, got {(kh, kw)}")
         self.kernel_size = kh
         self._workspace: dict[str, np.ndarray] = {}  # reused im2col buffers
-        r = (1,) + _internal_ranks(ranks, 3) + (1,)
+        r = (1,) + internal_ranks(ranks, 3) + (1,)
         dtype = check_dtype(dtype)
         modes = (kh, kh, self.in_channels, self.out_channels)
         shapes = [(r[k], modes[k], r[k + 1]) for k in range(4)]
@@ -416,19 +419,22 @@ class NaiveTTConv2d(_TTLayer):
         return TF.naive_tt_kernel_forward(self.cores)[0]
 
     @classmethod
-    def from_conv(cls, conv: Conv2d, ranks: Any = None, eps: float | None = None
-                  ) -> "NaiveTTConv2d":
+    def from_conv(cls, conv: Conv2d, max_rank: Any = None, eps: float | None = None, *,
+                  ranks: Any = None) -> "NaiveTTConv2d":
         """Compress a (trained) :class:`~ttnet.nn.layers.Conv2d` with the naive scheme.
 
         TT-SVD of the 4-D kernel ``(l, l, C, S)``
         (:func:`ttnet.ops.kernel_layouts.conv_kernel_to_naive_tt`), with the same
         guarantee ``‖K − K_TT‖_F <= eps ‖K‖_F`` as :meth:`TTConv2d.from_conv`;
-        stride, padding and bias are kept.
+        ``max_rank`` caps the internal ranks (``ranks=`` is its old name, accepted
+        with a ``DeprecationWarning`` until the next release); stride, padding and
+        bias are kept.
         """
         if not isinstance(conv, Conv2d):
             raise TypeError(f"conv must be a ttnet.nn.Conv2d, got {type(conv).__name__}")
         K = conv.params["weight"]
-        tt = conv_kernel_to_naive_tt(K, ranks=ranks, eps=eps)
+        max_rank = renamed_cap(max_rank, ranks, "NaiveTTConv2d.from_conv")
+        tt = conv_kernel_to_naive_tt(K, max_rank=max_rank, eps=eps)
         layer = cls(K.shape[1], K.shape[0], tt.ranks[1:-1], K.shape[2], conv.stride,
                     conv.padding, bias="bias" in conv.params, dtype=K.dtype, rng=0)
         layer._load_cores(tt.cores)

@@ -27,7 +27,8 @@ The paper's scheme (TT-conv)
 
     with ``s = (s_1, …, s_d)`` and ``c = (c_1, …, c_d)`` row-major multi-indices.
     The internal ranks are ``(r_0, r_1, …, r_{d-1})``: ``r_0`` between the
-    spatial core and core 1.
+    spatial core and core 1. In code ``cores[k]`` is G_k (docs/notation.md
+    §2).
 
 The four index maps (:func:`kernel_to_matrix`, :func:`matrix_to_kernel`,
 :func:`kernel_to_naive_tensor`, :func:`naive_tensor_to_kernel`) are one transpose
@@ -59,6 +60,7 @@ import numpy as np
 
 from .._checks import as_float_array, check_int, check_int_sequence
 from ..tt import TTMatrix, TTTensor, tt_svd
+from ..tt.ranks import renamed_cap
 
 
 __all__ = ["check_channel_modes", "kernel_to_matrix", "matrix_to_kernel", "conv_kernel_to_tt",
@@ -158,7 +160,8 @@ def matrix_to_kernel(matrix: Any, kernel_size: int) -> np.ndarray:
 
 
 def conv_kernel_to_tt(kernel: Any, in_modes: Sequence[int], out_modes: Sequence[int],
-                      ranks: Any = None, eps: float | None = None) -> TTMatrix:
+                      max_rank: Any = None, eps: float | None = None, *,
+                      ranks: Any = None) -> TTMatrix:
     """Compress a kernel with the paper's scheme: TT-SVD of its ``S × (l² C)`` matrix.
 
     Parameters
@@ -166,13 +169,17 @@ def conv_kernel_to_tt(kernel: Any, in_modes: Sequence[int], out_modes: Sequence[
     kernel : ndarray, shape (S, C, l, l)
     in_modes : sequence of d ints with product C
     out_modes : sequence of d ints with product S
-    ranks : int or sequence of d ints, optional
-        Cap on the internal ranks ``(r_0, …, r_{d-1})``, as ``max_rank`` of
-        :func:`ttnet.tt_svd`: an int caps every bond (silently lowered where a
-        bond cannot hold it, e.g. ``r_0 <= l²``); a per-bond value above the
-        theoretical maximum is clipped with a ``RankClippedWarning``.
+    max_rank : int or sequence of d ints, optional
+        Cap on the d internal ranks ``ranks[1:-1]`` (the first joins the spatial
+        core, the paper's ``r_0``), as ``max_rank`` of :func:`ttnet.tt_svd`: an
+        int caps every bond (silently lowered where a bond cannot hold it, e.g.
+        ``ranks[1] <= l²``); a per-bond value above the theoretical maximum is
+        clipped with a ``RankClippedWarning``.
     eps : float in [0, 1), optional
         Relative accuracy: ``‖K − K_TT‖_F <= eps ‖K‖_F``.
+    ranks : optional, keyword only
+        The old name of ``max_rank``, accepted with a ``DeprecationWarning``
+        until the next release.
 
     Returns
     -------
@@ -180,9 +187,10 @@ def conv_kernel_to_tt(kernel: Any, in_modes: Sequence[int], out_modes: Sequence[
     modes ``(l², c_1, …, c_d)``; :func:`tt_to_conv_kernel` turns it back.
     """
     kernel, in_modes, out_modes = _tt_conv_inputs(kernel, in_modes, out_modes)
+    max_rank = renamed_cap(max_rank, ranks, "conv_kernel_to_tt")
     l = kernel.shape[2]
     return TTMatrix.from_dense(kernel_to_matrix(kernel), (1,) + out_modes, (l * l,) + in_modes,
-                               eps=eps, max_rank=ranks)
+                               eps=eps, max_rank=max_rank)
 
 
 def tt_to_conv_kernel(tt: TTMatrix) -> np.ndarray:
@@ -207,21 +215,26 @@ def naive_tensor_to_kernel(tensor: Any) -> np.ndarray:
     return np.ascontiguousarray(tensor.transpose(3, 2, 0, 1))
 
 
-def conv_kernel_to_naive_tt(kernel: Any, ranks: Any = None, eps: float | None = None) -> TTTensor:
+def conv_kernel_to_naive_tt(kernel: Any, max_rank: Any = None, eps: float | None = None,
+                            *, ranks: Any = None) -> TTTensor:
     """Compress a kernel with the naive scheme: TT-SVD of the 4-D ``(l, l, C, S)`` tensor.
 
     Parameters
     ----------
     kernel : ndarray, shape (S, C, l, l)
-    ranks : int or sequence of 3 ints, optional
+    max_rank : int or sequence of 3 ints, optional
         Cap on the internal ranks ``(r_1, r_2, r_3)``.
     eps : float in [0, 1), optional
         Relative accuracy: ``‖K − K_TT‖_F <= eps ‖K‖_F``.
+    ranks : optional, keyword only
+        The old name of ``max_rank``, accepted with a ``DeprecationWarning``
+        until the next release.
 
     Returns
     -------
     TTTensor of shape ``(l, l, C, S)``; ``naive_tensor_to_kernel(tt.full())``
     is the kernel.
     """
+    max_rank = renamed_cap(max_rank, ranks, "conv_kernel_to_naive_tt")
     kernel = _check_kernel(kernel)
-    return tt_svd(kernel_to_naive_tensor(kernel), eps=eps, max_rank=ranks)
+    return tt_svd(kernel_to_naive_tensor(kernel), eps=eps, max_rank=max_rank)

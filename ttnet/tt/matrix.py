@@ -172,16 +172,18 @@ class TTMatrix:
         return cls(cores)
 
     @classmethod
-    def random(cls, row_modes: Sequence[int], col_modes: Sequence[int], ranks: Any,
-               rng: Any = None, dtype: Any = np.float64) -> "TTMatrix":
+    def random(cls, row_modes: Sequence[int], col_modes: Sequence[int], ranks: Any = None,
+               rng: Any = None, dtype: Any = np.float64, *, max_rank: Any = None) -> "TTMatrix":
         """A TT-matrix with Gaussian cores whose full matrix has unit-variance entries.
 
-        See :meth:`TTTensor.random`; the theoretical maximal ranks are those of
-        the modes ``m_k n_k``.
+        ``ranks`` are exact and ``max_rank`` is a cap, as in
+        :meth:`TTTensor.random`; the theoretical maximal ranks are those of the
+        modes ``m_k n_k``.
         """
         row_modes, col_modes = _check_modes(row_modes, col_modes)
         modes = tuple(m * n for m, n in zip(row_modes, col_modes))
-        tt = TTTensor.random(modes, ranks, rng=check_rng(rng), dtype=check_dtype(dtype))
+        tt = TTTensor.random(modes, ranks, rng=check_rng(rng), dtype=check_dtype(dtype),
+                             max_rank=max_rank)
         return cls.from_tensor(tt, row_modes, col_modes)
 
     def as_tensor(self) -> TTTensor:

@@ -20,7 +20,7 @@ import numpy as np
 from .._checks import as_float_array, check_dtype, check_int_sequence, check_rng, check_scalar
 from ._scaling import ldexp_float, normalized
 from .cores import check_cores, tt_full_forward
-from .ranks import resolve_ranks
+from .ranks import exact_ranks, resolve_ranks
 
 
 class TTTensor:
@@ -98,8 +98,8 @@ class TTTensor:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def random(cls, shape: Sequence[int], ranks: Any, rng: Any = None,
-               dtype: Any = np.float64) -> "TTTensor":
+    def random(cls, shape: Sequence[int], ranks: Any = None, rng: Any = None,
+               dtype: Any = np.float64, *, max_rank: Any = None) -> "TTTensor":
         """A TT-tensor with independent Gaussian cores.
 
         Core k has entries ``N(0, 1 / r_{k-1})``, so every entry of the full
@@ -110,15 +110,28 @@ class TTTensor:
         ----------
         shape : sequence of int
             Mode sizes ``(n_1, …, n_d)``.
-        ranks : int or sequence of int
-            Internal ranks (see :func:`ttnet.tt.ranks.resolve_ranks`); values above
-            the theoretical maximum are lowered to it.
+        ranks : int or sequence of int, optional
+            The exact internal ranks ``(r_1, …, r_{d-1})`` (one int for every
+            bond, the ``d - 1`` ranks, or the full tuple with 1 at both ends;
+            :func:`ttnet.tt.ranks.internal_ranks`). A rank above the
+            theoretical maximum (:func:`ttnet.tt.max_ranks`) is lowered to it
+            with a ``DeprecationWarning``; from the next release it raises.
         rng : np.random.Generator, int or None
             Source of randomness (an int is a seed).
         dtype : np.float32 or np.float64
+        max_rank : int or sequence of int, optional (keyword only)
+            A cap instead of exact ranks: every rank is ``min(max_rank,
+            maximum)`` (:func:`ttnet.tt.ranks.resolve_ranks`). With neither
+            ``ranks`` nor ``max_rank`` the ranks are the theoretical maxima.
         """
         shape = check_int_sequence(shape, "shape", minimum=1)
-        full_ranks = resolve_ranks(ranks, shape, "ranks")
+        if ranks is not None and max_rank is not None:
+            raise TypeError(f"pass ranks (exact) or max_rank (a cap), not both; got "
+                            f"ranks={ranks!r}, max_rank={max_rank!r}")
+        if ranks is not None:
+            full_ranks = exact_ranks(ranks, shape, "ranks")
+        else:
+            full_ranks = resolve_ranks(max_rank, shape, "max_rank")
         rng = check_rng(rng)
         dtype = check_dtype(dtype)
         cores = []
