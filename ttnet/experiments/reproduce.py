@@ -243,9 +243,9 @@ def compress_trained_conv(dense: Any, row: Row) -> Any:
             ranks = layer.ranks[1:-1]
             if isinstance(layer, TTConv2d):
                 compressed = TTConv2d.from_conv(source_layer, layer.in_modes, layer.out_modes,
-                                                ranks=list(ranks))
+                                                max_rank=list(ranks))
             else:
-                compressed = NaiveTTConv2d.from_conv(source_layer, ranks=list(ranks))
+                compressed = NaiveTTConv2d.from_conv(source_layer, max_rank=list(ranks))
             for core, small in zip(layer.cores, compressed.cores):
                 core[...] = 0
                 core[tuple(slice(0, n) for n in small.shape)] = small
