@@ -211,6 +211,7 @@ _positive_float = _float_in(0.0, math.inf, include_low=False, include_high=False
 _nonnegative_float = _float_in(0.0, math.inf, include_low=True, include_high=False)
 _momentum = _float_in(0.0, 1.0, include_low=True, include_high=False)
 _decay = _float_in(0.0, 1.0, include_low=False, include_high=False)
+_gamma = _float_in(0.0, 1.0, include_low=False, include_high=True)
 
 
 def _path(text: str) -> str:
@@ -261,7 +262,8 @@ def run_config_from_args(args: argparse.Namespace) -> Any:
                      width=args.width, data=args.data, subset=args.subset,
                      batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
                      weight_decay=args.weight_decay, schedule=args.schedule,
-                     lr_step=args.lr_step, ema_decay=None if args.no_ema else args.ema,
+                     lr_step=args.lr_step, lr_gamma=args.lr_gamma,
+                     ema_decay=None if args.no_ema else args.ema,
                      augment=not args.no_augment, seed=args.seed, bits=args.bits,
                      quant_method=args.quant_method)
 
@@ -427,9 +429,10 @@ def cmd_tour(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .models import MODEL_NAMES
-
     from .data import DATASETS, SPLITS
+    from .experiments import RunConfig
+    from .models import DEFAULT_CONV_RANK, DEFAULT_FC_RANKS, MODEL_NAMES
+
     parser = argparse.ArgumentParser(
         prog="ttnet", description="Tensor-train compressed neural networks from scratch in NumPy. "
         "Without a command, runs the demo.",
@@ -462,35 +465,48 @@ def build_parser() -> argparse.ArgumentParser:
             "Train a network with SGD + momentum, the paper's augmentation and an EMA of the "
             "weights; checkpoints (last.npz, best.npz), metrics.json/csv and learning curves go "
             "to --out.")
+    d = RunConfig()                     # the defaults, in one place
     p.add_argument("--model", choices=MODEL_NAMES, required=True)
-    p.add_argument("--ranks", type=parse_ranks, default=None,
-                   help="TT-conv ranks: one int, or r0,r1,r2 per layer separated by '/'")
-    p.add_argument("--fc-ranks", type=parse_ranks, default=None,
-                   help="TT-FC ranks: one int, or r1,r2,r3 per layer separated by '/'")
-    p.add_argument("--width", type=_positive_float, default=1.0, help="channel multiplier (> 0)")
-    p.add_argument("--data", choices=DATASETS, default="fashion-mnist-mini")
-    p.add_argument("--subset", type=_positive_int, default=None,
+    p.add_argument("--ranks", type=parse_ranks, default=d.conv_ranks,
+                   help="TT-conv ranks: one int, or r0,r1,r2 per layer separated by '/' "
+                   f"(default {DEFAULT_CONV_RANK} everywhere)")
+    p.add_argument("--fc-ranks", type=parse_ranks, default=d.fc_ranks,
+                   help="TT-FC ranks: one int, or r1,r2,r3 per layer separated by '/' "
+                   f"(default {'/'.join(map(str, DEFAULT_FC_RANKS))} everywhere)")
+    p.add_argument("--width", type=_positive_float, default=d.width,
+                   help=f"channel multiplier (> 0) (default {d.width:g})")
+    p.add_argument("--data", choices=DATASETS, default=d.data, help=f"(default {d.data})")
+    p.add_argument("--subset", type=_positive_int, default=d.subset,
                    help="train on a class-balanced subset of N images (at most the training set; "
-                   "rounded down to a multiple of the number of classes)")
+                   "rounded down to a multiple of the number of classes) (default: all)")
     p.add_argument("--download", action="store_true",
                    help="download the data set if it is not found (checksums are verified)")
     p.add_argument("--epochs", type=_positive_int, required=True)
-    p.add_argument("--batch-size", type=_positive_int, default=100)
-    p.add_argument("--lr", type=_positive_float, default=0.1)
-    p.add_argument("--momentum", type=_momentum, default=0.9, help="in [0, 1) (default 0.9)")
-    p.add_argument("--weight-decay", type=_nonnegative_float, default=0.0)
-    p.add_argument("--schedule", choices=("step", "cosine"), default="step",
-                   help="step: x0.1 every --lr-step epochs (the paper); cosine: to 0 at the end")
-    p.add_argument("--lr-step", type=_positive_int, default=30)
-    p.add_argument("--ema", type=_decay, default=0.999,
-                   help="EMA decay for evaluation, in (0, 1) (default 0.999)")
+    p.add_argument("--batch-size", type=_positive_int, default=d.batch_size,
+                   help=f"(default {d.batch_size})")
+    p.add_argument("--lr", type=_positive_float, default=d.lr,
+                   help=f"learning rate (default {d.lr:g})")
+    p.add_argument("--momentum", type=_momentum, default=d.momentum,
+                   help=f"in [0, 1) (default {d.momentum:g})")
+    p.add_argument("--weight-decay", type=_nonnegative_float, default=d.weight_decay,
+                   help=f"(default {d.weight_decay:g})")
+    p.add_argument("--schedule", choices=("step", "cosine"), default=d.schedule,
+                   help="step: x LR_GAMMA every --lr-step epochs (the paper); cosine: to 0 at "
+                   f"the end (default {d.schedule})")
+    p.add_argument("--lr-step", type=_positive_int, default=d.lr_step,
+                   help=f"(default {d.lr_step})")
+    p.add_argument("--lr-gamma", type=_gamma, default=d.lr_gamma,
+                   help=f"factor of the step schedule, in (0, 1] (default {d.lr_gamma:g})")
+    p.add_argument("--ema", type=_decay, default=d.ema_decay,
+                   help=f"EMA decay for evaluation, in (0, 1) (default {d.ema_decay:g})")
     p.add_argument("--no-ema", action="store_true", help="evaluate the live weights")
     p.add_argument("--no-augment", action="store_true", help="no data augmentation")
-    p.add_argument("--seed", type=_int_at_least(0), default=0)
-    p.add_argument("--bits", type=_bits, default=None,
+    p.add_argument("--seed", type=_int_at_least(0), default=d.seed, help=f"(default {d.seed})")
+    p.add_argument("--bits", type=_bits, default=d.bits,
                    help="quantization-aware training at this bit width, 2..8 (weights and TT "
-                   "cores fake-quantized in every forward, straight-through gradients)")
-    p.add_argument("--quant-method", choices=("max", "mse"), default=None,
+                   "cores fake-quantized in every forward, straight-through gradients) "
+                   "(default: float training)")
+    p.add_argument("--quant-method", choices=("max", "mse"), default=d.quant_method,
                    help="scale rule of --bits: max-abs (default) or MSE-optimal clipping, "
                    "better at 2-3 bits")
     p.add_argument("--init-from", type=_path, default=None, metavar="CHECKPOINT",
