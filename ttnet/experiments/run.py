@@ -23,8 +23,8 @@ import numpy as np
 
 from .. import data as ttdata
 from .. import models
-from .._checks import (_describe, check_bool, check_choice, check_dtype, check_in_range, check_int,
-                       check_int_sequence, check_path, check_scalar, memory_bytes)
+from .._checks import (check_bool, check_choice, check_dtype, check_in_range, check_int,
+                       check_int_sequence, check_path, check_scalar, describe, memory_bytes)
 from ..nn.module import Module
 from ..train import (EMA, SGD, CosineLR, RunDirectoryError, StepLR, Trainer, evaluate,
                      load_checkpoint, run_dir)
@@ -152,7 +152,7 @@ def make_prepare(normalizer: ttdata.Normalizer, *, augment: bool, flip: bool,
     reproducible and resumable.
     """
     if not isinstance(normalizer, ttdata.Normalizer):
-        raise TypeError(f"normalizer must be a ttnet.data.Normalizer, got {_describe(normalizer)}")
+        raise TypeError(f"normalizer must be a ttnet.data.Normalizer, got {describe(normalizer)}")
     augment, flip = check_bool(augment, "augment"), check_bool(flip, "flip")
     dtype = check_dtype(dtype)
     def prepare(images: np.ndarray, rng: np.random.Generator, training: bool) -> np.ndarray:
@@ -306,11 +306,11 @@ def _check_run_config(saved: dict[str, Any], path: Path) -> dict[str, Any]:
         classes = saved["classes"]
         if not isinstance(classes, list) or len(classes) < 2:
             raise ValueError(f"classes must be a list of at least two class names, got "
-                             f"{_describe(classes)}")
+                             f"{describe(classes)}")
         normalizer = saved["normalizer"]
         if not isinstance(normalizer, dict) or set(normalizer) != {"mean", "std"}:
             raise ValueError(f"normalizer must be a dict with 'mean' and 'std', got "
-                             f"{_describe(normalizer)}")
+                             f"{describe(normalizer)}")
         ttdata.Normalizer(normalizer["mean"], normalizer["std"])
         if saved.get("bits") is not None:
             from ..quant import check_bits

@@ -71,7 +71,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .._checks import _describe, check_bool, check_int
+from .._checks import check_bool, check_int, describe
 from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.module import Module
 from tqdm import tqdm
@@ -91,10 +91,10 @@ __all__ = ["Trainer", "evaluate"]
 def _check_images_labels(images: Any, labels: Any, prefix: str) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(images, np.ndarray) or images.dtype.kind not in "uif" or images.ndim < 2:
         raise TypeError(f"{prefix}_images must be a numeric ndarray (N, ...) of uint8 or float, "
-                        f"got {_describe(images)}")
+                        f"got {describe(images)}")
     if not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu" or labels.ndim != 1:
         raise TypeError(f"{prefix}_labels must be a 1-D integer ndarray (N,), got "
-                        f"{_describe(labels)}")
+                        f"{describe(labels)}")
     if len(images) != len(labels):
         raise ValueError(f"{prefix}_images and {prefix}_labels must have the same length, got "
                          f"{len(images)} images and {len(labels)} labels")
@@ -114,7 +114,7 @@ def _prepared(prepare: Callable, images: np.ndarray, rng: np.random.Generator, t
     """Call ``prepare`` and check that it returned a batch in the model's dtype."""
     x = prepare(images, rng, training)
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        raise TypeError(f"prepare must return a float ndarray, got {_describe(x)}")
+        raise TypeError(f"prepare must return a float ndarray, got {describe(x)}")
     if dtype is not None and x.dtype != dtype:
         raise TypeError(f"prepare returned dtype {x.dtype} but the model's parameters are "
                         f"{dtype}; return x.astype(np.{dtype}) (no silent promotion)")
@@ -178,11 +178,11 @@ def evaluate(model: Module, images: np.ndarray, labels: np.ndarray, prepare: Cal
         or ±inf (the message names the images).
     """
     if not isinstance(model, Module):
-        raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+        raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
     images, labels = _check_images_labels(images, labels, "eval")
     if not callable(prepare):
         raise TypeError(f"prepare must be callable(images, rng, training), got "
-                        f"{_describe(prepare)}")
+                        f"{describe(prepare)}")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     loss_fn = SoftmaxCrossEntropy() if loss is None else loss
     dtype = _model_dtype(model)
@@ -305,28 +305,28 @@ class Trainer:
                  drop_last: bool = True, progress: bool | None = None,
                  log: Callable[[str], Any] | None = None, plot: bool = True) -> None:
         if not isinstance(model, Module):
-            raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+            raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a ttnet.train Optimizer (SGD, Adam), got "
-                            f"{_describe(optimizer)}")
+                            f"{describe(optimizer)}")
         if any(optimizer.params.get(name) is not p for name, p in model.params.items()) or \
                 len(optimizer.params) != len(model.params):
             raise ValueError("optimizer must be built on this model (its parameters are not the "
                              "model's arrays): use SGD(model, ...)")
         if not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a ttnet.train Schedule (ConstantLR, StepLR, "
-                            f"CosineLR), got {_describe(schedule)}")
+                            f"CosineLR), got {describe(schedule)}")
         if not callable(prepare):
             raise TypeError(f"prepare must be callable(images, rng, training), got "
-                            f"{_describe(prepare)}")
+                            f"{describe(prepare)}")
         if ema is not None:
             if not isinstance(ema, EMA):
-                raise TypeError(f"ema must be a ttnet.train EMA or None, got {_describe(ema)}")
+                raise TypeError(f"ema must be a ttnet.train EMA or None, got {describe(ema)}")
             if any(ema.params.get(name) is not p for name, p in model.params.items()):
                 raise ValueError("ema must be built on this model: use EMA(model, ...)")
         if loss is not None and not isinstance(loss, Module):
             raise TypeError(f"loss must be a ttnet.nn Module (e.g. SoftmaxCrossEntropy), got "
-                            f"{_describe(loss)}")
+                            f"{describe(loss)}")
         for name, flag in (("resume", resume), ("overwrite", overwrite), ("drop_last", drop_last),
                            ("plot", plot)):
             check_bool(flag, name)
@@ -334,17 +334,17 @@ class Trainer:
             raise ValueError("resume and overwrite cannot both be True: resume continues the run "
                              "in out_dir, overwrite deletes it")
         if progress is not None and not isinstance(progress, (bool, np.bool_)):
-            raise TypeError(f"progress must be True, False or None, got {_describe(progress)}")
+            raise TypeError(f"progress must be True, False or None, got {describe(progress)}")
         if log is not None and not callable(log):
-            raise TypeError(f"log must be callable(str) or None, got {_describe(log)}")
+            raise TypeError(f"log must be callable(str) or None, got {describe(log)}")
         if config is not None and not isinstance(config, dict):
-            raise TypeError(f"config must be a dict or None, got {_describe(config)}")
+            raise TypeError(f"config must be a dict or None, got {describe(config)}")
         try:
             self.config = json.loads(json.dumps({} if config is None else config))
         except (TypeError, ValueError) as exc:
             raise TypeError(f"config must be JSON-serialisable: {exc}") from None
         if isinstance(out_dir, (bytes, bytearray)) or not isinstance(out_dir, (str, os.PathLike)):
-            raise TypeError(f"out_dir must be a path, got {_describe(out_dir)}")
+            raise TypeError(f"out_dir must be a path, got {describe(out_dir)}")
 
         self.model, self.optimizer, self.schedule = model, optimizer, schedule
         self.prepare = prepare
