@@ -12,6 +12,8 @@ import pytest
 from ttnet import __version__
 from ttnet.cli import main, parse_ranks, tour
 
+from .helpers import small_data
+
 TINY = ["--model", "tt-conv", "--width", "0.125", "--ranks", "2", "--data", "fashion-mnist-mini",
         "--subset", "200", "--batch-size", "50", "--no-progress"]
 
@@ -136,19 +138,10 @@ def test_eval_refuses_a_checkpoint_whose_config_lacks_run_settings(tmp_path, cap
     assert "lacks conv_ranks, fc_ranks, data" in err
 
 
-def _small_mini_data(monkeypatch, n=200):
-    """Make ttnet.data.load return the first n images of each split (a demo epoch in a second)."""
-    import ttnet.data as ttdata
-
-    real_load = ttdata.load
-    monkeypatch.setattr(ttdata, "load", lambda name, split="train", root=None, download=False:
-                        real_load(name, split, root, download).subset(np.arange(n)))
-
-
 def test_demo_replaces_its_own_output_and_refuses_any_other_run(tmp_path, monkeypatch, capsys):
     from ttnet.experiments import previous_demo
 
-    _small_mini_data(monkeypatch)
+    small_data(monkeypatch, 200)
     demo_dir, other = tmp_path / "demo", tmp_path / "other"
     assert previous_demo(demo_dir) is False                  # nothing there: a fresh run
     assert main(["demo", "--out", str(demo_dir), "--epochs", "1", "--no-progress"]) == 0
