@@ -1,4 +1,5 @@
-"""Shared pytest configuration: hypothesis profiles and small helpers.
+"""Shared pytest configuration: hypothesis profiles and the fixtures used across test files
+(helper functions are in tests/helpers.py).
 
 Profiles (select with ``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE=NAME``):
 
@@ -25,3 +26,14 @@ def rng():
     """A seeded generator, so a failing test fails the same way every run."""
     return np.random.default_rng(20161103)
 
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """An empty $HOME (so ~/.cache/ttnet is empty) and no $TTNET_DATA / $TTNET_DATA_URL."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("TTNET_DATA", raising=False)
+    monkeypatch.delenv("TTNET_DATA_URL", raising=False)
+    return home

@@ -29,3 +29,24 @@ def rel_err(a, b):
     b = np.asarray(b, dtype=np.float64)
     nb = np.linalg.norm(b)
     return float(np.linalg.norm(a - b) / (nb if nb > 0 else 1.0))
+
+
+def small_data(monkeypatch, n):
+    """Make ``ttnet.data.load`` return the first ``n`` images of each split (an epoch in a
+    second); return the real loader."""
+    import ttnet.data as ttdata
+
+    real_load = ttdata.load
+    monkeypatch.setattr(ttdata, "load", lambda name, split="train", root=None, download=False:
+                        real_load(name, split, root, download).subset(np.arange(n)))
+    return real_load
+
+
+@st.composite
+def conv_setups(draw):
+    """Shapes for a small convolution: odd/even and non-square kernels, strides 1-3, padding 0-2."""
+    (B, C, H, W), kernel, stride, padding = draw(
+        window_geometries(max_batch=2, max_channels=3, max_hw=6, max_kernel=4, max_padding=2))
+    S = draw(st.integers(1, 3))
+    return dict(B=B, C=C, S=S, H=H, W=W, kernel=kernel, stride=stride, padding=padding,
+                bias=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)))

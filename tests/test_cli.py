@@ -12,6 +12,8 @@ import pytest
 from ttnet import __version__
 from ttnet.cli import main, parse_ranks, tour
 
+from .helpers import small_data
+
 TINY = ["--model", "tt-conv", "--width", "0.125", "--ranks", "2", "--data", "fashion-mnist-mini",
         "--subset", "200", "--batch-size", "50", "--no-progress"]
 
@@ -136,19 +138,10 @@ def test_eval_refuses_a_checkpoint_whose_config_lacks_run_settings(tmp_path, cap
     assert "lacks conv_ranks, fc_ranks, data" in err
 
 
-def _small_mini_data(monkeypatch, n=200):
-    """Make ttnet.data.load return the first n images of each split (a demo epoch in a second)."""
-    import ttnet.data as ttdata
-
-    real_load = ttdata.load
-    monkeypatch.setattr(ttdata, "load", lambda name, split="train", root=None, download=False:
-                        real_load(name, split, root, download).subset(np.arange(n)))
-
-
 def test_demo_replaces_its_own_output_and_refuses_any_other_run(tmp_path, monkeypatch, capsys):
     from ttnet.experiments import previous_demo
 
-    _small_mini_data(monkeypatch)
+    small_data(monkeypatch, 200)
     demo_dir, other = tmp_path / "demo", tmp_path / "other"
     assert previous_demo(demo_dir) is False                  # nothing there: a fresh run
     assert main(["demo", "--out", str(demo_dir), "--epochs", "1", "--no-progress"]) == 0
@@ -218,3 +211,35 @@ def test_summary_warns_about_ranks_too_large_to_compress(capsys):
 def test_tour_refuses_a_negative_seed():
     with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
         tour(seed=-1, out=io.StringIO())
+
+
+def test_train_takes_its_defaults_from_run_config():
+    from ttnet.cli import build_parser, run_config_from_args
+    from ttnet.experiments import RunConfig
+
+    args = build_parser().parse_args(["train", "--model", "conv", "--epochs", "1", "--out", "o"])
+    assert run_config_from_args(args) == RunConfig(model="conv")
+    args = build_parser().parse_args(["train", "--model", "conv", "--epochs", "1", "--out", "o",
+                                      "--lr-gamma", "0.5"])
+    assert run_config_from_args(args).lr_gamma == 0.5
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "nan"])
+def test_lr_gamma_out_of_range_is_a_usage_error(value, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--model", "conv", "--epochs", "1", "--out", "o", "--lr-gamma", value])
+    assert info.value.code == 2
+    assert "--lr-gamma: expected a finite number in (0, 1]" in capsys.readouterr().err
+
+
+def test_train_help_shows_the_defaults(capsys):
+    from ttnet.experiments import RunConfig
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    d = RunConfig()
+    for option, default in [("--lr-gamma", d.lr_gamma), ("--lr", d.lr), ("--ema", d.ema_decay),
+                            ("--momentum", d.momentum), ("--batch-size", d.batch_size),
+                            ("--lr-step", d.lr_step), ("--data", d.data)]:
+        assert re.search(rf"{option} \S+ (?:(?! --).)*\(default {default}\)", text), option

@@ -241,3 +241,27 @@ def test_model_parts_says_which_rank_options_a_model_takes():
     assert models.model_parts("tt-conv-tt-fc").tt_conv
     with pytest.raises(ValueError, match="name must be one of"):
         models.model_parts("resnet")
+
+
+def test_each_entry_of_the_architecture_table_is_the_network_built():
+    """Conv and Hidden become three layers (with BatchNorm and ReLU), the other specs one."""
+    layer_of = {models.Conv: {"dense": "Conv2d", "tt": "TTConv2d", "naive-tt": "NaiveTTConv2d"},
+                models.Hidden: {"dense": "Linear", "tt": "TTLinear"}}
+    plain = {models.Pool: "MaxPool2d", models.GlobalPool: "GlobalAvgPool2d",
+             models.Flat: "Flatten", models.Classifier: "Linear"}
+    assert models.MODEL_NAMES == tuple(models.ARCHITECTURES)
+    for name, specs in models.ARCHITECTURES.items():
+        expected = []
+        for spec in specs:
+            if type(spec) in layer_of:
+                norm = "BatchNorm2d" if isinstance(spec, models.Conv) else "BatchNorm1d"
+                expected += [layer_of[type(spec)][spec.kind], norm, "ReLU"]
+            else:
+                expected.append(plain[type(spec)])
+        parts = models.model_parts(name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", models.CompressionWarning)
+            net = models.build(name, input_shape=(1, 32, 32), width=0.125, rng=0,
+                               conv_ranks=2 if parts.tt_conv else None,
+                               fc_ranks=2 if parts.tt_fc else None)
+        assert [type(layer).__name__ for layer in net.children()] == expected, name

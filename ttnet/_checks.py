@@ -20,7 +20,7 @@ import numpy as np
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
     """Short description of a value for an error message."""
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
@@ -59,11 +59,11 @@ def as_float_array(x: Any, name: str, *, ndim: int | None = None,
         NaN or Inf.
     """
     if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be a real numeric array, got {_describe(x)}")
+        raise TypeError(f"{name} must be a real numeric array, got {describe(x)}")
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and other unconvertible objects
-        raise TypeError(f"{name} must be a real numeric array, got {_describe(x)}: {exc}") from None
+        raise TypeError(f"{name} must be a real numeric array, got {describe(x)}: {exc}") from None
     kind = arr.dtype.kind
     if kind in "iub":
         arr = arr.astype(np.float64)
@@ -74,10 +74,10 @@ def as_float_array(x: Any, name: str, *, ndim: int | None = None,
                 f"convert it with .astype(np.float32) or .astype(np.float64)")
     elif kind == "c":
         raise TypeError(
-            f"{name} must be a real numeric array, got complex values ({_describe(x)}); ttnet "
+            f"{name} must be a real numeric array, got complex values ({describe(x)}); ttnet "
             f"never drops an imaginary part: pass {name}.real if that is what you mean")
     else:
-        raise TypeError(f"{name} must be a real numeric array, got {_describe(x)}")
+        raise TypeError(f"{name} must be a real numeric array, got {describe(x)}")
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got {arr.ndim} (shape {arr.shape})")
     if min_ndim is not None and arr.ndim < min_ndim:
@@ -102,7 +102,7 @@ def check_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"{name} must be np.float32 or np.float64, got {_describe(dtype)}") from None
+        raise TypeError(f"{name} must be np.float32 or np.float64, got {describe(dtype)}") from None
     if dt not in FLOAT_DTYPES:
         raise TypeError(f"{name} must be np.float32 or np.float64, got {dt}")
     return dt
@@ -115,7 +115,7 @@ def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
     size or rank).
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {_describe(value)}")
+        raise TypeError(f"{name} must be an integer, got {describe(value)}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
@@ -126,13 +126,13 @@ def check_int_sequence(values: Any, name: str, *, length: int | None = None,
                        minimum: int | None = 1, allow_empty: bool = False) -> tuple[int, ...]:
     """Return ``values`` as a tuple of ints, checking length and lower bound."""
     if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
-        raise TypeError(f"{name} must be a sequence of integers, got {_describe(values)}")
+        raise TypeError(f"{name} must be a sequence of integers, got {describe(values)}")
     if isinstance(values, np.ndarray) and values.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {values.shape}")
     out = []
     for k, v in enumerate(values):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
-            raise TypeError(f"{name}[{k}] must be an integer, got {_describe(v)}")
+            raise TypeError(f"{name}[{k}] must be an integer, got {describe(v)}")
         v = int(v)
         if minimum is not None and v < minimum:
             raise ValueError(f"{name}[{k}] must be >= {minimum}, got {v} (in {name}={tuple(values)})")
@@ -149,7 +149,7 @@ def check_eps(eps: Any, name: str = "eps") -> float | None:
     if eps is None:
         return None
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
-        raise TypeError(f"{name} must be None or a real number in [0, 1), got {_describe(eps)}")
+        raise TypeError(f"{name} must be None or a real number in [0, 1), got {describe(eps)}")
     eps = float(eps)
     if not (0.0 <= eps < 1.0):
         raise ValueError(f"{name} must be in [0, 1), got {eps}")
@@ -159,7 +159,7 @@ def check_eps(eps: Any, name: str = "eps") -> float | None:
 def check_scalar(value: Any, name: str) -> float:
     """Check a finite real scalar (used for TT scalar multiplication)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+        raise TypeError(f"{name} must be a real number, got {describe(value)}")
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
@@ -176,7 +176,7 @@ def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
         if rng < 0:
             raise ValueError(f"{name} as a seed must be >= 0, got {rng}")
         return np.random.default_rng(int(rng))
-    raise TypeError(f"{name} must be None, an int seed or a np.random.Generator, got {_describe(rng)}")
+    raise TypeError(f"{name} must be None, an int seed or a np.random.Generator, got {describe(rng)}")
 
 
 def check_pair(value: Any, name: str, *, minimum: int = 1) -> tuple[int, int]:
@@ -213,7 +213,7 @@ def check_bool(value: Any, name: str) -> bool:
     usually an argument in the wrong position.
     """
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {_describe(value)}")
+        raise TypeError(f"{name} must be True or False, got {describe(value)}")
     return bool(value)
 
 
@@ -225,7 +225,7 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     """
     valid = ", ".join(repr(c) for c in choices)
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, one of {valid}; got {_describe(value)}")
+        raise TypeError(f"{name} must be a string, one of {valid}; got {describe(value)}")
     if value not in choices:
         raise ValueError(f"{name} must be one of {valid}; got {value!r}")
     return value
@@ -246,7 +246,7 @@ def check_path(value: Any, name: str, *, allow_none: bool = False) -> Path | Non
         if isinstance(text, str):
             raise ValueError(f"{name} must be a non-empty path, got ''")
     expected = "a path (str or os.PathLike)" + (" or None" if allow_none else "")
-    raise TypeError(f"{name} must be {expected}, got {_describe(value)}")
+    raise TypeError(f"{name} must be {expected}, got {describe(value)}")
 
 
 #: Assumed memory when the operating system does not report it (1 TiB).

@@ -214,6 +214,7 @@ _positive_float = _float_in(0.0, math.inf, include_low=False, include_high=False
 _nonnegative_float = _float_in(0.0, math.inf, include_low=True, include_high=False)
 _momentum = _float_in(0.0, 1.0, include_low=True, include_high=False)
 _decay = _float_in(0.0, 1.0, include_low=False, include_high=False)
+_gamma = _float_in(0.0, 1.0, include_low=False, include_high=True)
 
 
 def _path(text: str) -> str:
@@ -264,7 +265,8 @@ def run_config_from_args(args: argparse.Namespace) -> Any:
                      width=args.width, data=args.data, subset=args.subset,
                      batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
                      weight_decay=args.weight_decay, schedule=args.schedule,
-                     lr_step=args.lr_step, ema_decay=None if args.no_ema else args.ema,
+                     lr_step=args.lr_step, lr_gamma=args.lr_gamma,
+                     ema_decay=None if args.no_ema else args.ema,
                      augment=not args.no_augment, seed=args.seed, bits=args.bits,
                      quant_method=args.quant_method)
 
@@ -429,71 +431,84 @@ def cmd_tour(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .models import MODEL_NAMES
+def _subcommand(sub: Any, name: str, help_text: str, description: str
+                ) -> argparse.ArgumentParser:
+    """Add the subcommand ``name`` with its example as the epilog."""
+    p = sub.add_parser(name, help=help_text, description=description,
+                       epilog=f"Example: {EXAMPLES[name]}")
+    p.set_defaults(command_parser=p)        # for usage errors found after parsing
+    return p
 
-    from .data import DATASETS, SPLITS
-    parser = argparse.ArgumentParser(
-        prog="ttnet", description="Tensor-train compressed neural networks from scratch in NumPy. "
-        "Without a command, runs the demo.",
-        epilog="Examples:\n  " + "\n  ".join(EXAMPLES.values()),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"ttnet {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=description,
-                           epilog=f"Example: {EXAMPLES[name]}")
-        p.set_defaults(command_parser=p)        # for usage errors found after parsing
-        return p
+def _progress_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show progress bars (default: only on a terminal)")
 
-    def progress_flag(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                       help="show progress bars (default: only on a terminal)")
 
-    p = add("demo", "train a small TT-conv net on the packaged Fashion-MNIST subset (default)",
-            "Train a small TT-conv network on fashion-mnist-mini (offline) and print its test "
-            "accuracy, parameters and compression against its dense twin.")
+def _add_demo(sub: Any) -> None:
+    p = _subcommand(
+        sub, "demo", "train a small TT-conv net on the packaged Fashion-MNIST subset (default)",
+        "Train a small TT-conv network on fashion-mnist-mini (offline) and print its test "
+        "accuracy, parameters and compression against its dense twin.")
     p.add_argument("--out", type=_path, default="runs/demo",
                    help="run directory (default runs/demo); a previous demo there is replaced, "
                    "any other non-empty directory is refused")
     p.add_argument("--epochs", type=_positive_int, default=None,
                    help="number of epochs (default: the demo's)")
-    progress_flag(p)
+    _progress_flag(p)
 
-    p = add("train", "train one of the paper's networks",
-            "Train a network with SGD + momentum, the paper's augmentation and an EMA of the "
-            "weights; checkpoints (last.npz, best.npz), metrics.json/csv and learning curves go "
-            "to --out.")
+
+def _add_train(sub: Any) -> None:
+    from .data import DATASETS
+    from .experiments import RunConfig
+    from .models import DEFAULT_CONV_RANK, DEFAULT_FC_RANKS, MODEL_NAMES
+
+    p = _subcommand(
+        sub, "train", "train one of the paper's networks",
+        "Train a network with SGD + momentum, the paper's augmentation and an EMA of the weights;"
+        " checkpoints (last.npz, best.npz), metrics.json/csv and learning curves go to --out.")
+    d = RunConfig()                     # the defaults, in one place
     p.add_argument("--model", choices=MODEL_NAMES, required=True)
-    p.add_argument("--ranks", type=parse_ranks, default=None,
-                   help="TT-conv ranks: one int, or r0,r1,r2 per layer separated by '/'")
-    p.add_argument("--fc-ranks", type=parse_ranks, default=None,
-                   help="TT-FC ranks: one int, or r1,r2,r3 per layer separated by '/'")
-    p.add_argument("--width", type=_positive_float, default=1.0, help="channel multiplier (> 0)")
-    p.add_argument("--data", choices=DATASETS, default="fashion-mnist-mini")
-    p.add_argument("--subset", type=_positive_int, default=None,
+    p.add_argument("--ranks", type=parse_ranks, default=d.conv_ranks,
+                   help="TT-conv ranks: one int, or r0,r1,r2 per layer separated by '/' "
+                   f"(default {DEFAULT_CONV_RANK} everywhere)")
+    p.add_argument("--fc-ranks", type=parse_ranks, default=d.fc_ranks,
+                   help="TT-FC ranks: one int, or r1,r2,r3 per layer separated by '/' "
+                   f"(default {'/'.join(map(str, DEFAULT_FC_RANKS))} everywhere)")
+    p.add_argument("--width", type=_positive_float, default=d.width,
+                   help=f"channel multiplier (> 0) (default {d.width:g})")
+    p.add_argument("--data", choices=DATASETS, default=d.data, help=f"(default {d.data})")
+    p.add_argument("--subset", type=_positive_int, default=d.subset,
                    help="train on a class-balanced subset of N images (at most the training set; "
-                   "rounded down to a multiple of the number of classes)")
+                   "rounded down to a multiple of the number of classes) (default: all)")
     p.add_argument("--download", action="store_true",
                    help="download the data set if it is not found (checksums are verified)")
     p.add_argument("--epochs", type=_positive_int, required=True)
-    p.add_argument("--batch-size", type=_positive_int, default=100)
-    p.add_argument("--lr", type=_positive_float, default=0.1)
-    p.add_argument("--momentum", type=_momentum, default=0.9, help="in [0, 1) (default 0.9)")
-    p.add_argument("--weight-decay", type=_nonnegative_float, default=0.0)
-    p.add_argument("--schedule", choices=("step", "cosine"), default="step",
-                   help="step: x0.1 every --lr-step epochs (the paper); cosine: to 0 at the end")
-    p.add_argument("--lr-step", type=_positive_int, default=30)
-    p.add_argument("--ema", type=_decay, default=0.999,
-                   help="EMA decay for evaluation, in (0, 1) (default 0.999)")
+    p.add_argument("--batch-size", type=_positive_int, default=d.batch_size,
+                   help=f"(default {d.batch_size})")
+    p.add_argument("--lr", type=_positive_float, default=d.lr,
+                   help=f"learning rate (default {d.lr:g})")
+    p.add_argument("--momentum", type=_momentum, default=d.momentum,
+                   help=f"in [0, 1) (default {d.momentum:g})")
+    p.add_argument("--weight-decay", type=_nonnegative_float, default=d.weight_decay,
+                   help=f"(default {d.weight_decay:g})")
+    p.add_argument("--schedule", choices=("step", "cosine"), default=d.schedule,
+                   help="step: x LR_GAMMA every --lr-step epochs (the paper); cosine: to 0 at "
+                   f"the end (default {d.schedule})")
+    p.add_argument("--lr-step", type=_positive_int, default=d.lr_step,
+                   help=f"(default {d.lr_step})")
+    p.add_argument("--lr-gamma", type=_gamma, default=d.lr_gamma,
+                   help=f"factor of the step schedule, in (0, 1] (default {d.lr_gamma:g})")
+    p.add_argument("--ema", type=_decay, default=d.ema_decay,
+                   help=f"EMA decay for evaluation, in (0, 1) (default {d.ema_decay:g})")
     p.add_argument("--no-ema", action="store_true", help="evaluate the live weights")
     p.add_argument("--no-augment", action="store_true", help="no data augmentation")
-    p.add_argument("--seed", type=_int_at_least(0), default=0)
-    p.add_argument("--bits", type=_bits, default=None,
+    p.add_argument("--seed", type=_int_at_least(0), default=d.seed, help=f"(default {d.seed})")
+    p.add_argument("--bits", type=_bits, default=d.bits,
                    help="quantization-aware training at this bit width, 2..8 (weights and TT "
-                   "cores fake-quantized in every forward, straight-through gradients)")
-    p.add_argument("--quant-method", choices=("max", "mse"), default=None,
+                   "cores fake-quantized in every forward, straight-through gradients) "
+                   "(default: float training)")
+    p.add_argument("--quant-method", choices=("max", "mse"), default=d.quant_method,
                    help="scale rule of --bits: max-abs (default) or MSE-optimal clipping, "
                    "better at 2-3 bits")
     p.add_argument("--init-from", type=_path, default=None, metavar="CHECKPOINT",
@@ -503,9 +518,15 @@ def build_parser() -> argparse.ArgumentParser:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true", help="continue the run in --out")
     group.add_argument("--overwrite", action="store_true", help="replace the run in --out")
-    progress_flag(p)
+    _progress_flag(p)
 
-    p = add("eval", "evaluate a checkpoint", "Evaluate a checkpoint written by 'ttnet train'.")
+
+def _add_eval(sub: Any) -> None:
+    from .data import DATASETS, SPLITS
+
+    p = _subcommand(
+        sub, "eval", "evaluate a checkpoint",
+        "Evaluate a checkpoint written by 'ttnet train'.")
     p.add_argument("--checkpoint", type=_path, required=True,
                    help="last.npz or best.npz of a run")
     p.add_argument("--data", choices=DATASETS, default=None, help="default: the run's data set")
@@ -513,9 +534,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--download", action="store_true",
                    help="download the data set if it is not found (checksums are verified)")
 
-    p = add("summary", "print a network's layers, shapes, parameters and compression",
-            "Print the layers of a network with their output shapes and parameter counts, and "
-            "its compression against the dense twin.")
+
+def _add_summary(sub: Any) -> None:
+    from .models import MODEL_NAMES
+
+    p = _subcommand(
+        sub, "summary", "print a network's layers, shapes, parameters and compression",
+        "Print the layers of a network with their output shapes and parameter counts, and its "
+        "compression against the dense twin.")
     p.add_argument("--model", choices=MODEL_NAMES, required=True)
     p.add_argument("--ranks", type=parse_ranks, default=None)
     p.add_argument("--fc-ranks", type=parse_ranks, default=None)
@@ -526,11 +552,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also print the model's size in bytes at this bit width (2..8) beside "
                    "float32 and the dense twin's")
 
-    p = add("reproduce", "run the paper's results table (or another suite) and report it",
-            "Run every row of a suite that is not done yet: finished rows are skipped, "
-            "interrupted ones resumed from their last.npz (bit-identical), so the suite can be "
-            "carried across many sittings. --list shows the plan, --report writes the results "
-            "of whatever has finished, --quick runs the two-row CI miniature end to end.")
+
+def _add_reproduce(sub: Any) -> None:
+    p = _subcommand(
+        sub, "reproduce", "run the paper's results table (or another suite) and report it",
+        "Run every row of a suite that is not done yet: finished rows are skipped, interrupted "
+        "ones resumed from their last.npz (bit-identical), so the suite can be carried across "
+        "many sittings. --list shows the plan, --report writes the results of whatever has "
+        "finished, --quick runs the two-row CI miniature end to end.")
     p.add_argument("--suite", default="paper-table", help="suite name (default paper-table)")
     p.add_argument("--out", type=_path, default=None, help="suite directory, one sub-directory per row "
                    "(default runs/SUITE)")
@@ -548,12 +577,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "of every model")
     p.add_argument("--download", action="store_true",
                    help="download the data set if it is not found (checksums are verified)")
-    progress_flag(p)
+    _progress_flag(p)
 
-    p = add("quantize", "quantize a trained network's weights and TT cores to k bits",
-            "Quantize the weights and TT cores of a checkpoint (its EMA weights if it has them) "
-            "to k-bit integers with their scales; 'ttnet eval --checkpoint OUT' evaluates the "
-            "result.")
+
+def _add_quantize(sub: Any) -> None:
+    p = _subcommand(
+        sub, "quantize", "quantize a trained network's weights and TT cores to k bits",
+        "Quantize the weights and TT cores of a checkpoint (its EMA weights if it has them) to "
+        "k-bit integers with their scales; 'ttnet eval --checkpoint OUT' evaluates the result.")
     p.add_argument("--checkpoint", type=_path, required=True, help="last.npz or best.npz of a run")
     p.add_argument("--bits", type=_bits, required=True, help="bit width, 2..8")
     p.add_argument("--out", type=_path, required=True, help="quantized weights file (.npz)")
@@ -563,11 +594,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-tensor", action="store_true",
                    help="one scale per dense weight instead of one per output channel")
 
-    p = add("export", "write a trained network as an ONNX model (TT layers kept factored)",
-            "Write a checkpoint as an ONNX model: dense layers as Conv / Gemm with BatchNorm "
-            "folded in, TT layers factored (the cores are the initializers and the weight is "
-            "rebuilt in the graph). With --bits 8 the weights and cores are int8 with "
-            "DequantizeLinear. Needs the extra 'deploy' (onnx, onnxruntime).")
+
+def _add_export(sub: Any) -> None:
+    p = _subcommand(
+        sub, "export", "write a trained network as an ONNX model (TT layers kept factored)",
+        "Write a checkpoint as an ONNX model: dense layers as Conv / Gemm with BatchNorm folded "
+        "in, TT layers factored (the cores are the initializers and the weight is rebuilt in the "
+        "graph). With --bits 8 the weights and cores are int8 with DequantizeLinear. Needs the "
+        "extra 'deploy' (onnx, onnxruntime).")
     p.add_argument("--checkpoint", type=_path, required=True, help="last.npz or best.npz of a run")
     p.add_argument("--onnx", type=_path, required=True, help="output .onnx file")
     p.add_argument("--bits", type=int, choices=(8,), default=None,
@@ -576,9 +610,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="put the run's input standardisation into the graph (the model then "
                    "takes raw pixel values, 0..255)")
 
-    p = add("tour", "a short tour of the TT format",
-            "Decompose a few tensors with TT-SVD and print ranks, errors and sizes.")
+
+def _add_tour(sub: Any) -> None:
+    p = _subcommand(
+        sub, "tour", "a short tour of the TT format",
+        "Decompose a few tensors with TT-SVD and print ranks, errors and sizes.")
     p.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed >= 0 (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``ttnet`` parser: one subcommand per ``_add_<command>`` function."""
+    parser = argparse.ArgumentParser(
+        prog="ttnet", description="Tensor-train compressed neural networks from scratch in NumPy. "
+        "Without a command, runs the demo.",
+        epilog="Examples:\n  " + "\n  ".join(EXAMPLES.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"ttnet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add_command in (_add_demo, _add_train, _add_eval, _add_summary, _add_reproduce,
+                        _add_quantize, _add_export, _add_tour):
+        add_command(sub)
     return parser
 
 

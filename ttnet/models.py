@@ -21,6 +21,10 @@ name                      layers
 ``tt-conv-tt-fc``         both
 ========================  ==========================================================
 
+The same table, in code, is :data:`ARCHITECTURES`: one list of layer specs
+(:class:`Conv`, :class:`Pool`, :class:`GlobalPool`, :class:`Flat`,
+:class:`Hidden`, :class:`Classifier`) per name; a new network is a new entry.
+
 TT-conv channel modes: 64 = 4·4·4 and 128 = 4·8·4 (other channel counts, from
 ``width``, use :func:`ttnet.tt.factorize`); TT-FC modes 8192 = 8·8·8·16 →
 1536 = 4·6·8·8 → 512 = 4·4·4·8. The first convolution always stays dense.
@@ -46,11 +50,9 @@ from .ops.im2col import conv_output_shape
 from .tt import factorize
 from .tt.ranks import internal_ranks
 
-__all__ = ["MODEL_NAMES", "build", "summary", "channel_modes", "check_ranks", "model_parts",
-           "ModelParts", "Summary", "CompressionWarning"]
-
-MODEL_NAMES = ("conv", "conv-fc", "tt-conv", "naive-tt-conv", "tt-conv-fc", "conv-tt-fc",
-               "tt-conv-tt-fc")
+__all__ = ["MODEL_NAMES", "ARCHITECTURES", "build", "summary", "channel_modes", "check_ranks",
+           "model_parts", "ModelParts", "Summary", "CompressionWarning", "Conv", "Pool",
+           "GlobalPool", "Flat", "Hidden", "Classifier"]
 
 #: Batch-norm epsilon of the authors' experiments.
 BN_EPS = 1e-3
@@ -70,6 +72,74 @@ def channel_modes(n: int, d: int) -> tuple[int, ...]:
     return factorize(n, d)
 
 
+# ---------------------------------------------------------------- the architectures, as a table
+# Each network is a list of layer specs, in the paper's sizes (channels at width 1); _plan turns
+# them into layers for a given width, input shape, ranks and dtype. Every Conv is followed by
+# BatchNorm2d and ReLU, every Hidden by BatchNorm1d and ReLU.
+class Conv(NamedTuple):
+    """A 3 × 3 convolution without bias, + BatchNorm2d + ReLU."""
+
+    kind: str       #: "dense" (Conv2d), "tt" (TTConv2d) or "naive-tt" (NaiveTTConv2d)
+    channels: int   #: output channels at width 1
+    padding: int
+
+
+class Pool(NamedTuple):
+    """A 3 × 3 max-pool, stride 2, padding 1."""
+
+
+class GlobalPool(NamedTuple):
+    """A global average pool: (C, H, W) → (C,)."""
+
+
+class Flat(NamedTuple):
+    """Flatten (C, H, W) → (C·H·W,)."""
+
+
+class Hidden(NamedTuple):
+    """A fully connected layer without bias, + BatchNorm1d + ReLU."""
+
+    kind: str       #: "dense" (Linear) or "tt" (TTLinear)
+    features: int
+
+
+class Classifier(NamedTuple):
+    """The last linear layer → ``num_classes`` logits."""
+
+    bias: bool
+
+
+def _convs(kind: str, last_padding: int) -> list:
+    """The six convolutions and two pools every network starts with; convs 2–6 of ``kind``."""
+    return [Conv("dense", 64, 1), Conv(kind, 64, 1), Pool(),
+            Conv(kind, 128, 1), Conv(kind, 128, 1), Pool(),
+            Conv(kind, 128, last_padding), Conv(kind, 128, last_padding)]
+
+
+def _fc_head(kind: str) -> list:
+    """Flatten, two hidden fully connected layers of ``kind``, the classifier with bias."""
+    return [Flat(), Hidden(kind, 1536), Hidden(kind, 512), Classifier(bias=True)]
+
+
+_AVERAGE_HEAD = [GlobalPool(), Classifier(bias=False)]
+
+#: The networks of :data:`MODEL_NAMES`: each a list of layer specs (see the module docstring).
+ARCHITECTURES: dict[str, list] = {
+    "conv":          _convs("dense", last_padding=0) + _AVERAGE_HEAD,
+    "conv-fc":       _convs("dense", last_padding=1) + _fc_head("dense"),
+    "tt-conv":       _convs("tt", last_padding=0) + _AVERAGE_HEAD,
+    "naive-tt-conv": _convs("naive-tt", last_padding=0) + _AVERAGE_HEAD,
+    "tt-conv-fc":    _convs("tt", last_padding=1) + _fc_head("dense"),
+    "conv-tt-fc":    _convs("dense", last_padding=1) + _fc_head("tt"),
+    "tt-conv-tt-fc": _convs("tt", last_padding=1) + _fc_head("tt"),
+}
+#: The names :func:`build` takes.
+MODEL_NAMES = tuple(ARCHITECTURES)
+
+#: How many layers of a network can be TT: convs 2–6, and the two hidden FC layers.
+N_TT_CONV, N_TT_FC = 5, 2
+
+
 class ModelParts(NamedTuple):
     """What a network of :data:`MODEL_NAMES` holds besides dense convolutions."""
 
@@ -82,9 +152,10 @@ def model_parts(name: str) -> ModelParts:
     """The :class:`ModelParts` of the model called ``name`` (one of :data:`MODEL_NAMES`)."""
     if not isinstance(name, str) or name not in MODEL_NAMES:
         raise ValueError(f"name must be one of {', '.join(MODEL_NAMES)}; got {name!r}")
-    return ModelParts(fc_head=name.endswith("fc"),
-                      tt_conv=name.startswith("tt-conv") or name == "naive-tt-conv",
-                      tt_fc=name.endswith("tt-fc"))
+    layers = ARCHITECTURES[name]
+    return ModelParts(fc_head=any(isinstance(s, Hidden) for s in layers),
+                      tt_conv=any(isinstance(s, Conv) and s.kind != "dense" for s in layers),
+                      tt_fc=any(isinstance(s, Hidden) and s.kind == "tt" for s in layers))
 
 
 def _rank_list(value: Any, n_layers: int, n_ranks: int, default: Any, name: str
@@ -128,8 +199,8 @@ def check_ranks(name: str, conv_ranks: Any = None, fc_ranks: Any = None, *,
                          f"none")
     if fc_ranks is not None and not tt_fc:
         raise ValueError(f"{fc_name} is only used by models with TT-FC layers; {name!r} has none")
-    return (_rank_list(conv_ranks, 5, 3, DEFAULT_CONV_RANK, conv_name),
-            _rank_list(fc_ranks, 2, 3, DEFAULT_FC_RANKS, fc_name))
+    return (_rank_list(conv_ranks, N_TT_CONV, 3, DEFAULT_CONV_RANK, conv_name),
+            _rank_list(fc_ranks, N_TT_FC, 3, DEFAULT_FC_RANKS, fc_name))
 
 
 class CompressionWarning(UserWarning):
@@ -208,16 +279,15 @@ class _LayerSpec:
 def _plan(name: str, C: int, H: int, W: int, num_classes: int, width: float,
           conv_rank_list: list[tuple[int, ...]], fc_rank_list: list[tuple[int, ...]],
           dtype: np.dtype, what: str) -> list[_LayerSpec]:
-    """The layers of network ``name`` as specs, refusing sizes this machine cannot hold.
+    """The layers of network ``name`` (its row of :data:`ARCHITECTURES`) as specs.
 
-    The parameter count is added up layer by layer, arithmetically, and
-    checked (:func:`ttnet._checks.check_allocation`) after each layer, so an
-    absurd width is refused at the first (dense) convolution, before any
-    channel count is factorised into TT modes.
+    Channel counts are scaled by ``width``; the k-th TT convolution takes
+    ``conv_rank_list[k]`` and the k-th TT hidden layer ``fc_rank_list[k]``. The
+    parameter count is added up layer by layer, arithmetically, and checked
+    (:func:`ttnet._checks.check_allocation`) after each layer, so an absurd
+    width is refused at the first (dense) convolution, before any channel
+    count is factorised into TT modes.
     """
-    fc_head, tt_conv, tt_fc = model_parts(name)
-    naive = name == "naive-tt-conv"
-    c64, c128 = max(1, round(64 * width)), max(1, round(128 * width))
     specs: list[_LayerSpec] = []
     total = 0
 
@@ -228,50 +298,45 @@ def _plan(name: str, C: int, H: int, W: int, num_classes: int, width: float,
         check_allocation(total, dtype, what if last else f"{what} (in its first {len(specs)} "
                          f"layers)", at_least=not last)
 
-    def conv_block(c_in: int, c_out: int, padding: int, index: int) -> None:
-        if index == 0 or not tt_conv:
-            add(_LayerSpec(Conv2d, (c_in, c_out, 3), dict(padding=padding, bias=False), True))
-        elif naive:
-            add(_LayerSpec(NaiveTTConv2d, (c_in, c_out, conv_rank_list[index - 1], 3),
-                           dict(padding=padding, bias=False), True))
-        else:
-            add(_LayerSpec(TTConv2d, (channel_modes(c_in, 3), channel_modes(c_out, 3),
-                                      conv_rank_list[index - 1], 3),
-                           dict(padding=padding, bias=False), True))
-        add(_LayerSpec(BatchNorm2d, (c_out,), dict(eps=BN_EPS, dtype=dtype)))
-        add(_LayerSpec(ReLU))
-
-    last_padding = 1 if fc_head else 0
-    plan = [(C, c64, 1), (c64, c64, 1), "pool", (c64, c128, 1), (c128, c128, 1), "pool",
-            (c128, c128, last_padding), (c128, c128, last_padding)]
-    index = 0
-    for step in plan:
-        if step == "pool":
+    channels, h, w = C, H, W          # the shape of one example after the layers so far
+    features = 0                      # its length, once flattened
+    conv_ranks, fc_ranks = iter(conv_rank_list), iter(fc_rank_list)
+    for layer in ARCHITECTURES[name]:
+        if isinstance(layer, Conv):
+            out, conv_kw = max(1, round(layer.channels * width)), dict(padding=layer.padding,
+                                                                       bias=False)
+            if layer.kind == "dense":
+                add(_LayerSpec(Conv2d, (channels, out, 3), conv_kw, True))
+            elif layer.kind == "naive-tt":
+                add(_LayerSpec(NaiveTTConv2d, (channels, out, next(conv_ranks), 3), conv_kw, True))
+            else:
+                add(_LayerSpec(TTConv2d, (channel_modes(channels, 3), channel_modes(out, 3),
+                                          next(conv_ranks), 3), conv_kw, True))
+            add(_LayerSpec(BatchNorm2d, (out,), dict(eps=BN_EPS, dtype=dtype)))
+            add(_LayerSpec(ReLU))
+            channels, h, w = out, h + 2 * layer.padding - 2, w + 2 * layer.padding - 2
+        elif isinstance(layer, Pool):
             add(_LayerSpec(MaxPool2d, (3,), dict(stride=2, padding=1)))
-        else:
-            conv_block(*step, index=index)
-            index += 1
-
-    if not fc_head:
-        add(_LayerSpec(GlobalAvgPool2d))
-        add(_LayerSpec(Linear, (c128, num_classes), dict(bias=False), True), last=True)
-        return specs
-
-    h, w = (H + 1) // 2, (W + 1) // 2          # max-pool 3x3 / 2, padding 1
-    h, w = (h + 1) // 2, (w + 1) // 2
-    flat = c128 * h * w
-    add(_LayerSpec(Flatten))
-    sizes = [flat, 1536, 512]
-    for k in range(2):
-        n_in, n_out = sizes[k], sizes[k + 1]
-        if tt_fc:
-            add(_LayerSpec(TTLinear, (channel_modes(n_in, 4), channel_modes(n_out, 4),
-                                      fc_rank_list[k]), dict(bias=False), True))
-        else:
-            add(_LayerSpec(Linear, (n_in, n_out), dict(bias=False), True))
-        add(_LayerSpec(BatchNorm1d, (n_out,), dict(eps=BN_EPS, dtype=dtype)))
-        add(_LayerSpec(ReLU))
-    add(_LayerSpec(Linear, (512, num_classes), dict(bias=True), True), last=True)
+            h, w = (h + 1) // 2, (w + 1) // 2
+        elif isinstance(layer, GlobalPool):
+            add(_LayerSpec(GlobalAvgPool2d))
+            features = channels
+        elif isinstance(layer, Flat):
+            add(_LayerSpec(Flatten))
+            features = channels * h * w
+        elif isinstance(layer, Hidden):
+            if layer.kind == "tt":
+                add(_LayerSpec(TTLinear, (channel_modes(features, 4),
+                                          channel_modes(layer.features, 4), next(fc_ranks)),
+                               dict(bias=False), True))
+            else:
+                add(_LayerSpec(Linear, (features, layer.features), dict(bias=False), True))
+            add(_LayerSpec(BatchNorm1d, (layer.features,), dict(eps=BN_EPS, dtype=dtype)))
+            add(_LayerSpec(ReLU))
+            features = layer.features
+        else:                     # the Classifier, always last
+            add(_LayerSpec(Linear, (features, num_classes), dict(bias=layer.bias), True),
+                last=True)
     return specs
 
 

@@ -2,6 +2,8 @@
 
 import dataclasses
 import functools
+import json
+import pathlib
 import warnings
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from ttnet import models
 from ttnet.experiments import get_suite
 from ttnet.experiments.paper_table import EPOCHS, PAPER, RECIPE, TT_CONV_TT_FC_LR
+from ttnet.train.run_dir import model_description
 
 SUITE = get_suite("paper-table")
 
@@ -84,3 +87,21 @@ def test_post_training_rows_compress_the_dense_baseline_to_a_from_scratch_rows_r
             assert SUITE.row(row.source).config.model == "conv"
             twin = SUITE.row(f"{row.config.model}-{row.target_compression:.2f}x-s0")
             assert twin.config.conv_ranks == row.config.conv_ranks
+
+
+def test_a_committed_run_is_recognised_by_this_code():
+    """The run of row conv-s0 (docs/results/paper-table/conv-s0/config.json, written when the
+    paper-table runs started) records exactly what this code records for the same row: the
+    RunConfig fields in the same order and the model's description (layer reprs, parameter
+    names and shapes), so ``ttnet reproduce`` resumes and reports those runs."""
+    path = pathlib.Path(__file__).parents[2] / "docs/results/paper-table/conv-s0/config.json"
+    recorded = json.loads(path.read_text(encoding="utf-8"))["run"]
+    row = SUITE.row("conv-s0")
+    fields = json.loads(json.dumps(row.config.to_dict()))
+    assert list(recorded["config"])[:len(fields)] == list(fields)
+    assert {key: recorded["config"][key] for key in fields} == fields
+    c = row.config
+    model = models.build(c.model, recorded["config"]["input_shape"],
+                         len(recorded["config"]["classes"]), c.width, c.conv_ranks, c.fc_ranks,
+                         rng=c.seed)
+    assert json.loads(json.dumps(model_description(model))) == recorded["model"]

@@ -73,3 +73,11 @@ def test_train_command_of_every_row_trains_exactly_that_row(suite):
         config, epochs, out = _config_from_command(row.train_command(f"runs/x/{row.name}"))
         assert config == row.config, row.name
         assert epochs == row.epochs and out == f"runs/x/{row.name}"
+
+
+def test_train_command_carries_a_step_schedules_gamma():
+    row = Row("half", "conv", RunConfig(model="conv", lr_gamma=0.5), epochs=3)
+    command = row.train_command("runs/x/half")
+    assert "--lr-gamma 0.5" in command
+    assert _config_from_command(command)[0] == row.config
+    assert "--lr-gamma" not in Row("tenth", "conv", RunConfig(model="conv"), 3).train_command("o")

@@ -94,15 +94,3 @@ def test_index_maps_propagate_nan_but_check_shapes():
         kernel_to_matrix(np.ones((2, 3, 2, 3)))
     with pytest.raises(ValueError, match="kernel"):       # compression still rejects NaN
         conv_kernel_to_naive_tt(K)
-
-
-def test_old_module_name_imports_with_a_deprecation_warning():
-    import importlib
-    import sys
-
-    import ttnet.ops.kernel_layouts as layouts
-    sys.modules.pop("ttnet.ops.kernels", None)
-    with pytest.warns(DeprecationWarning, match="renamed ttnet.ops.kernel_layouts"):
-        old = importlib.import_module("ttnet.ops.kernels")
-    assert old.kernel_to_matrix is layouts.kernel_to_matrix
-    assert set(old.__all__) == set(layouts.__all__)

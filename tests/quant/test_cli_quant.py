@@ -1,51 +1,23 @@
-"""ttnet quantize, eval of quantized files, train --bits --init-from, summary --bits; RunConfig.bits."""
+"""ttnet quantize, eval of quantized files, train --bits --init-from, summary --bits."""
 
-import dataclasses
 import json
 
 import numpy as np
 import pytest
 
 from ttnet.cli import main
-from ttnet.experiments import RunConfig, load_model
+from ttnet.experiments import load_model
 from ttnet.quant import QuantizedFileError, load_quantized, model_size, ptq
+
+from ..helpers import small_data
 
 TINY = ["--model", "tt-conv", "--width", "0.125", "--ranks", "2", "--data", "fashion-mnist-mini",
         "--subset", "100", "--batch-size", "50", "--no-progress"]
 
 
-def _small_mini_data(monkeypatch, n=100):
-    """ttnet.data.load returns the first n images of each split (an epoch in a second)."""
-    import ttnet.data as ttdata
-
-    real_load = ttdata.load
-    monkeypatch.setattr(ttdata, "load", lambda name, split="train", root=None, download=False:
-                        real_load(name, split, root, download).subset(np.arange(n)))
-
-
-def test_run_config_to_dict_is_unchanged_without_bits():
-    config = RunConfig()
-    saved = config.to_dict()
-    assert "bits" not in saved and "quant_method" not in saved
-    expected = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
-                if f.name not in ("bits", "quant_method")}
-    assert saved == expected
-    assert RunConfig(bits=4).to_dict()["bits"] == 4
-    with pytest.raises(ValueError, match="bits must be an integer from 2 to 8, got 9"):
-        RunConfig(bits=9).validate()
-    with pytest.raises(TypeError, match="bits must be an integer"):
-        RunConfig(bits=4.0).validate()
-    assert "quant_method" not in RunConfig(bits=4).to_dict()
-    assert RunConfig(bits=4, quant_method="mse").to_dict()["quant_method"] == "mse"
-    with pytest.raises(ValueError, match="quant_method"):
-        RunConfig(bits=4, quant_method="minmax").validate()
-    with pytest.raises(ValueError, match="quant_method='mse' is only used with bits"):
-        RunConfig(quant_method="mse").validate()
-
-
 @pytest.fixture
 def float_run(tmp_path, monkeypatch):
-    _small_mini_data(monkeypatch)
+    small_data(monkeypatch, 100)
     out = tmp_path / "float"
     assert main(["train", *TINY, "--epochs", "1", "--out", str(out)]) == 0
     return out / "last.npz"

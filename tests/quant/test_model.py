@@ -1,7 +1,6 @@
 """Networks: PTQ, the QAT wrapper (gradient checks through the STE), size, the weights file."""
 
 import copy
-import math
 
 import numpy as np
 import pytest
@@ -11,9 +10,8 @@ from ttnet.experiments import copy_weights
 from ttnet.gradcheck import check_function, check_module
 from ttnet.nn import (BatchNorm1d, Conv2d, Linear, Module, NaiveTTConv2d, ReLU, Sequential,
                       SoftmaxCrossEntropy, TTConv2d, TTLinear)
-from ttnet.quant import (QuantConfig, QuantizedFileError, QuantizedLayer, choose_qparams,
-                         load_quantized, model_size, ptq, qat_model, save_quantized)
-from ttnet.train import SGD, save_checkpoint
+from ttnet.quant import QuantConfig, QuantizedLayer, choose_qparams, ptq, qat_model
+from ttnet.train import SGD
 
 F64 = np.float64
 
@@ -143,63 +141,6 @@ def test_unsupported_layer_and_double_wrapping_are_refused():
         QuantizedLayer(ReLU(), 4)
     with pytest.raises(ValueError, match="bits must be an integer from 2 to 8, got 9"):
         qat_model(Sequential(Linear(2, 2)), 9)
-
-
-def test_model_size_by_hand():
-    net = Sequential(Linear(4, 3, bias=True), BatchNorm1d(3), ReLU(),
-                     TTLinear((2, 2), (3, 1), 2, bias=False))
-    other = 4 * (3 + 4 * 3)                       # bias + gamma, beta, running mean, var
-    cores = (1 * 3 * 2 * 2, 2 * 1 * 2 * 1)       # core shapes (1,3,2,2), (2,1,2,1)
-    tt = sum(cores)
-    f32 = model_size(net)
-    assert (f32.weights, f32.scales, f32.other) == (4 * (12 + tt), 0, other)
-    s4 = model_size(net, 4)
-    assert s4.weights == math.ceil(4 * 12 / 8) + sum(math.ceil(4 * n / 8) for n in cores)
-    assert s4.scales == 4 * (3 + 2)               # 3 channel scales + one per core
-    assert s4.other == other and s4.total == s4.weights + s4.scales + s4.other
-    s3a = model_size(net, 3, symmetric=False, per_channel=False)
-    assert s3a.weights == math.ceil(3 * 12 / 8) + sum(math.ceil(3 * n / 8) for n in cores)
-    assert s3a.scales == 5 * 3                    # one scale + zero point per tensor, 3 tensors
-    twin = model_size(net, 4, dense_twin=True)
-    assert twin.weights == math.ceil(4 * 12 / 8) + math.ceil(4 * 12 / 8)
-    assert twin.scales == 4 * (3 + 3)
-    assert model_size(qat_model(net, 4), 4) == s4
-    assert model_size(net, 4, inference=True).other == 4 * (3 + 2 * 3)   # bias, BN as a·x + c
-
-
-def test_model_size_dense_twin_matches_the_summary():
-    net = models.build("tt-conv-tt-fc", input_shape=(1, 28, 28), width=0.25, conv_ranks=4,
-                       fc_ranks=4, rng=0)
-    s = models.summary(net, (1, 28, 28), verbose=False)
-    n_buffers = sum(b.size for b in net.buffers.values())
-    assert model_size(net).total == 4 * (s.n_params + n_buffers)
-    assert model_size(net, dense_twin=True).total == 4 * (s.dense_params + n_buffers)
-
-
-def test_quantized_file_round_trip_and_float_checkpoint_refused(tmp_path, rng):
-    net = models.build("tt-conv", input_shape=(1, 20, 20), width=0.125, conv_ranks=2, rng=0)
-    for b in net.buffers.values():
-        b[...] = rng.uniform(0.5, 1.5, b.shape)
-    net.eval()
-    path = tmp_path / "q.npz"
-    save_quantized(path, net, 4, config={"model": "tt-conv"}, symmetric=False, method="mse")
-    loaded = load_quantized(path)
-    assert loaded.quant == QuantConfig(4, symmetric=False, method="mse")
-    for name, (q, qp) in loaded.integers.items():
-        assert q.dtype == np.uint8
-    other = models.build("tt-conv", input_shape=(1, 20, 20), width=0.125, conv_ranks=2, rng=5)
-    loaded.restore_model(other)
-    other.eval()
-    x = rng.standard_normal((3, 1, 20, 20)).astype(np.float32)
-    np.testing.assert_array_equal(other(x), ptq(net, 4, symmetric=False, method="mse")(x))
-    ckpt = tmp_path / "float.npz"
-    save_checkpoint(ckpt, net)
-    with pytest.raises(QuantizedFileError, match="float ttnet checkpoint.*ttnet quantize"):
-        load_quantized(ckpt)
-    with pytest.raises(QuantizedFileError, match="does not exist"):
-        load_quantized(tmp_path / "none.npz")
-    with pytest.raises(QuantizedFileError, match="do not fit"):
-        loaded.restore_model(Sequential(Linear(2, 2)))
 
 
 def test_scales_of_tt_cores_are_one_per_core_and_dense_per_channel():

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from ttnet.nn import Linear, Sequential
-from ttnet.train import (EMA, SGD, Adam, CheckpointError, atomic_write, load_checkpoint,
-                         save_checkpoint)
+from ttnet.train import EMA, SGD, Adam, CheckpointError, load_checkpoint, save_checkpoint
 from ttnet.train.checkpoint import checkpoint_epoch, module_rngs, nonfinite_arrays
 
 from .synthetic import conv_net, make_task, prepare
@@ -103,22 +102,6 @@ def test_a_writer_failing_midway_leaves_the_previous_checkpoint(tmp_path, monkey
     assert path.read_bytes() == before
     assert load_checkpoint(path).epoch == 1
     assert _files(tmp_path) == ["last.npz"]          # the temporary file was removed
-
-
-def test_atomic_write_failure_keeps_old_content(tmp_path):
-    path = tmp_path / "f.bin"
-    atomic_write(path, lambda f: f.write(b"old"))
-
-    def half_then_fail(f):
-        f.write(b"new, half")
-        raise RuntimeError("crash")
-
-    with pytest.raises(RuntimeError, match="crash"):
-        atomic_write(path, half_then_fail)
-    assert path.read_bytes() == b"old"
-    assert _files(tmp_path) == ["f.bin"]
-    atomic_write(path, lambda f: f.write(b"new"))
-    assert path.read_bytes() == b"new"
 
 
 def test_corrupt_and_foreign_files(tmp_path):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ttnet.nn import Linear, SoftmaxCrossEntropy
-from ttnet.train import (EMA, SGD, Adam, ConstantLR, CosineLR, RunDirectoryError, StepLR,
-                         Trainer, evaluate, load_checkpoint)
+from ttnet.train import (EMA, SGD, Adam, ConstantLR, CosineLR, StepLR, Trainer, evaluate,
+                         load_checkpoint)
 
 from .synthetic import conv_net, linear_net, make_task, prepare
 
@@ -131,85 +131,6 @@ def test_resume_of_a_finished_run_does_nothing(tmp_path):
     assert (tmp_path / "run" / "last.npz").read_bytes() == before
 
 
-def test_resume_of_an_empty_or_missing_directory_starts_afresh(tmp_path):
-    trainer = make_trainer(tmp_path / "new", epochs=1, plot=False, resume=True)
-    assert len(trainer.fit(*TRAIN, *TEST)) == 1
-
-
-def test_refuses_a_non_empty_directory(tmp_path):
-    out = tmp_path / "run"
-    out.mkdir()
-    (out / "notes.txt").write_text("mine")
-    with pytest.raises(RunDirectoryError, match=r"run directory .*run is not empty \(notes.txt\); "
-                                                r"pass resume=True \(--resume\) .* "
-                                                r"overwrite=True \(--overwrite\)"):
-        make_trainer(out).fit(*TRAIN, *TEST)
-    with pytest.raises(RunDirectoryError, match="holds no ttnet run"):
-        make_trainer(out, resume=True).fit(*TRAIN, *TEST)
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
-
-
-def test_overwrite_replaces_only_the_run_files(tmp_path):
-    out = tmp_path / "run"
-    make_trainer(out, epochs=1, plot=False).fit(*TRAIN, *TEST)
-    (out / "notes.txt").write_text("mine")
-    (out / "best.npz").write_bytes(b"stale")
-    trainer = make_trainer(out, epochs=1, config={"net": "other"}, overwrite=True, plot=False)
-    trainer.fit(*TRAIN, *TEST)
-    assert (out / "notes.txt").read_text() == "mine"
-    assert load_checkpoint(out / "best.npz").config["config"] == {"net": "other"}
-
-
-def test_refuses_to_resume_another_configuration(tmp_path):
-    out = tmp_path / "run"
-    make_trainer(out, epochs=1, plot=False).fit(*TRAIN, *TEST)
-    with pytest.raises(RunDirectoryError) as info:
-        make_trainer(out, epochs=2, config={"net": "conv", "width": 2}, resume=True,
-                     schedule=StepLR(0.1, step_epochs=5, gamma=0.5)).fit(*TRAIN, *TEST)
-    message = str(info.value)
-    assert message.startswith("cannot resume: ")
-    assert "last.npz was written by a different" in message
-    assert "config.width: absent in the saved run, now 2" in message
-    assert "schedule.step_epochs: saved 2, now 5" in message
-    assert "--overwrite" in message
-    with pytest.raises(RunDirectoryError, match="optimizer.momentum: saved 0.9, now 0.5"):
-        model = conv_net(seed=3)
-        make_trainer(out, epochs=2, model=model, optimizer=SGD(model, momentum=0.5),
-                     resume=True).fit(*TRAIN, *TEST)
-    with pytest.raises(RunDirectoryError, match=r"data.train.blake2b: saved"):
-        make_trainer(out, epochs=2, resume=True).fit(*make_task(240, seed=7), *TEST)
-
-
-def test_refuses_to_resume_another_model(tmp_path):
-    out = tmp_path / "run"
-    make_trainer(out, epochs=1, plot=False).fit(*TRAIN, *TEST)
-    other = linear_net()
-    with pytest.raises(RunDirectoryError) as info:
-        make_trainer(out, epochs=2, model=other, resume=True).fit(*TRAIN, *TEST)
-    message = str(info.value)
-    assert "different model or configuration" in message
-    assert "model.params.0.weight: saved \"(4, 1, 3, 3) float32\", now absent" in message
-    assert "model.params.1.weight: absent in the saved run, now \"(3, 64) float32\"" in message
-
-
-def test_killed_in_the_first_epoch_resumes_from_config_json(tmp_path):
-    out = tmp_path / "run"
-    out.mkdir()
-    trainer = make_trainer(out, epochs=1, plot=False)
-    run = trainer.run_config(*TRAIN, *TEST)
-    (out / "config.json").write_text(json.dumps({"format": "ttnet-run", "run": run}))
-    (out / ".last.npz.123.abcd.tmp").write_bytes(b"half a checkpoint")
-    resumed = make_trainer(out, epochs=1, plot=False, resume=True)
-    resumed.fit(*TRAIN, *TEST)
-    assert not (out / ".last.npz.123.abcd.tmp").exists()
-    other = dict(run, seed=5)
-    (out / "config.json").write_text(json.dumps({"format": "ttnet-run", "run": other}))
-    (out / "last.npz").unlink()
-    with pytest.raises(RunDirectoryError, match="(?s)config.json was written by a different .*"
-                                                "seed: saved 5, now 4"):
-        make_trainer(out, epochs=1, resume=True).fit(*TRAIN, *TEST)
-
-
 def test_evaluate_matches_a_direct_computation_and_restores_modes():
     model = conv_net(seed=0)
     model.layers[1].training = False         # a mixed state must come back as it was
@@ -258,26 +179,3 @@ def test_argument_errors(tmp_path):
         trainer.fit(*TRAIN, TEST[0], TEST[1][:-1])
     with pytest.raises(TypeError, match="model must be a ttnet.nn Module"):
         evaluate(Linear, *TEST, prepare)
-
-
-def test_resume_in_another_environment_warns(tmp_path, monkeypatch):
-    import ttnet.train.trainer as trainer_module
-
-    out = tmp_path / "run"
-    make_trainer(out, epochs=1, plot=False).fit(*TRAIN, *TEST)
-    real = trainer_module.environment
-    monkeypatch.setattr(trainer_module, "environment", lambda: {**real(), "numba_threads": 99})
-    with pytest.warns(trainer_module.ReproducibilityWarning, match="numba_threads: .* -> 99"):
-        make_trainer(out, epochs=2, plot=False, resume=True).fit(*TRAIN, *TEST)
-
-
-def test_unusable_directories(tmp_path):
-    (tmp_path / "file").write_text("x")
-    with pytest.raises(RunDirectoryError, match="exists and is not a directory"):
-        make_trainer(tmp_path / "file").fit(*TRAIN, *TEST)
-    out = tmp_path / "run"
-    make_trainer(out, epochs=1, plot=False).fit(*TRAIN, *TEST)
-    (out / "last.npz").write_bytes(b"garbage")
-    with pytest.raises(RunDirectoryError, match="cannot resume: checkpoint .*last.npz is not a "
-                                                "readable .npz file"):
-        make_trainer(out, epochs=2, resume=True).fit(*TRAIN, *TEST)

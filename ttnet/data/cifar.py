@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import _describe
+from .._checks import describe
 from .errors import DatasetError
 
 __all__ = ["parse_cifar_batch", "CIFAR10_IMAGE_SHAPE"]
@@ -91,9 +91,9 @@ def parse_cifar_batch(data: bytes, filename: str = "<bytes>") -> tuple[np.ndarra
         names ``filename``.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"data must be bytes, got {_describe(data)}")
+        raise TypeError(f"data must be bytes, got {describe(data)}")
     if not isinstance(filename, str):
-        raise TypeError(f"filename must be a string, got {_describe(filename)}")
+        raise TypeError(f"filename must be a string, got {describe(filename)}")
     try:
         batch = _BatchUnpickler(io.BytesIO(data), encoding="bytes").load()
     except Exception as exc:  # a corrupt pickle can fail in many ways; all mean the same here
@@ -113,7 +113,7 @@ def parse_cifar_batch(data: bytes, filename: str = "<bytes>") -> tuple[np.ndarra
     if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 2 \
             or images.shape[1] != n_pixels:
         raise DatasetError(f"{filename}: 'data' must be a uint8 array of shape (n, {n_pixels}), "
-                           f"got {_describe(images)}")
+                           f"got {describe(images)}")
     try:
         label_array = np.asarray(labels)
         if label_array.shape == (0,):  # an empty list is float64 to NumPy
@@ -121,7 +121,7 @@ def parse_cifar_batch(data: bytes, filename: str = "<bytes>") -> tuple[np.ndarra
     except (ValueError, TypeError):  # ragged nested lists
         label_array = None
     if label_array is None or label_array.ndim != 1 or label_array.dtype.kind not in "iu":
-        raise DatasetError(f"{filename}: 'labels' must be a list of integers, got {_describe(labels)}")
+        raise DatasetError(f"{filename}: 'labels' must be a list of integers, got {describe(labels)}")
     labels = label_array
     if len(labels) != len(images):
         raise DatasetError(f"{filename}: {len(images)} images but {len(labels)} labels")

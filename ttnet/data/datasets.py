@@ -44,7 +44,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .._checks import _describe, check_bool, check_choice, check_int, check_path, check_rng
+from .._checks import check_bool, check_choice, check_int, check_path, check_rng, describe
 from .cifar import parse_cifar_batch
 from .errors import DatasetError, DatasetNotFoundError
 from .files import (FileSpec, base_url, cache_dir, check_digest, download_file, read_verified,
@@ -93,14 +93,14 @@ class Dataset:
     def __init__(self, images: np.ndarray, labels: Any, *, name: str = "dataset", split: str = "train",
                  classes: Sequence[str] | None = None, horizontal_flip: bool = False) -> None:
         if not isinstance(images, np.ndarray) or images.dtype != np.uint8:
-            raise TypeError(f"images must be a uint8 array of shape (N, C, H, W), got {_describe(images)}")
+            raise TypeError(f"images must be a uint8 array of shape (N, C, H, W), got {describe(images)}")
         if images.ndim != 4:
             raise ValueError(f"images must have shape (N, C, H, W), got shape {images.shape}")
         labels = np.asarray(labels)
         if labels.shape == (0,):  # an empty list is float64 to NumPy
             labels = labels.astype(np.int64)
         if labels.dtype.kind not in "iu" or labels.ndim != 1:
-            raise TypeError(f"labels must be a 1-D array of integers, got {_describe(labels)}")
+            raise TypeError(f"labels must be a 1-D array of integers, got {describe(labels)}")
         if len(labels) != len(images):
             raise ValueError(f"labels must have one entry per image: {len(images)} images, "
                              f"got {len(labels)} labels")
@@ -108,12 +108,12 @@ class Dataset:
             raise ValueError(f"labels must be >= 0, got minimum {labels.min()}")
         for value, arg in ((name, "name"), (split, "split")):
             if not isinstance(value, str):
-                raise TypeError(f"{arg} must be a string, got {_describe(value)}")
+                raise TypeError(f"{arg} must be a string, got {describe(value)}")
         if classes is None:
             classes = tuple(str(k) for k in range(int(labels.max()) + 1 if len(labels) else 0))
         elif isinstance(classes, str) or not isinstance(classes, Sequence) \
                 or not all(isinstance(c, str) for c in classes):
-            raise TypeError(f"classes must be a sequence of strings, got {_describe(classes)}")
+            raise TypeError(f"classes must be a sequence of strings, got {describe(classes)}")
         classes = tuple(classes)
         if len(labels) and labels.max() >= len(classes):
             raise ValueError(f"labels must be < len(classes) = {len(classes)}, got maximum {labels.max()}")
@@ -151,7 +151,7 @@ class Dataset:
                 raise ValueError(f"indices as a boolean mask must have shape ({len(self)},), got {idx.shape}")
             idx = np.flatnonzero(idx)
         if idx.dtype.kind not in "iu" or idx.ndim != 1:
-            raise TypeError(f"indices must be a 1-D array of integers or a boolean mask, got {_describe(indices)}")
+            raise TypeError(f"indices must be a 1-D array of integers or a boolean mask, got {describe(indices)}")
         if len(idx) and (idx.min() < -len(self) or idx.max() >= len(self)):
             raise ValueError(f"indices must lie in [-{len(self)}, {len(self)}), got values from "
                              f"{idx.min()} to {idx.max()}")
@@ -218,14 +218,14 @@ class DataSource:
     def __post_init__(self) -> None:
         for value, arg in ((self.name, "name"), (self.url, "url"), (self.subdir, "subdir")):
             if not isinstance(value, str) or not value:
-                raise TypeError(f"{arg} must be a non-empty string, got {_describe(value)}")
+                raise TypeError(f"{arg} must be a non-empty string, got {describe(value)}")
         check_choice(self.format, "format", ("idx", "cifar-pickle"))
         if not isinstance(self.files, tuple) or not all(isinstance(f, FileSpec) for f in self.files):
-            raise TypeError(f"files must be a tuple of FileSpec, got {_describe(self.files)}")
+            raise TypeError(f"files must be a tuple of FileSpec, got {describe(self.files)}")
         if self.archive is not None and not isinstance(self.archive, FileSpec):
-            raise TypeError(f"archive must be None or a FileSpec, got {_describe(self.archive)}")
+            raise TypeError(f"archive must be None or a FileSpec, got {describe(self.archive)}")
         if not isinstance(self.classes, tuple) or not all(isinstance(c, str) for c in self.classes):
-            raise TypeError(f"classes must be a tuple of strings, got {_describe(self.classes)}")
+            raise TypeError(f"classes must be a tuple of strings, got {describe(self.classes)}")
         if self.pad_to is not None:
             check_int(self.pad_to, "pad_to", minimum=1)
         check_bool(self.horizontal_flip, "horizontal_flip")
@@ -337,7 +337,7 @@ def balanced_subset(labels: Any, per_class: int, rng: Any = None) -> np.ndarray:
     """
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu" or labels.ndim != 1:
-        raise TypeError(f"labels must be a 1-D array of integers, got {_describe(labels)}")
+        raise TypeError(f"labels must be a 1-D array of integers, got {describe(labels)}")
     per_class = check_int(per_class, "per_class", minimum=1)
     rng = check_rng(rng)
     chosen = []

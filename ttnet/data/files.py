@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .._checks import _describe, check_bool, check_in_range, check_path
+from .._checks import check_bool, check_in_range, check_path, describe
 from .._files import fsync_directory
 from .errors import DatasetError, DownloadError
 
@@ -94,11 +94,11 @@ class FileSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or self.name in (".", ".."):
-            raise TypeError(f"name must be a non-empty file name, got {_describe(self.name)}")
+            raise TypeError(f"name must be a non-empty file name, got {describe(self.name)}")
         if "/" in self.name or "\\" in self.name:
             raise ValueError(f"name must be a bare file name without directories, got {self.name!r}")
         if not isinstance(self.algorithm, str):
-            raise TypeError(f"algorithm must be a hashlib algorithm name, got {_describe(self.algorithm)}")
+            raise TypeError(f"algorithm must be a hashlib algorithm name, got {describe(self.algorithm)}")
         try:
             size = hashlib.new(self.algorithm).digest_size
         except ValueError:
@@ -106,9 +106,9 @@ class FileSpec:
                              f"got {self.algorithm!r}") from None
         if not isinstance(self.digest, str) or not re.fullmatch(f"[0-9a-f]{{{2 * size}}}", self.digest):
             raise ValueError(f"digest must be {2 * size} lowercase hexadecimal digits (a {self.algorithm} "
-                             f"digest), got {_describe(self.digest)}")
+                             f"digest), got {describe(self.digest)}")
         if not isinstance(self.gzip, (bool,)):
-            raise TypeError(f"gzip must be True or False, got {_describe(self.gzip)}")
+            raise TypeError(f"gzip must be True or False, got {describe(self.gzip)}")
 
     @property
     def candidates(self) -> tuple[str, ...]:
@@ -132,7 +132,7 @@ class FileSpec:
 
 def _check_spec(spec: Any) -> FileSpec:
     if not isinstance(spec, FileSpec):
-        raise TypeError(f"spec must be a FileSpec, got {_describe(spec)}")
+        raise TypeError(f"spec must be a FileSpec, got {describe(spec)}")
     return spec
 
 
@@ -170,7 +170,7 @@ def file_digest(path: Any, algorithm: str = "sha256", *, gunzip: bool = False) -
     try:
         hashlib.new(algorithm)
     except (TypeError, ValueError):
-        raise ValueError(f"algorithm must be a hashlib algorithm name, got {_describe(algorithm)}") from None
+        raise ValueError(f"algorithm must be a hashlib algorithm name, got {describe(algorithm)}") from None
     return _file_digest(path, algorithm, gunzip, str(path))
 
 
@@ -287,7 +287,7 @@ def search_dirs(root: Any = None, subdir: str | None = None,
     root = check_path(root, "root", allow_none=True)
     system_dir = check_path(system_dir, "system_dir", allow_none=True)
     if subdir is not None and (not isinstance(subdir, str) or not subdir):
-        raise TypeError(f"subdir must be None or a non-empty directory name, got {_describe(subdir)}")
+        raise TypeError(f"subdir must be None or a non-empty directory name, got {describe(subdir)}")
     bases: list[tuple[Path, str]] = []
     if root is not None:
         bases.append((root, "root"))
@@ -347,7 +347,7 @@ def download_file(url: str, path: Any, spec: FileSpec, *, timeout: float = 60.0,
         The downloaded bytes do not have the recorded checksum.
     """
     if not isinstance(url, str) or not url:
-        raise TypeError(f"url must be a non-empty string, got {_describe(url)}")
+        raise TypeError(f"url must be a non-empty string, got {describe(url)}")
     path = check_path(path, "path")
     spec = _check_spec(spec)
     timeout = check_in_range(timeout, "timeout", 0.0, float("inf"), include_low=False)

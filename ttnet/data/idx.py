@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import _describe, check_bool, check_path
+from .._checks import check_bool, check_path, describe
 from .errors import DatasetError
 from .files import read_bytes
 
@@ -65,9 +65,9 @@ def parse_idx(data: bytes, filename: str = "<bytes>") -> np.ndarray:
         ``filename``.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"data must be bytes, got {_describe(data)}")
+        raise TypeError(f"data must be bytes, got {describe(data)}")
     if not isinstance(filename, str):
-        raise TypeError(f"filename must be a string, got {_describe(filename)}")
+        raise TypeError(f"filename must be a string, got {describe(filename)}")
     data = bytes(data)
     if len(data) < 4:
         raise DatasetError(f"{filename}: not an IDX file: {len(data)} bytes, shorter than the 4-byte header")

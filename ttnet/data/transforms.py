@@ -19,8 +19,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .._checks import (_describe, as_float_array, check_bool, check_dtype, check_finite, check_int,
-                       check_rng)
+from .._checks import (as_float_array, check_bool, check_dtype, check_finite, check_int, check_rng,
+                       describe)
 
 __all__ = ["zero_pad", "Normalizer", "augment", "batches", "num_batches", "BatchIterator"]
 
@@ -28,7 +28,7 @@ __all__ = ["zero_pad", "Normalizer", "augment", "batches", "num_batches", "Batch
 def _check_images(images: Any, name: str = "images") -> np.ndarray:
     """A real numeric ndarray of shape (N, C, H, W); integers and floats keep their dtype."""
     if not isinstance(images, np.ndarray):
-        raise TypeError(f"{name} must be a NumPy array of shape (N, C, H, W), got {_describe(images)}")
+        raise TypeError(f"{name} must be a NumPy array of shape (N, C, H, W), got {describe(images)}")
     if images.dtype.kind not in "uif":
         raise TypeError(f"{name} must have an integer or floating dtype, got {images.dtype}")
     if images.ndim != 4:
@@ -172,11 +172,11 @@ def _check_contrast(contrast: Any) -> tuple[float, float] | None:
         return None
     if isinstance(contrast, (str, bytes)) or not isinstance(contrast, (Sequence, np.ndarray)) \
             or len(contrast) != 2:
-        raise TypeError(f"contrast must be None or a pair (low, high), got {_describe(contrast)}")
+        raise TypeError(f"contrast must be None or a pair (low, high), got {describe(contrast)}")
     low, high = contrast
     for v in (low, high):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not np.isfinite(v):
-            raise TypeError(f"contrast must hold two finite real numbers, got {_describe(contrast)}")
+            raise TypeError(f"contrast must hold two finite real numbers, got {describe(contrast)}")
     if not 0 <= low <= high:
         raise ValueError(f"contrast must satisfy 0 <= low <= high, got ({low}, {high})")
     return float(low), float(high)
@@ -347,7 +347,7 @@ def batches(data: Any, batch_size: int, *, shuffle: bool = True, rng: Any = None
         arrays, single = tuple(data), False
     else:
         raise TypeError(f"data must be a Dataset, an ndarray or a non-empty tuple of ndarrays, "
-                        f"got {_describe(data)}")
+                        f"got {describe(data)}")
     if any(a.ndim == 0 for a in arrays):
         raise ValueError("data arrays must have at least one dimension (the examples), got a 0-d array")
     lengths = [len(a) for a in arrays]

@@ -112,7 +112,7 @@ class Row:
         if c.schedule == "step":
             parts.append(f"--lr-step {c.lr_step}")
             if c.lr_gamma != RunConfig.lr_gamma:
-                raise ValueError(f"row {self.name!r}: 'ttnet train' cannot set lr_gamma")
+                parts.append(f"--lr-gamma {c.lr_gamma:g}")
         parts.append("--no-ema" if c.ema_decay is None else f"--ema {c.ema_decay:g}")
         if not c.augment:
             parts.append("--no-augment")

@@ -48,7 +48,7 @@ from .. import models
 from ..nn import SoftmaxCrossEntropy
 from ..nn.layers import Conv2d
 from ..nn.tt_layers import NaiveTTConv2d, TTConv2d
-from ..train import SGD, evaluate, load_checkpoint, save_checkpoint
+from ..train import SGD, evaluate, load_checkpoint, run_dir, save_checkpoint
 from ..train.checkpoint import atomic_write
 from .claims import format_verdicts, verdicts
 from .paper_table import PAPER
@@ -87,12 +87,9 @@ class RowState:
 def row_state(row: Row, out: str | os.PathLike, suite: Suite | None = None) -> RowState:
     """The state of ``row`` in the suite directory ``out``."""
     path = Path(out) / row.name
-    last = path / "last.npz"
-    if last.is_file():
-        epoch = load_checkpoint(last).epoch
+    epoch = run_dir.completed_epochs(path)      # None: no run was started there
+    if epoch is not None:
         return RowState(row, "done" if epoch >= row.epochs else "partial", epoch, path)
-    if (path / "config.json").is_file():
-        return RowState(row, "partial", 0, path)
     if row.is_post_training and suite is not None:
         if row_state(suite.row(row.source), out).status != "done":
             return RowState(row, "waiting", 0, path)
@@ -342,9 +339,9 @@ def write_report(suite: Suite, out: str | os.PathLike, results: str | os.PathLik
         before = None
         if (state.path / "before_fine_tune.json").is_file():
             before = json.loads((state.path / "before_fine_tune.json").read_text())["test_acc"]
-        run_dir = f"{command_out or out}/{row.name}"
+        row_dir = f"{command_out or out}/{row.name}"
         command = (f"ttnet reproduce --out {command_out or out} --only {row.name}"
-                   if row.is_post_training else row.train_command(run_dir))
+                   if row.is_post_training else row.train_command(row_dir))
         records.append({
             "row": row.name, "family": row.family, "model": row.config.model,
             "width": row.config.width, "conv_ranks": format_ranks(row.config.conv_ranks)

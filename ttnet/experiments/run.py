@@ -23,11 +23,11 @@ import numpy as np
 
 from .. import data as ttdata
 from .. import models
-from .._checks import (_describe, check_bool, check_choice, check_dtype, check_in_range, check_int,
-                       check_int_sequence, check_path, check_scalar, memory_bytes)
+from .._checks import (check_bool, check_choice, check_dtype, check_in_range, check_int,
+                       check_int_sequence, check_path, check_scalar, describe, memory_bytes)
 from ..nn.module import Module
-from ..train import (EMA, RUN_FILES, SGD, CosineLR, RunDirectoryError, StepLR, Trainer, evaluate,
-                     load_checkpoint)
+from ..train import (EMA, SGD, CosineLR, RunDirectoryError, StepLR, Trainer, evaluate,
+                     load_checkpoint, run_dir)
 from ..train.checkpoint import CheckpointError
 
 __all__ = ["RunConfig", "train", "copy_weights", "evaluate_checkpoint", "load_model",
@@ -152,7 +152,7 @@ def make_prepare(normalizer: ttdata.Normalizer, *, augment: bool, flip: bool,
     reproducible and resumable.
     """
     if not isinstance(normalizer, ttdata.Normalizer):
-        raise TypeError(f"normalizer must be a ttnet.data.Normalizer, got {_describe(normalizer)}")
+        raise TypeError(f"normalizer must be a ttnet.data.Normalizer, got {describe(normalizer)}")
     augment, flip = check_bool(augment, "augment"), check_bool(flip, "flip")
     dtype = check_dtype(dtype)
     def prepare(images: np.ndarray, rng: np.random.Generator, training: bool) -> np.ndarray:
@@ -306,11 +306,11 @@ def _check_run_config(saved: dict[str, Any], path: Path) -> dict[str, Any]:
         classes = saved["classes"]
         if not isinstance(classes, list) or len(classes) < 2:
             raise ValueError(f"classes must be a list of at least two class names, got "
-                             f"{_describe(classes)}")
+                             f"{describe(classes)}")
         normalizer = saved["normalizer"]
         if not isinstance(normalizer, dict) or set(normalizer) != {"mean", "std"}:
             raise ValueError(f"normalizer must be a dict with 'mean' and 'std', got "
-                             f"{_describe(normalizer)}")
+                             f"{describe(normalizer)}")
         ttdata.Normalizer(normalizer["mean"], normalizer["std"])
         if saved.get("bits") is not None:
             from ..quant import check_bits
@@ -472,27 +472,6 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, split: str = 
             "bits": loaded["bits"], "quantized_file": loaded["quantized_file"]}
 
 
-def _is_run_leftover(name: str) -> bool:
-    """A temporary file of an interrupted write of a run file (``.last.npz.<pid>.<x>.tmp``)."""
-    return name.endswith(".tmp") and any(name.startswith(f".{run}.") for run in RUN_FILES)
-
-
-def _recorded_run_config(out: Path) -> dict[str, Any] | None:
-    """The ``config`` a run recorded in ``out`` (config.json, else last.npz); None if unreadable."""
-    try:
-        with open(out / "config.json", encoding="utf-8") as f:
-            recorded = json.load(f)["run"]["config"]
-        if isinstance(recorded, dict):
-            return recorded
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    try:
-        recorded = load_checkpoint(out / "last.npz").config.get("config")
-        return recorded if isinstance(recorded, dict) else None
-    except (CheckpointError, AttributeError):
-        return None
-
-
 def previous_demo(out_dir: str | Path) -> bool:
     """Whether :func:`demo` may write into ``out_dir``, replacing a previous demo there.
 
@@ -523,10 +502,10 @@ def previous_demo(out_dir: str | Path) -> bool:
         return False
     if not out.is_dir():
         raise RunDirectoryError(f"out_dir {out} (--out) exists and is not a directory")
-    entries = sorted(e for e in os.listdir(out) if not _is_run_leftover(e))
+    entries = sorted(e for e in os.listdir(out) if not run_dir.is_leftover(e))
     if not entries:
         return False
-    recorded = _recorded_run_config(out)
+    recorded = run_dir.recorded_config(out)
     listing = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
     if recorded is None:
         raise RunDirectoryError(

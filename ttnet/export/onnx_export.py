@@ -37,7 +37,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._checks import _describe, check_int_sequence, check_path
+from .._checks import check_int_sequence, check_path, describe
 from ..nn.layers import (AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten,
                          GlobalAvgPool2d, Linear, MaxPool2d, ReLU, Sequential)
 from ..nn.module import Module
@@ -104,7 +104,7 @@ def tt_einsum_equation(layer: Module) -> tuple[str, tuple[int, ...]]:
         l = layer.kernel_size
         return (",".join(terms) + "->" + modes[3] + modes[2] + modes[0] + modes[1],
                 (layer.out_channels, layer.in_channels, l, l))
-    raise TypeError(f"layer must be a TT layer, got {_describe(layer)}")
+    raise TypeError(f"layer must be a TT layer, got {describe(layer)}")
 
 
 def _flat_layers(model: Module) -> list[Module]:
@@ -215,7 +215,7 @@ def export_onnx(model: Module, path: Any, input_shape: Sequence[int], *, bits: i
     from onnx import TensorProto, helper, numpy_helper
 
     if not isinstance(model, Module):
-        raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+        raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
     path = check_path(path, "path")
     input_shape = check_int_sequence(input_shape, "input_shape", length=3, minimum=1)
     if bits is not None and (isinstance(bits, bool) or bits != 8):

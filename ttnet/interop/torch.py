@@ -65,7 +65,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 import numpy as np
 
-from .._checks import _describe, check_dtype
+from .._checks import check_dtype, describe
 from ..nn import layers as L
 from ..nn import tt_functional as TF
 from ..nn import tt_layers as T
@@ -174,7 +174,7 @@ class _TTModule(nn.Module):
         """
         if not isinstance(layer, cls._ttnet_class):
             raise TypeError(f"layer must be a ttnet.nn.{cls._ttnet_class.__name__}, got "
-                            f"{_describe(layer)}")
+                            f"{describe(layer)}")
         module = cls.__new__(cls)
         nn.Module.__init__(module)
         module._copy_config(layer)
@@ -196,7 +196,7 @@ class _TTModule(nn.Module):
 
     def _check_input(self, x: Any, ndim: int, layout: str, channels: int) -> None:
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {_describe(x)}")
+            raise TypeError(f"x must be a torch.Tensor, got {describe(x)}")
         if x.ndim != ndim or x.shape[1] != channels:
             raise ValueError(f"{type(self).__name__} expects x of shape {layout} with "
                              f"{channels} at position 1, got shape {tuple(x.shape)}")
@@ -475,7 +475,7 @@ def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
     itself is returned, or a new SyncBatchNorm if it is a BatchNorm).
     """
     if not isinstance(module, nn.Module):
-        raise TypeError(f"module must be a torch.nn.Module, got {_describe(module)}")
+        raise TypeError(f"module must be a torch.nn.Module, got {describe(module)}")
     if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
         sync = SyncBatchNorm(module.num_features, module.eps, module.momentum,
                              device=module.weight.device, dtype=module.weight.dtype)
@@ -575,7 +575,7 @@ def to_torch(model: Module, algorithm: str | None = None) -> nn.Module:
         An unknown ``algorithm``.
     """
     if not isinstance(model, Module):
-        raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+        raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
     if algorithm is not None and (not isinstance(algorithm, str)
                                   or algorithm not in ("auto",) + TF.ALGORITHMS):
         raise ValueError(f"algorithm must be None, 'auto', 'full' or 'sequential', got "
@@ -613,7 +613,7 @@ def torch_names(model: Module) -> dict[str, str]:
         ``model`` is not a ttnet Module or holds a layer without a torch twin.
     """
     if not isinstance(model, Module):
-        raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+        raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
     names = {}
     for prefix, where, layer in _walk(model):
         if not isinstance(layer, _SUPPORTED):
@@ -636,7 +636,7 @@ def _as_numpy(value: Any, key: str) -> np.ndarray:
                             f"array of dtype {value.dtype}")
         return value
     raise TypeError(f"state_dict[{key!r}] must be a torch.Tensor or an ndarray, got "
-                    f"{_describe(value)}")
+                    f"{describe(value)}")
 
 
 def load_torch_state(state_dict: Mapping[str, Any], model: Module) -> None:
@@ -666,7 +666,7 @@ def load_torch_state(state_dict: Mapping[str, Any], model: Module) -> None:
     """
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"state_dict must be a mapping of names to tensors (module.state_dict()),"
-                        f" got {_describe(state_dict)}")
+                        f" got {describe(state_dict)}")
     names = torch_names(model)
     state = dict(state_dict)
     if state and all(k.startswith("module.") for k in state):
@@ -789,9 +789,9 @@ def from_torch(module: nn.Module, model: Module) -> None:
         (``model[3]``), type and setting; nothing is copied.
     """
     if not isinstance(module, nn.Module):
-        raise TypeError(f"module must be a torch.nn.Module, got {_describe(module)}")
+        raise TypeError(f"module must be a torch.nn.Module, got {describe(module)}")
     if not isinstance(model, Module):
-        raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+        raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
     parallel = torch.nn.parallel.DistributedDataParallel
     if isinstance(module, parallel):
         module = module.module

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import _describe, as_float_array, check_bool, check_choice
+from .._checks import as_float_array, check_bool, check_choice, describe
 
 __all__ = ["BITS", "METHODS", "MSE_GRID", "QuantParams", "check_bits", "choose_qparams",
            "quantize", "dequantize", "fake_quantize", "fake_quantize_forward",
@@ -70,7 +70,7 @@ MSE_GRID = np.linspace(1.0, 0.2, 81)
 def check_bits(bits: Any, name: str = "bits") -> int:
     """``bits`` as an int in 2..8, or a ValueError / TypeError naming ``name``."""
     if isinstance(bits, (bool, np.bool_)) or not isinstance(bits, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer from 2 to 8, got {_describe(bits)}")
+        raise TypeError(f"{name} must be an integer from 2 to 8, got {describe(bits)}")
     if not 2 <= int(bits) <= 8:
         raise ValueError(f"{name} must be an integer from 2 to 8, got {int(bits)}")
     return int(bits)
@@ -228,7 +228,7 @@ def choose_qparams(w: Any, bits: int, *, symmetric: bool = True, axis: int | Non
 def _check_qparams(qp: Any) -> QuantParams:
     if not isinstance(qp, QuantParams):
         raise TypeError(f"qparams must be a QuantParams (from choose_qparams), got "
-                        f"{_describe(qp)}")
+                        f"{describe(qp)}")
     return qp
 
 
@@ -246,7 +246,7 @@ def dequantize(q: Any, qparams: QuantParams, dtype: Any = np.float32) -> np.ndar
     qp = _check_qparams(qparams)
     q = np.asarray(q)
     if not np.issubdtype(q.dtype, np.integer):
-        raise TypeError(f"q must be an integer array, got {_describe(q)}")
+        raise TypeError(f"q must be an integer array, got {describe(q)}")
     out = qp.scale.astype(np.float64) * (q.astype(np.float64) - qp.zero_point)
     return out.astype(dtype)
 

@@ -26,7 +26,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .._checks import _describe, check_bool, check_choice
+from .._checks import check_bool, check_choice, describe
 from ..nn.layers import Conv2d, Linear, Sequential
 from ..nn.module import Module
 from ..nn.tt_layers import NaiveTTConv2d, TTConv2d, TTLinear
@@ -34,7 +34,7 @@ from .core import (METHODS, QuantParams, check_bits, choose_qparams, dequantize,
                    fake_quantize_backward, fake_quantize_forward, quantize)
 
 __all__ = ["QuantConfig", "QuantizedLayer", "quantized_names", "qat_model", "ptq",
-           "quantize_arrays", "WEIGHT_LAYERS"]
+           "quantize_arrays", "WEIGHT_LAYERS", "quant_config", "leaf_layers"]
 
 #: Layer classes whose weights are quantized.
 WEIGHT_LAYERS = (Linear, Conv2d, TTLinear, TTConv2d, NaiveTTConv2d)
@@ -72,7 +72,8 @@ class QuantConfig:
                 "per_channel": bool(self.per_channel), "method": self.method}
 
 
-def _config(bits: Any, symmetric: bool, per_channel: bool, method: str) -> QuantConfig:
+def quant_config(bits: Any, symmetric: bool, per_channel: bool, method: str) -> QuantConfig:
+    """``bits`` if it is a :class:`QuantConfig`, else the config of that bit width and rules."""
     if isinstance(bits, QuantConfig):
         return bits
     return QuantConfig(check_bits(bits), symmetric, per_channel, method)
@@ -95,23 +96,23 @@ def quantized_names(layer: Module) -> list[str]:
     return []
 
 
-def _leaves(model: Module, prefix: str = "") -> Iterator[tuple[str, Module]]:
+def leaf_layers(model: Module, prefix: str = "") -> Iterator[tuple[str, Module]]:
     """``(dotted prefix, layer)`` of every leaf layer (Sequential children flattened)."""
     if isinstance(model, Sequential):
         for k, child in enumerate(model.layers):
-            yield from _leaves(child, f"{prefix}{k}.")
+            yield from leaf_layers(child, f"{prefix}{k}.")
     else:
         yield prefix, model
 
 
 def _check_model(model: Any) -> Module:
     if not isinstance(model, Module):
-        raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+        raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
     if isinstance(model, QuantizedLayer) or any(isinstance(m, QuantizedLayer)
                                                  for m in model.modules()):
         raise ValueError("model already holds QuantizedLayer wrappers (it is a QAT model); "
                          "pass the float model")
-    for prefix, layer in _leaves(model):
+    for prefix, layer in leaf_layers(model):
         if not isinstance(layer, WEIGHT_LAYERS) and any(
                 name in ("weight",) or name.startswith("core") for name in layer.params):
             raise ValueError(f"model has a layer {prefix.rstrip('.') or '(root)'} of type "
@@ -145,8 +146,8 @@ class QuantizedLayer(Module):
         super().__init__()
         if not isinstance(layer, WEIGHT_LAYERS):
             raise TypeError(f"layer must be one of {', '.join(c.__name__ for c in WEIGHT_LAYERS)}, "
-                            f"got {_describe(layer)}")
-        self.config = _config(config, True, True, "max")
+                            f"got {describe(layer)}")
+        self.config = quant_config(config, True, True, "max")
         self.inner = layer
         self.names = quantized_names(layer)
         self._masks: dict[str, Any] = {}
@@ -220,7 +221,7 @@ def qat_model(model: Module, bits: Any, *, symmetric: bool = True, per_channel: 
     symmetric, per_channel, method : see :class:`QuantConfig`
     """
     _check_model(model)
-    config = _config(bits, symmetric, per_channel, method)
+    config = quant_config(bits, symmetric, per_channel, method)
     return _wrap(copy.deepcopy(model), config)
 
 
@@ -236,9 +237,9 @@ def quantize_arrays(model: Module, bits: Any, *, symmetric: bool = True,
     weight's shape.
     """
     _check_model(model)
-    config = _config(bits, symmetric, per_channel, method)
+    config = quant_config(bits, symmetric, per_channel, method)
     out = {}
-    for prefix, layer in _leaves(model):
+    for prefix, layer in leaf_layers(model):
         for name in quantized_names(layer):
             w = layer.params[name]
             qp = choose_qparams(w, config.bits, symmetric=config.symmetric,

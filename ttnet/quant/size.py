@@ -25,12 +25,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .._checks import _describe, check_bool
+from .._checks import check_bool, describe
 from ..nn.layers import Conv2d, Linear
 from ..nn.module import Module
 from ..nn.tt_layers import NaiveTTConv2d, TTConv2d, TTLinear
 from .core import check_bits
-from .model import QuantConfig, QuantizedLayer, _config, _leaves, quantized_names
+from .model import QuantConfig, QuantizedLayer, leaf_layers, quant_config, quantized_names
 
 __all__ = ["ModelSize", "model_size"]
 
@@ -101,15 +101,15 @@ def model_size(model: Module, bits: Any = None, *, symmetric: bool = True,
     ModelSize
     """
     if not isinstance(model, Module):
-        raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+        raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
     dense_twin = check_bool(dense_twin, "dense_twin")
     inference = check_bool(inference, "inference")
     config: QuantConfig | None = None
     if bits is not None:
-        config = _config(bits if isinstance(bits, QuantConfig) else check_bits(bits), symmetric,
-                         per_channel, "max")
+        config = quant_config(bits if isinstance(bits, QuantConfig) else check_bits(bits),
+                              symmetric, per_channel, "max")
     weights = scales = other = 0
-    for _, leaf in _leaves(model):
+    for _, leaf in leaf_layers(model):
         layer = leaf.inner if isinstance(leaf, QuantizedLayer) else leaf
         names = set(quantized_names(layer))
         other += FLOAT_BYTES * sum(p.size for n, p in layer.params.items() if n not in names)

@@ -6,6 +6,8 @@
 * :mod:`ttnet.train.checkpoint` — :func:`save_checkpoint`, :func:`load_checkpoint` (atomic
   ``.npz`` files);
 * :mod:`ttnet.train.metrics` — ``metrics.json``, ``metrics.csv``, ``learning_curves.png``;
+* :mod:`ttnet.train.run_dir` — the run directory: its files, the recorded settings, resume and
+  overwrite rules (:class:`RunDirectoryError`);
 * :mod:`ttnet.train.trainer` — :class:`Trainer` (the loop, exact resume) and :func:`evaluate`.
 """
 
@@ -14,7 +16,8 @@ from .ema import EMA
 from .metrics import plot_learning_curves, read_metrics, write_metrics
 from .optim import SGD, Adam, Optimizer
 from .schedules import ConstantLR, CosineLR, Schedule, StepLR
-from .trainer import RUN_FILES, ReproducibilityWarning, RunDirectoryError, Trainer, evaluate
+from .run_dir import RUN_FILES, ReproducibilityWarning, RunDirectoryError
+from .trainer import Trainer, evaluate
 
 __all__ = ["Optimizer", "SGD", "Adam", "Schedule", "ConstantLR", "StepLR", "CosineLR", "EMA",
            "Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint", "atomic_write",

@@ -39,7 +39,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .._checks import _describe, check_bool, check_int
+from .._checks import check_bool, check_int, describe
 from .._files import atomic_write
 from ..nn.module import Module
 from .ema import EMA
@@ -214,7 +214,7 @@ class Checkpoint:
             checkpoint has no EMA.
         """
         if not isinstance(model, Module):
-            raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+            raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
         problems = self.model_differences(model)
         if problems:
             raise CheckpointError(f"checkpoint {self.path} does not fit this model:\n  - "
@@ -336,12 +336,12 @@ def save_checkpoint(path: str | os.PathLike, model: Module, *, optimizer: Optimi
         written then: a previous file at ``path`` stays as it was.
     """
     if not isinstance(model, Module):
-        raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+        raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
     if optimizer is not None and not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a ttnet.train Optimizer or None, got "
-                        f"{_describe(optimizer)}")
+                        f"{describe(optimizer)}")
     if ema is not None and not isinstance(ema, EMA):
-        raise TypeError(f"ema must be a ttnet.train EMA or None, got {_describe(ema)}")
+        raise TypeError(f"ema must be a ttnet.train EMA or None, got {describe(ema)}")
     epoch = check_int(epoch, "epoch", minimum=0)
     if not check_bool(allow_nonfinite, "allow_nonfinite"):
         bad = nonfinite_arrays(model, optimizer, ema)
@@ -417,7 +417,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         if key not in meta:
             problems.append(f"no {key!r} entry (expected {text})")
         elif not isinstance(meta[key], types) or (types is int and isinstance(meta[key], bool)):
-            problems.append(f"{key!r} is {_describe(meta[key])}, expected {text}")
+            problems.append(f"{key!r} is {describe(meta[key])}, expected {text}")
     if problems:
         raise CheckpointError(f"checkpoint {path} is corrupt: its meta entry has "
                               + "; ".join(problems))

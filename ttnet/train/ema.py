@@ -31,7 +31,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .._checks import _describe, check_bool, check_in_range
+from .._checks import check_bool, check_in_range, describe
 from ..nn.module import Module
 
 __all__ = ["EMA"]
@@ -79,7 +79,7 @@ class EMA:
 
     def __init__(self, model: Module, decay: float = 0.999, warmup: bool = True) -> None:
         if not isinstance(model, Module):
-            raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+            raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
         self.decay = check_in_range(decay, "decay", 0.0, 1.0, include_high=False)
         self.warmup = check_bool(warmup, "warmup")
         self.params: dict[str, np.ndarray] = dict(model.params)   # the live arrays
@@ -128,7 +128,7 @@ class EMA:
     def copy_to(self, model: Module) -> None:
         """Write the averages into ``model.params`` (in place) for good, e.g. before export."""
         if not isinstance(model, Module):
-            raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+            raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
         _check_same_arrays(self.shadow, model.params, "the EMA", "model.params")
         for name, s in self.shadow.items():
             model.params[name][...] = s
@@ -146,7 +146,7 @@ class EMA:
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Restore a :meth:`state_dict` (copied in place); ``ValueError`` if it does not fit."""
         if not isinstance(state, dict):
-            raise TypeError(f"state must be a dict of arrays, got {_describe(state)}")
+            raise TypeError(f"state must be a dict of arrays, got {describe(state)}")
         if "num_updates" not in state:
             raise ValueError("EMA state must contain 'num_updates'")
         shadow = {k[len("shadow/"):]: v for k, v in state.items() if k.startswith("shadow/")}

@@ -30,7 +30,7 @@ import json
 import os
 from typing import Any, Sequence
 
-from .._checks import _describe
+from .._checks import describe
 from .._files import atomic_write
 
 __all__ = ["COLUMNS", "write_metrics", "read_metrics", "plot_learning_curves"]
@@ -42,10 +42,10 @@ COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "s
 
 def _check_history(history: Any) -> list[dict[str, Any]]:
     if not isinstance(history, Sequence) or isinstance(history, (str, bytes)):
-        raise TypeError(f"history must be a list of dicts, got {_describe(history)}")
+        raise TypeError(f"history must be a list of dicts, got {describe(history)}")
     for k, row in enumerate(history):
         if not isinstance(row, dict):
-            raise TypeError(f"history[{k}] must be a dict, got {_describe(row)}")
+            raise TypeError(f"history[{k}] must be a dict, got {describe(row)}")
         missing = [c for c in COLUMNS if c not in row]
         if missing:
             raise ValueError(f"history[{k}] lacks the keys {missing}")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import _describe, check_bool, check_in_range
+from .._checks import check_bool, check_in_range, describe
 from ..nn.module import Module
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -55,7 +55,7 @@ class Optimizer:
 
     def __init__(self, model: Module, lr: float) -> None:
         if not isinstance(model, Module):
-            raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+            raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
         if not model.params:
             raise ValueError(f"model must have trainable parameters, got {type(model).__name__} "
                              f"with an empty params dict")
@@ -67,7 +67,7 @@ class Optimizer:
                 raise ValueError(
                     f"model.grads[{name!r}] must match model.params[{name!r}] "
                     f"(shape {p.shape}, dtype {p.dtype}), got "
-                    f"{'nothing' if g is None else _describe(g)}")
+                    f"{'nothing' if g is None else describe(g)}")
             if p.dtype.kind != "f":
                 raise TypeError(f"model.params[{name!r}] must be a float array, got dtype "
                                 f"{p.dtype}")
@@ -129,7 +129,7 @@ class Optimizer:
             or dtype — i.e. the state belongs to another optimiser or model.
         """
         if not isinstance(state, dict):
-            raise TypeError(f"state must be a dict of arrays, got {_describe(state)}")
+            raise TypeError(f"state must be a dict of arrays, got {describe(state)}")
         expected = {"step_count"} | {f"{kind}/{name}"
                                      for kind, arrays in self._state_arrays().items()
                                      for name in arrays}
@@ -143,7 +143,7 @@ class Optimizer:
                 if source.shape != target.shape or source.dtype != target.dtype:
                     raise ValueError(
                         f"{type(self).__name__} state {kind}/{name} must have shape "
-                        f"{target.shape} and dtype {target.dtype}, got {_describe(source)}")
+                        f"{target.shape} and dtype {target.dtype}, got {describe(source)}")
         for kind, arrays in self._state_arrays().items():
             for name, target in arrays.items():
                 target[...] = state[f"{kind}/{name}"]
@@ -257,7 +257,7 @@ class Adam(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(model, lr)
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-            raise TypeError(f"betas must be a pair (beta1, beta2), got {_describe(betas)}")
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {describe(betas)}")
         self.betas = (check_in_range(betas[0], "betas[0]", 0.0, 1.0, include_high=False),
                       check_in_range(betas[1], "betas[1]", 0.0, 1.0, include_high=False))
         self.eps = check_in_range(eps, "eps", 0.0, np.inf, include_high=False)

@@ -55,68 +55,46 @@ itself also refuses non-finite arrays.)
 **Run directories.** ``out_dir`` must be empty or missing unless
 ``resume=True`` (continue the run in it; its configuration and model must
 match) or ``overwrite=True`` (delete the previous run's files and start
-again); otherwise :class:`RunDirectoryError`.
+again); otherwise :class:`~ttnet.train.run_dir.RunDirectoryError`. The files,
+what they record and these rules are :mod:`ttnet.train.run_dir`.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
-import hashlib
 import json
 import math
 import os
 import time
-import warnings
 from typing import Any, Callable
 
 import numpy as np
 
-from .._checks import _describe, check_bool, check_int
+from .._checks import check_bool, check_int, describe
 from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.module import Module
 from tqdm import tqdm
 
-from .checkpoint import (NUMERICAL_ENVIRONMENT_KEYS, CheckpointError, atomic_write,
-                         checkpoint_epoch, environment, load_checkpoint, module_rngs,
-                         nonfinite_arrays, save_checkpoint)
+from .checkpoint import Checkpoint, nonfinite_arrays, save_checkpoint
 from .ema import EMA
 from .metrics import plot_learning_curves, write_metrics
 from .optim import Optimizer
+from .run_dir import (BEST_CHECKPOINT, LAST_CHECKPOINT, data_fingerprint, held_checkpoints,
+                      model_description, open_run_directory)
+from .run_dir import RUN_FILES, ReproducibilityWarning, RunDirectoryError  # noqa: F401 (were here)
 from .schedules import Schedule
 
-__all__ = ["Trainer", "evaluate", "RunDirectoryError", "ReproducibilityWarning", "RUN_FILES"]
-
-#: The files a run writes into its directory (``overwrite=True`` deletes exactly these).
-RUN_FILES = ("config.json", "last.npz", "best.npz", "metrics.json", "metrics.csv",
-             "learning_curves.png")
-
-#: Run-configuration entries that may change on resume: the number of epochs, and the record of
-#: re-planned schedules. (A schedule's horizon may change too; see ``Trainer._comparable``.)
-_MAY_CHANGE_ON_RESUME = ("epochs", "replanned")
-
-
-def _is_leftover(filename: str) -> bool:
-    """A temporary file left by an interrupted write of a run file (``.last.npz.<pid>.<x>.tmp``)."""
-    return filename.endswith(".tmp") and any(filename.startswith(f".{name}.") for name in RUN_FILES)
-
-
-class RunDirectoryError(ValueError):
-    """The run directory cannot be used as asked: not empty, nothing to resume, or another run."""
-
-
-class ReproducibilityWarning(UserWarning):
-    """A run is resumed in another numerical environment; the result may differ in the last bits."""
-
+__all__ = ["Trainer", "evaluate"]
 
 # ---------------------------------------------------------------- argument checks
 def _check_images_labels(images: Any, labels: Any, prefix: str) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(images, np.ndarray) or images.dtype.kind not in "uif" or images.ndim < 2:
         raise TypeError(f"{prefix}_images must be a numeric ndarray (N, ...) of uint8 or float, "
-                        f"got {_describe(images)}")
+                        f"got {describe(images)}")
     if not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu" or labels.ndim != 1:
         raise TypeError(f"{prefix}_labels must be a 1-D integer ndarray (N,), got "
-                        f"{_describe(labels)}")
+                        f"{describe(labels)}")
     if len(images) != len(labels):
         raise ValueError(f"{prefix}_images and {prefix}_labels must have the same length, got "
                          f"{len(images)} images and {len(labels)} labels")
@@ -136,7 +114,7 @@ def _prepared(prepare: Callable, images: np.ndarray, rng: np.random.Generator, t
     """Call ``prepare`` and check that it returned a batch in the model's dtype."""
     x = prepare(images, rng, training)
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        raise TypeError(f"prepare must return a float ndarray, got {_describe(x)}")
+        raise TypeError(f"prepare must return a float ndarray, got {describe(x)}")
     if dtype is not None and x.dtype != dtype:
         raise TypeError(f"prepare returned dtype {x.dtype} but the model's parameters are "
                         f"{dtype}; return x.astype(np.{dtype}) (no silent promotion)")
@@ -200,11 +178,11 @@ def evaluate(model: Module, images: np.ndarray, labels: np.ndarray, prepare: Cal
         or ±inf (the message names the images).
     """
     if not isinstance(model, Module):
-        raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+        raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
     images, labels = _check_images_labels(images, labels, "eval")
     if not callable(prepare):
         raise TypeError(f"prepare must be callable(images, rng, training), got "
-                        f"{_describe(prepare)}")
+                        f"{describe(prepare)}")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     loss_fn = SoftmaxCrossEntropy() if loss is None else loss
     dtype = _model_dtype(model)
@@ -236,58 +214,6 @@ def evaluate(model: Module, images: np.ndarray, labels: np.ndarray, prepare: Cal
         for module, mode in modes:
             module.training = mode
     return total_loss / len(images), correct / len(images)
-
-
-# ---------------------------------------------------------------- configuration
-def _data_fingerprint(images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
-    """Shapes, dtypes and a BLAKE2 digest of a data set (resuming on other data is refused)."""
-    digest = hashlib.blake2b(digest_size=16)
-    for arr in (images, labels):
-        digest.update(np.ascontiguousarray(arr).view(np.uint8).reshape(-1).data)
-    return {"images": f"{images.shape} {images.dtype}", "labels": f"{labels.shape} {labels.dtype}",
-            "blake2b": digest.hexdigest()}
-
-
-def _model_description(model: Module) -> dict[str, Any]:
-    """What identifies a model's architecture: its repr and its arrays' names, shapes and dtypes."""
-    return {
-        "class": type(model).__name__,
-        "repr": repr(model).splitlines(),
-        "params": {name: f"{p.shape} {p.dtype}" for name, p in model.params.items()},
-        "buffers": {name: f"{b.shape} {b.dtype}" for name, b in model.buffers.items()},
-        "rngs": sorted(module_rngs(model)),
-    }
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def config_differences(saved: Any, now: Any, path: str = "") -> list[str]:
-    """Readable list of the differences between two JSON-like configurations.
-
-    Each entry reads ``"a.b.c: saved X, now Y"``. Dicts are compared key by
-    key and lists of equal length element by element.
-    """
-    if isinstance(saved, dict) and isinstance(now, dict):
-        out: list[str] = []
-        for key in list(saved) + [k for k in now if k not in saved]:
-            sub = f"{path}.{key}" if path else str(key)
-            if key not in now:
-                out.append(f"{sub}: saved {_short(saved[key])}, now absent")
-            elif key not in saved:
-                out.append(f"{sub}: absent in the saved run, now {_short(now[key])}")
-            else:
-                out += config_differences(saved[key], now[key], sub)
-        return out
-    if (isinstance(saved, list) and isinstance(now, list) and len(saved) == len(now)
-            and any(isinstance(v, (dict, list, str)) for v in saved + now)):
-        out = []
-        for k, (a, b) in enumerate(zip(saved, now)):
-            out += config_differences(a, b, f"{path}[{k}]")
-        return out
-    return [] if saved == now else [f"{path or 'config'}: saved {_short(saved)}, now {_short(now)}"]
 
 
 # ---------------------------------------------------------------- the trainer
@@ -379,28 +305,28 @@ class Trainer:
                  drop_last: bool = True, progress: bool | None = None,
                  log: Callable[[str], Any] | None = None, plot: bool = True) -> None:
         if not isinstance(model, Module):
-            raise TypeError(f"model must be a ttnet.nn Module, got {_describe(model)}")
+            raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a ttnet.train Optimizer (SGD, Adam), got "
-                            f"{_describe(optimizer)}")
+                            f"{describe(optimizer)}")
         if any(optimizer.params.get(name) is not p for name, p in model.params.items()) or \
                 len(optimizer.params) != len(model.params):
             raise ValueError("optimizer must be built on this model (its parameters are not the "
                              "model's arrays): use SGD(model, ...)")
         if not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a ttnet.train Schedule (ConstantLR, StepLR, "
-                            f"CosineLR), got {_describe(schedule)}")
+                            f"CosineLR), got {describe(schedule)}")
         if not callable(prepare):
             raise TypeError(f"prepare must be callable(images, rng, training), got "
-                            f"{_describe(prepare)}")
+                            f"{describe(prepare)}")
         if ema is not None:
             if not isinstance(ema, EMA):
-                raise TypeError(f"ema must be a ttnet.train EMA or None, got {_describe(ema)}")
+                raise TypeError(f"ema must be a ttnet.train EMA or None, got {describe(ema)}")
             if any(ema.params.get(name) is not p for name, p in model.params.items()):
                 raise ValueError("ema must be built on this model: use EMA(model, ...)")
         if loss is not None and not isinstance(loss, Module):
             raise TypeError(f"loss must be a ttnet.nn Module (e.g. SoftmaxCrossEntropy), got "
-                            f"{_describe(loss)}")
+                            f"{describe(loss)}")
         for name, flag in (("resume", resume), ("overwrite", overwrite), ("drop_last", drop_last),
                            ("plot", plot)):
             check_bool(flag, name)
@@ -408,17 +334,17 @@ class Trainer:
             raise ValueError("resume and overwrite cannot both be True: resume continues the run "
                              "in out_dir, overwrite deletes it")
         if progress is not None and not isinstance(progress, (bool, np.bool_)):
-            raise TypeError(f"progress must be True, False or None, got {_describe(progress)}")
+            raise TypeError(f"progress must be True, False or None, got {describe(progress)}")
         if log is not None and not callable(log):
-            raise TypeError(f"log must be callable(str) or None, got {_describe(log)}")
+            raise TypeError(f"log must be callable(str) or None, got {describe(log)}")
         if config is not None and not isinstance(config, dict):
-            raise TypeError(f"config must be a dict or None, got {_describe(config)}")
+            raise TypeError(f"config must be a dict or None, got {describe(config)}")
         try:
             self.config = json.loads(json.dumps({} if config is None else config))
         except (TypeError, ValueError) as exc:
             raise TypeError(f"config must be JSON-serialisable: {exc}") from None
         if isinstance(out_dir, (bytes, bytearray)) or not isinstance(out_dir, (str, os.PathLike)):
-            raise TypeError(f"out_dir must be a path, got {_describe(out_dir)}")
+            raise TypeError(f"out_dir must be a path, got {describe(out_dir)}")
 
         self.model, self.optimizer, self.schedule = model, optimizer, schedule
         self.prepare = prepare
@@ -437,7 +363,7 @@ class Trainer:
         self.epoch = 0
         self._dtype = _model_dtype(model)
 
-    # -- configuration and run directory --------------------------------------------------
+    # -- the run's settings (recorded in the run directory, see run_dir) ----------------
     def run_config(self, train_images: np.ndarray, train_labels: np.ndarray,
                    test_images: np.ndarray, test_labels: np.ndarray) -> dict[str, Any]:
         """The run's full configuration, saved in ``config.json`` and every checkpoint.
@@ -449,7 +375,7 @@ class Trainer:
         """
         run = {
             "config": self.config,
-            "model": _model_description(self.model),
+            "model": model_description(self.model),
             "loss": type(self.loss).__name__,
             "optimizer": self.optimizer.config(),
             "schedule": self.schedule.config(),
@@ -457,8 +383,8 @@ class Trainer:
             "batch_size": self.batch_size,
             "drop_last": self.drop_last,
             "seed": self.seed,
-            "data": {"train": _data_fingerprint(train_images, train_labels),
-                     "test": _data_fingerprint(test_images, test_labels)},
+            "data": {"train": data_fingerprint(train_images, train_labels),
+                     "test": data_fingerprint(test_images, test_labels)},
             "epochs": self.epochs,
         }
         return json.loads(json.dumps(run))
@@ -466,117 +392,8 @@ class Trainer:
     def _path(self, name: str) -> str:
         return os.path.join(self.out_dir, name)
 
-    def _comparable(self, run: dict[str, Any]) -> dict[str, Any]:
-        """``run`` without what may change on resume: epochs, re-plans, the schedule's horizon.
-
-        The horizon (:attr:`Schedule.horizon_keys`, e.g. CosineLR's ``total_epochs``) is
-        dropped only from a schedule of the same type as this trainer's.
-        """
-        out = {k: v for k, v in run.items() if k not in _MAY_CHANGE_ON_RESUME}
-        schedule = out.get("schedule")
-        if isinstance(schedule, dict) and schedule.get("type") == self.schedule.config()["type"]:
-            out["schedule"] = {k: v for k, v in schedule.items()
-                               if k not in self.schedule.horizon_keys}
-        return out
-
-    def _record_replan(self, saved: dict[str, Any], run: dict[str, Any]) -> None:
-        """Carry the saved re-plans into ``run``, and add one if the schedule's horizon changed.
-
-        ``run["replanned"]`` lists ``{"at_epoch": E, "previous_schedule": {...}}``: epochs
-        before E were trained with the previous schedule, later ones with the next.
-        """
-        plans = list(saved.get("replanned", []))
-        if self.epoch > 0 and saved.get("schedule") != run["schedule"]:
-            plans.append({"at_epoch": self.epoch, "previous_schedule": saved["schedule"]})
-            self._say(f"re-planned the learning-rate schedule from epoch {self.epoch + 1} on: "
-                      f"{_short(saved['schedule'])} -> {_short(run['schedule'])}")
-        if plans:
-            run["replanned"] = plans
-
-    def _refuse_other_run(self, saved: dict[str, Any], now: dict[str, Any], source: str) -> None:
-        differences = config_differences(self._comparable(saved), self._comparable(now))
-        if differences:
-            shown = differences[:20] + ([f"... and {len(differences) - 20} more"]
-                                        if len(differences) > 20 else [])
-            raise RunDirectoryError(
-                f"cannot resume: {source} was written by a different model or configuration:\n  - "
-                + "\n  - ".join(shown)
-                + "\nUse another output directory, or overwrite=True (--overwrite) to delete "
-                  "that run and start again.")
-
-    def _open_run_directory(self, run: dict[str, Any]) -> None:
-        """Check ``out_dir``; set ``epoch`` and ``history`` (restored on resume); write config."""
-        out = self.out_dir
-        if os.path.exists(out) and not os.path.isdir(out):
-            raise RunDirectoryError(f"out_dir {out} exists and is not a directory")
-        entries = sorted(os.listdir(out)) if os.path.isdir(out) else []
-        leftovers = [e for e in entries if _is_leftover(e)]
-        real = [e for e in entries if not _is_leftover(e)]
-
-        if self.resume and "last.npz" in real:
-            try:
-                checkpoint = load_checkpoint(self._path("last.npz"))
-            except CheckpointError as exc:
-                raise RunDirectoryError(f"cannot resume: {exc}") from None
-            self._refuse_other_run(checkpoint.config, run, self._path("last.npz"))
-            try:
-                checkpoint.restore(self.model, self.optimizer, self.ema)
-            except CheckpointError as exc:
-                raise RunDirectoryError(f"cannot resume: {exc}") from None
-            self._warn_environment(checkpoint.environment)
-            self.epoch, self.history = checkpoint.epoch, list(checkpoint.metrics)
-            self._record_replan(checkpoint.config, run)
-            self._remove(leftovers)
-            if self.history:      # rewrite the derived files from the committed history
-                self._write_metrics_files()
-            self._write_config(run)
-            self._say(f"resuming {out} after epoch {self.epoch}")
-            return
-        if self.resume and "config.json" in real:      # stopped during the first epoch
-            try:
-                with open(self._path("config.json"), encoding="utf-8") as f:
-                    saved = json.load(f)["run"]
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise RunDirectoryError(f"cannot resume: {self._path('config.json')} is "
-                                        f"unreadable ({exc})") from None
-            self._refuse_other_run(saved, run, self._path("config.json"))
-            self._say(f"resuming {out}: no epoch was completed, starting from epoch 1")
-        elif self.resume and real:
-            raise RunDirectoryError(
-                f"cannot resume: {out} holds no ttnet run (no last.npz or config.json) but is not "
-                f"empty ({', '.join(real[:5])}{', ...' if len(real) > 5 else ''})")
-        elif self.overwrite:
-            self._remove([e for e in real if e in RUN_FILES])
-        elif entries:
-            raise RunDirectoryError(
-                f"run directory {out} is not empty ({', '.join(entries[:5])}"
-                f"{', ...' if len(entries) > 5 else ''}); pass resume=True (--resume) to continue "
-                f"the run in it or overwrite=True (--overwrite) to replace it, or choose another "
-                f"directory")
-        os.makedirs(out, exist_ok=True)
-        self._remove(leftovers)
-        self.epoch, self.history = 0, []
-        self._write_config(run)
-
-    def _write_config(self, run: dict[str, Any]) -> None:
-        """Write ``config.json``, so that a run stopped during epoch 1 can be checked on resume."""
-        text = json.dumps({"format": "ttnet-run", "run": run, "environment": environment()},
-                          indent=1) + "\n"
-        atomic_write(self._path("config.json"), lambda f: f.write(text.encode("utf-8")))
-
-    def _remove(self, names: list[str]) -> None:
-        for name in names:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(self._path(name))
-
-    def _warn_environment(self, saved: dict[str, Any]) -> None:
-        now = environment()
-        changed = [f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in NUMERICAL_ENVIRONMENT_KEYS
-                   if saved.get(k) != now.get(k)]
-        if changed:
-            warnings.warn("resuming in a different numerical environment (" + "; ".join(changed)
-                          + "): the run continues, but its weights may differ in the last bits "
-                            "from an uninterrupted run", ReproducibilityWarning, stacklevel=4)
+    def _restore(self, checkpoint: Checkpoint) -> None:
+        checkpoint.restore(self.model, self.optimizer, self.ema)
 
     def _say(self, line: str) -> None:
         if self.log is not None:
@@ -624,12 +441,20 @@ class Trainer:
             raise ValueError(f"batch_size ({self.batch_size}) must be <= the number of training "
                              f"images ({len(train_images)}) when drop_last=True")
         run = self.run_config(train_images, train_labels, test_images, test_labels)
-        self._open_run_directory(run)
+        resumed = open_run_directory(self.out_dir, run, resume=self.resume,
+                                     overwrite=self.overwrite, schedule=self.schedule,
+                                     restore=self._restore, say=self._say)
+        self.epoch = 0 if resumed is None else resumed.epoch
+        self.history = [] if resumed is None else list(resumed.metrics)
+        if self.history:          # rewrite the derived files from the committed history
+            self._write_metrics_files()
+        if resumed is not None:
+            self._say(f"resuming {self.out_dir} after epoch {self.epoch}")
         self._run = run
         bad = nonfinite_arrays(self.model, self.optimizer, self.ema)
         if bad:
-            source = (f"restored from {self._path('last.npz')} (written by a ttnet that did not "
-                      f"check for NaN)" if self.epoch else "handed to the trainer")
+            source = (f"restored from {self._path(LAST_CHECKPOINT)} (written by a ttnet that "
+                      f"did not check for NaN)" if self.epoch else "handed to the trainer")
             raise FloatingPointError(f"cannot train: the training state {source} holds NaN or "
                                      f"±inf in {_listed(bad)}")
         best = max((row["test_acc"] for row in self.history), default=-math.inf)
@@ -640,8 +465,8 @@ class Trainer:
             improved = row["test_acc"] > best
             if improved:          # best first: a crash before last.npz redoes this epoch
                 best = row["test_acc"]
-                self._save("best.npz")
-            self._save("last.npz")                 # the commit point of the epoch
+                self._save(BEST_CHECKPOINT)
+            self._save(LAST_CHECKPOINT)                 # the commit point of the epoch
             self._write_metrics_files()
             self._say(f"epoch {row['epoch']}/{self.epochs}  lr {row['lr']:.4g}  "
                       f"train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}  "
@@ -713,24 +538,7 @@ class Trainer:
             text += ("\nLosses of the last steps of this epoch: "
                      + (", ".join(f"{v:.4g}" for v in recent) or "none (its first step)")
                      + " (a rising loss points to divergence).")
-        return FloatingPointError(text + "\n" + self._directory_state())
-
-    def _directory_state(self) -> str:
-        """Which checkpoints the run directory holds, and of which epochs, for an error message."""
-        held = []
-        for name in ("last.npz", "best.npz"):
-            if os.path.isfile(self._path(name)):
-                epoch = checkpoint_epoch(self._path(name))
-                held.append(f"{name} (after epoch {epoch})" if epoch is not None
-                            else f"{name} (unreadable)")
-        if not held:
-            return (f"Nothing of this epoch was written, and {self.out_dir} holds no checkpoint: "
-                    f"there is nothing to resume from.")
-        return (f"Nothing of this epoch was written. {self.out_dir} holds {' and '.join(held)}, "
-                f"written before this error (ttnet never writes a checkpoint holding NaN or "
-                f"±inf). resume=True (--resume) continues from last.npz but replays the same "
-                f"steps, so with the same settings it meets the same problem; to change "
-                f"settings, start a new run (another directory, or overwrite=True).")
+        return FloatingPointError(text + "\n" + held_checkpoints(self.out_dir))
 
     def _train_one_epoch(self, train_images: np.ndarray, train_labels: np.ndarray,
                          test_images: np.ndarray, test_labels: np.ndarray) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from ttnet.export import SUPPORTED_LAYERS, export_onnx, tt_einsum_equation
 from ttnet.nn import Linear, Module, NaiveTTConv2d, Sequential, TTConv2d, TTLinear
 from ttnet.quant import model_size, ptq, qat_model
 
+from ..helpers import small_data
+
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
@@ -138,10 +140,7 @@ def test_cli_export_round_trip(tmp_path, monkeypatch, capsys):
     from ttnet.cli import main
     from ttnet.experiments import load_model
 
-    import ttnet.data as ttdata
-    real_load = ttdata.load
-    monkeypatch.setattr(ttdata, "load", lambda name, split="train", root=None, download=False:
-                        real_load(name, split, root, download).subset(np.arange(100)))
+    real_load = small_data(monkeypatch, 100)
     run = tmp_path / "run"
     assert main(["train", "--model", "tt-conv", "--width", "0.125", "--ranks", "2", "--subset",
                  "100", "--batch-size", "50", "--no-progress", "--epochs", "1", "--out",
