@@ -1,10 +1,14 @@
-"""nn/tt_functional.py on its own: the TT layers' functions, one algorithm per function (the
-layers' gradient checks through TTLinear / TTConv2d are in test_tt_layers.py)."""
+"""nn/tt_functional.py on its own: the TT layers' functions, one algorithm per function, and
+their cost models (the layers' gradient checks through TTLinear / TTConv2d are in
+test_tt_layers.py)."""
+
+import math
 
 import numpy as np
 import pytest
 
-from ttnet.nn.tt_layers import TTLinear
+from ttnet.nn import tt_functional
+from ttnet.nn.tt_layers import TTConv2d, TTLinear
 
 
 def test_split_functions_match_the_dispatchers():
@@ -24,3 +28,138 @@ def test_split_functions_match_the_dispatchers():
         TF.tt_linear_backward(y, {"algorithm": "other"})
     with pytest.raises(TypeError, match="cache must be the dict returned"):
         TF.tt_conv2d_backward(y, None)
+
+
+# ---------------------------------------------------------------- cost models
+# The TT layers' cost models (``layer.cost``) against an independent operation count.
+#
+# ``TTLinear.cost`` and ``TTConv2d.cost`` state the flops of one forward + backward pass of each
+# algorithm as closed formulas (:func:`ttnet.nn.tt_functional.tt_linear_cost`,
+# :func:`~ttnet.nn.tt_functional.tt_conv2d_cost`). Here the same quantity is counted another way:
+# every product the algorithm performs is written as an einsum of the shapes it really has — for the
+# core steps, the shapes recorded while the layer runs forward and backward — and counted the
+# plain way: one multiply-add (2 flops) for every combination of the einsum's indices. The
+# backward pass of a product ``C = A B`` is the two products ``dA = dC Bᵀ`` and ``dB = Aᵀ dC``.
+
+
+def flops(spec, a, b):
+    """Flops of the two-operand ``np.einsum(spec, A, B)``: 2 per index combination."""
+    inputs, _ = spec.split("->")
+    ia, ib = inputs.split(",")
+    sizes = dict(zip(ia, a))
+    for index, size in zip(ib, b):
+        assert sizes.setdefault(index, size) == size, f"{spec}: index {index} disagrees"
+    return 2 * math.prod(sizes.values())
+
+
+def product_fwd_bwd(spec, a, b):
+    """Flops of ``C = einsum(spec, A, B)`` and of its two gradients (3 products in all)."""
+    inputs, out = spec.split("->")
+    ia, ib = inputs.split(",")
+    sizes = dict(zip(ia, a)) | dict(zip(ib, b))
+    c = tuple(sizes[i] for i in out)
+    return (flops(spec, a, b) + flops(f"{out},{ib}->{ia}", c, b)
+            + flops(f"{ia},{out}->{ib}", a, c))
+
+
+@pytest.fixture
+def recorded_steps(monkeypatch):
+    """The (T, G) shapes of every core step the TT layers run, forward and backward."""
+    seen = {"forward": [], "backward": []}
+    forward, backward = tt_functional.tt_step_forward, tt_functional.tt_step_backward
+
+    def step_forward(T, G):
+        seen["forward"].append((T.shape, G.shape))
+        return forward(T, G)
+
+    def step_backward(dout, T, G):
+        seen["backward"].append((T.shape, G.shape))
+        return backward(dout, T, G)
+
+    monkeypatch.setattr(tt_functional, "tt_step_forward", step_forward)
+    monkeypatch.setattr(tt_functional, "tt_step_backward", step_backward)
+    return seen
+
+
+def steps_flops(seen):
+    """Forward and backward flops of the recorded core steps.
+
+    A step is ``out[p, m, r1, q] = Σ_{r0, n} G[r0, m, n, r1] T[p, r0, n, q]``.
+    """
+    assert len(seen["forward"]) == len(seen["backward"]) > 0
+    assert sorted(seen["forward"]) == sorted(seen["backward"])   # each step reversed once
+    return sum(product_fwd_bwd("pRnq,Rmnr->pmrq", T, G) for T, G in seen["forward"])
+
+
+def run(layer, x):
+    y = layer.forward(x)
+    layer.backward(np.ones_like(y))
+
+
+LINEAR_CASES = [((4, 6), (3, 5), 3, 7), ((2, 3, 4), (4, 2, 3), (2, 5), 5),
+                ((8, 8, 8, 16), (4, 6, 8, 8), 8, 2)]
+
+
+@pytest.mark.parametrize("in_modes, out_modes, ranks, batch", LINEAR_CASES)
+def test_tt_linear_sequential_cost_counts_the_core_steps_it_runs(in_modes, out_modes, ranks,
+                                                                 batch, recorded_steps):
+    layer = TTLinear(in_modes, out_modes, ranks, algorithm="sequential", dtype=np.float64,
+                     rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((batch, math.prod(in_modes)))
+    run(layer, x)
+    assert len(recorded_steps["forward"]) == len(in_modes)
+    assert layer.cost(x.shape)["sequential"]["flops"] == steps_flops(recorded_steps)
+
+
+@pytest.mark.parametrize("in_modes, out_modes, ranks, batch", LINEAR_CASES)
+def test_tt_linear_full_cost_is_the_weight_chain_and_three_dense_products(in_modes, out_modes,
+                                                                        ranks, batch):
+    layer = TTLinear(in_modes, out_modes, ranks, algorithm="full", rng=np.random.default_rng(0))
+    M, N = math.prod(out_modes), math.prod(in_modes)
+    count = product_fwd_bwd("bn,mn->bm", (batch, N), (M, N))
+    left = 1                         # the chain: W_k = W_{k-1} × core k, from the left
+    for k, core in enumerate(layer.cores):
+        r0, m, n, r1 = core.shape
+        if k:
+            count += product_fwd_bwd("aR,Rmnr->amnr", (left, r0), core.shape)
+        left *= m * n
+    assert layer.cost((batch, N))["full"]["flops"] == count
+
+
+CONV_CASES = [((2, 2), (2, 3), 2, 3, 1, 1, (2, 4, 6, 5)),
+              ((4, 4, 4), (4, 4, 4), 4, 3, 1, 1, (2, 64, 8, 8)),
+              ((2, 3), (3, 2), (3, 4), 3, 2, 0, (3, 6, 9, 7))]
+
+
+@pytest.mark.parametrize("in_modes, out_modes, ranks, l, stride, padding, shape", CONV_CASES)
+def test_tt_conv_sequential_cost_counts_the_spatial_product_and_the_core_steps(
+        in_modes, out_modes, ranks, l, stride, padding, shape, recorded_steps):
+    layer = TTConv2d(in_modes, out_modes, ranks, l, stride=stride, padding=padding,
+                     algorithm="sequential", dtype=np.float64, rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal(shape)
+    y = layer.forward(x)
+    layer.backward(np.ones_like(y))
+    B, C = shape[:2]
+    P = y.shape[2] * y.shape[3]
+    r0 = layer.cores[0].shape[3]
+    # every input channel convolved with the spatial core: (r_0 × l²) @ (l² × B C P)
+    spatial = product_fwd_bwd("Rl,lX->RX", (r0, l * l), (l * l, B * C * P))
+    assert len(recorded_steps["forward"]) == len(in_modes)
+    assert layer.cost(shape)["sequential"]["flops"] == spatial + steps_flops(recorded_steps)
+
+
+@pytest.mark.parametrize("in_modes, out_modes, ranks, l, stride, padding, shape", CONV_CASES)
+def test_tt_conv_full_cost_is_the_kernel_chain_and_three_im2col_products(
+        in_modes, out_modes, ranks, l, stride, padding, shape):
+    layer = TTConv2d(in_modes, out_modes, ranks, l, stride=stride, padding=padding,
+                     algorithm="full", rng=np.random.default_rng(0))
+    B, C, H, W = shape
+    S = math.prod(out_modes)
+    P = ((H + 2 * padding - l) // stride + 1) * ((W + 2 * padding - l) // stride + 1)
+    count = product_fwd_bwd("SK,KX->SX", (S, C * l * l), (C * l * l, B * P))
+    left = l * l                     # the chain starts from the spatial core (l², r_0)
+    for core in layer.cores[1:]:
+        r0, s, c, r1 = core.shape
+        count += product_fwd_bwd("aR,Rscr->ascr", (left, r0), core.shape)
+        left *= s * c
+    assert layer.cost(shape)["full"]["flops"] == count

@@ -12,7 +12,8 @@ from ttnet.cli import main as ttnet_main
 from ttnet.experiments import load_model
 from ttnet.quant import model_size
 
-from .test_cli_quant import TINY, _small_mini_data
+from ..helpers import small_data
+from .test_cli_quant import TINY
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "quantization_table.py"
 
@@ -26,7 +27,7 @@ def _script():
 
 def test_table_has_every_method_and_bit_width_and_the_onnx_check(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
-    _small_mini_data(monkeypatch)
+    small_data(monkeypatch, 100)
     run = tmp_path / "float"
     assert ttnet_main(["train", *TINY, "--epochs", "1", "--out", str(run)]) == 0
     results = tmp_path / "results"

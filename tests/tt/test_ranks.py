@@ -8,7 +8,8 @@ import pytest
 from ttnet.nn import Conv2d, Linear, NaiveTTConv2d, TTConv2d, TTLinear
 from ttnet.ops.kernel_layouts import conv_kernel_to_naive_tt, conv_kernel_to_tt
 from ttnet.tt import RankClippedWarning, TTMatrix, TTTensor
-from ttnet.tt.ranks import exact_ranks, internal_ranks, renamed_cap
+from ttnet.tt import max_ranks
+from ttnet.tt.ranks import exact_ranks, internal_ranks, renamed_cap, resolve_ranks
 
 
 # ---------------------------------------------------------------- the one parser
@@ -135,3 +136,49 @@ def test_models_parse_each_layers_ranks_with_the_one_parser():
     assert conv == [(2, 3, 4)] + [(5, 5, 5)] * 4 and fc == [(5, 6, 7), (3, 3, 3)]
     with pytest.raises(ValueError, match=r"--fc-ranks\[1\] must have 3 entries"):
         check_ranks("conv-tt-fc", None, [4, (4, 4)], fc_name="--fc-ranks")
+
+
+# ---------------------------------------------------------------- max_ranks and caps (resolve_ranks)
+def test_max_ranks():
+    assert max_ranks((4,) * 6) == (1, 4, 16, 64, 16, 4, 1)
+    assert max_ranks((2, 100, 3)) == (1, 2, 3, 1)
+    assert max_ranks((5,)) == (1, 1)
+
+
+def test_max_ranks_rejects_bad_modes():
+    with pytest.raises(ValueError, match=r"modes\[1\] must be >= 1"):
+        max_ranks((3, 0))
+    with pytest.raises(TypeError, match="modes must be a sequence"):
+        max_ranks(5)
+
+
+def test_resolve_ranks_forms():
+    modes = (4, 4, 4, 4)
+    assert resolve_ranks(None, modes) == (1, 4, 16, 4, 1)
+    assert resolve_ranks(8, modes) == (1, 4, 8, 4, 1)          # an int is a silent cap
+    assert resolve_ranks((2, 3, 2), modes) == (1, 2, 3, 2, 1)   # internal ranks
+    assert resolve_ranks((1, 2, 3, 2, 1), modes) == (1, 2, 3, 2, 1)  # full tuple
+
+
+def test_resolve_ranks_clips_explicit_ranks_with_a_warning():
+    with pytest.warns(RankClippedWarning, match=r"r_1 = 5 > 4"):
+        assert resolve_ranks((5, 3, 2), (4, 4, 4, 4)) == (1, 4, 3, 2, 1)
+
+
+def test_resolve_ranks_does_not_warn_for_an_int_cap():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resolve_ranks(100, (2, 2, 2))
+
+
+@pytest.mark.parametrize("ranks, exc, match", [
+    ((2, 2), ValueError, "max_rank must have 3 entries"),
+    ((2, 0, 2), ValueError, r"max_rank\[1\] must be >= 1"),
+    (0, ValueError, "max_rank must be >= 1"),
+    ((2, 2.5, 2), TypeError, r"max_rank\[1\] must be an integer"),
+    ((2, 2, 2, 2, 2), ValueError, "must start and end with 1"),
+    ("3", TypeError, "max_rank must be an int or a sequence"),
+])
+def test_resolve_ranks_rejects_bad_ranks(ranks, exc, match):
+    with pytest.raises(exc, match=match):
+        resolve_ranks(ranks, (4, 4, 4, 4))

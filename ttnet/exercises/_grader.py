@@ -125,7 +125,8 @@ def _as_array(value: Any) -> np.ndarray | None:
     return arr
 
 
-def _describe(value: Any) -> str:
+def _describe_result(value: Any) -> str:
+    """What a student's function returned, for a diagnosis (None suggests a missing return)."""
     if value is None:
         return "None (a missing return?)"
     if isinstance(value, np.ndarray):
@@ -167,7 +168,7 @@ class Grader:
         arr = _as_array(got)
         if arr is None:
             return self.add(case, check, None, tol, False,
-                            f"returned {_describe(got)}, expected an array of shape "
+                            f"returned {_describe_result(got)}, expected an array of shape "
                             f"{expected.shape}")
         if arr.shape != expected.shape:
             hint = " (transposed?)" if arr.shape == expected.shape[::-1] else ""
@@ -238,14 +239,14 @@ def cores_ok(grader: Grader, case: str, got: Any, ndim: int, modes: Sequence[Any
     what = f"{ndim}-D cores"
     if not isinstance(got, (list, tuple)) or not got:
         grader.add(case, "cores chain", None, None, False,
-                   f"returned {_describe(got)}, expected a list of {what}")
+                   f"returned {_describe_result(got)}, expected a list of {what}")
         return None
     cores = []
     for k, core in enumerate(got):
         arr = _as_array(core)
         if arr is None or arr.ndim != ndim:
             grader.add(case, "cores chain", None, None, False,
-                       f"core {k} is {_describe(core)}, expected a {what[:-1]}")
+                       f"core {k} is {_describe_result(core)}, expected a {what[:-1]}")
             return None
         cores.append(arr)
     if modes is not None and len(cores) != len(modes):
