@@ -103,15 +103,21 @@ def tt_normal_cores(core_shapes: Any, variance: float, rng: Any = None,
     -------
     list of ndarray, the cores.
     """
+    shapes = _check_core_shapes(core_shapes, variance)
+    std = tt_normal_std(shapes, variance)
+    rng = check_rng(rng)
+    return [_normal(s, std, rng, dtype) for s in shapes]
+
+
+def _check_core_shapes(core_shapes: Any, variance: Any) -> list[tuple[int, ...]]:
+    """The core shapes as int tuples (at least one), and a positive finite ``variance``."""
     shapes = [check_int_sequence(s, f"core_shapes[{k}]", minimum=1)
               for k, s in enumerate(core_shapes)]
     if not shapes:
         raise ValueError("core_shapes must hold at least one shape")
     if not (isinstance(variance, (int, float)) and variance > 0 and math.isfinite(variance)):
         raise ValueError(f"variance must be a positive finite number, got {variance!r}")
-    std = tt_normal_std(shapes, variance)
-    rng = check_rng(rng)
-    return [_normal(s, std, rng, dtype) for s in shapes]
+    return shapes
 
 
 def tt_normal_std(core_shapes: Any, variance: float) -> float:
@@ -130,11 +136,6 @@ def tt_normal_std(core_shapes: Any, variance: float) -> float:
     -------
     float
     """
-    shapes = [check_int_sequence(s, f"core_shapes[{k}]", minimum=1)
-              for k, s in enumerate(core_shapes)]
-    if not shapes:
-        raise ValueError("core_shapes must hold at least one shape")
-    if not (isinstance(variance, (int, float)) and variance > 0 and math.isfinite(variance)):
-        raise ValueError(f"variance must be a positive finite number, got {variance!r}")
+    shapes = _check_core_shapes(core_shapes, variance)
     paths = math.prod(s[-1] for s in shapes[:-1])
     return (variance / paths) ** (1.0 / (2 * len(shapes)))
