@@ -300,6 +300,20 @@ def _final_weights(state: RowState) -> tuple[Any, Any]:
     return model, ckpt
 
 
+def same_weights(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two checkpoint files hold the same arrays and the same record, apart from the
+    ``environment`` of the process that wrote them (thread counts, library versions)."""
+    with np.load(a) as x, np.load(b) as y:
+        if sorted(x.files) != sorted(y.files):
+            return False
+        if not all(np.array_equal(x[k], y[k]) for k in x.files if k != "meta"):
+            return False
+        meta_a, meta_b = json.loads(str(x["meta"][()])), json.loads(str(y["meta"][()]))
+    meta_a.pop("environment", None)
+    meta_b.pop("environment", None)
+    return meta_a == meta_b
+
+
 def write_report(suite: Suite, out: str | os.PathLike, results: str | os.PathLike, *,
                  log: Callable[[str], Any] = print, download: bool = False,
                  command_out: str | None = None) -> list[dict[str, Any]]:
@@ -309,7 +323,9 @@ def write_report(suite: Suite, out: str | os.PathLike, results: str | os.PathLik
     :data:`WEIGHTS_LIMIT`) as ``results/ROW/weights.npz`` and re-evaluated from
     that file with :func:`~ttnet.experiments.run.evaluate_checkpoint`; the
     accuracy in the report is that re-evaluation, and it must equal the
-    trainer's last evaluation (a mismatch is an error). ``command_out`` is the
+    trainer's last evaluation (a mismatch is an error). A ``weights.npz`` that a
+    previous report wrote with the same arrays is kept as it is
+    (:func:`same_weights`), so that reporting again changes no committed file. ``command_out`` is the
     directory written into each row's ``ttnet train`` command (default: ``out``).
     """
     out, results = Path(out), Path(results)
@@ -325,9 +341,13 @@ def write_report(suite: Suite, out: str | os.PathLike, results: str | os.PathLik
         for name in ("metrics.csv", "config.json", "before_fine_tune.json"):
             if (state.path / name).is_file():
                 shutil.copyfile(state.path / name, row_dir / name)
-        weights = row_dir / "weights.npz"
-        save_checkpoint(weights, model, epoch=ckpt.epoch, config=ckpt.config,
+        weights, fresh = row_dir / "weights.npz", row_dir / "weights.new.npz"
+        save_checkpoint(fresh, model, epoch=ckpt.epoch, config=ckpt.config,
                         metrics=ckpt.metrics)
+        if weights.is_file() and same_weights(weights, fresh):
+            fresh.unlink()          # keep the file a previous report wrote: no binary churn
+        else:
+            fresh.replace(weights)
         evaluated = evaluate_checkpoint(weights, download=download)
         trainer_acc = ckpt.metrics[-1]["test_acc"]
         if evaluated["accuracy"] != trainer_acc:
