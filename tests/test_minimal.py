@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from ttnet import minimal
+from ttnet.gradcheck import check_function
 from ttnet.nn.tt_layers import TTConv2d, TTLinear
 from ttnet.tt.svd import tt_svd
 
@@ -78,27 +79,18 @@ def test_tt_linear_forward_and_backward_match_TTLinear(in_modes, out_modes, rank
 def test_tt_linear_backward_is_the_gradient():
     """A finite-difference check of the reading version itself (not only agreement)."""
     layer = TTLinear((2, 3), (3, 2), 2, dtype=np.float64, rng=4, bias=False)
-    cores = [G.copy() for G in layer.cores]
-    rng = np.random.default_rng(5)
-    x, dy = rng.standard_normal((3, 6)), rng.standard_normal((3, 6))
-    _, cache = minimal.tt_linear_forward(x, cores)
-    dx, dcores, _ = minimal.tt_linear_backward(dy, cache)
+    x = np.random.default_rng(5).standard_normal((3, 6))
 
-    def loss():
-        return float(np.sum(minimal.tt_linear_forward(x, cores)[0] * dy))
+    def forward(x, *cores):
+        return minimal.tt_linear_forward(x, list(cores))
 
-    h = 1e-6
-    for array, grad in [(x, dx), *zip(cores, dcores)]:
-        numeric = np.zeros_like(array)
-        for idx in np.ndindex(array.shape):
-            old = array[idx]
-            array[idx] = old + h
-            up = loss()
-            array[idx] = old - h
-            down = loss()
-            array[idx] = old
-            numeric[idx] = (up - down) / (2 * h)
-        assert rel(grad, numeric) < 1e-7
+    def backward(dy, cache):
+        dx, dcores, _ = minimal.tt_linear_backward(dy, cache)
+        return (dx, *dcores)
+
+    inputs = {"x": x, **{f"core{k}": G.copy() for k, G in enumerate(layer.cores)}}
+    result = check_function(forward, inputs, backward, rng=5)
+    assert result.passed(1e-7), result
 
 
 @pytest.mark.parametrize("in_modes, out_modes, ranks, l, stride, padding, hw",
