@@ -84,10 +84,40 @@ def line(label: str, ms: float, flops: float | None, reference_ms: float | None)
     print(f"{label:<58} {ms:>10.1f} {rate} {ratio}")
 
 
-def bench_layers(torch, batch: int, repeats: int) -> dict[str, float]:
-    """The layer table; returns the times the goals of the speed issue compare."""
+def compare_family(torch, dense_label: str, x: np.ndarray, repeats: int, dense, torch_dense,
+                   dense_flops: int, tt_name: str, rebuilt: str, ranks_list, make_tt
+                   ) -> dict[str, float]:
+    """Rows for one dense layer and its TT twins (each algorithm, each rank) against PyTorch.
+
+    ``make_tt(ranks, algorithm)`` builds the TT layer. Returns the times the speed goals use:
+    ``"torch <Dense>"`` and ``"ttnet <TT> ranks R auto"``.
+    """
     from ttnet.interop.torch import to_torch
 
+    key = f"torch {type(dense).__name__}"
+    times = {key: median_ms(torch_layer_step(torch, torch_dense, x), repeats)}
+    line(f"torch  {dense_label} (dense)", times[key], dense_flops, None)
+    ms = median_ms(ttnet_layer_step(dense, x), repeats)
+    line(f"ttnet  {dense_label} (dense)", ms, dense_flops, times[key])
+    for ranks in ranks_list:
+        torch_tt = median_ms(torch_layer_step(torch, to_torch(make_tt(ranks, "full"),
+                                                              algorithm="full"), x), repeats)
+        line(f"torch  {tt_name} ranks {ranks}, {rebuilt} rebuilt from the cores", torch_tt, None,
+             times[key])
+        for algorithm in ("auto", "full", "sequential"):
+            layer = make_tt(ranks, algorithm)
+            chosen = layer.choose_algorithm(x.shape)
+            ms = median_ms(ttnet_layer_step(layer, x), repeats)
+            if algorithm == "auto":
+                times[f"ttnet {tt_name} ranks {ranks} auto"] = ms
+            label = f"ttnet  {tt_name} ranks {ranks}, {algorithm}" + (
+                f" (-> {chosen})" if algorithm == "auto" else "")
+            line(label, ms, layer.cost(x.shape)[chosen]["flops"], times[key])
+    return times
+
+
+def bench_layers(torch, batch: int, repeats: int) -> dict[str, float]:
+    """The layer table; returns the times the goals of the speed issue compare."""
     rng = np.random.default_rng(0)
     times: dict[str, float] = {}
     print(f"\nLayers: forward + backward, batch {batch}, float32, median of {repeats}")
@@ -95,55 +125,23 @@ def bench_layers(torch, batch: int, repeats: int) -> dict[str, float]:
 
     # ---- convolution 64 -> 64 at 32 x 32
     x = rng.standard_normal((batch, 64, 32, 32)).astype(np.float32)
-    conv = Conv2d(64, 64, 3, padding=1, bias=False, rng=rng)
-    conv_flops = 3 * 2 * batch * 32 * 32 * 64 * 64 * 9
-    torch_conv = torch.nn.Conv2d(64, 64, 3, padding=1, bias=False)
-    times["torch Conv2d"] = median_ms(torch_layer_step(torch, torch_conv, x), repeats)
-    line("torch  Conv2d 64->64 @32x32 (dense)", times["torch Conv2d"], conv_flops, None)
-    ms = median_ms(ttnet_layer_step(conv, x), repeats)
-    line("ttnet  Conv2d 64->64 @32x32 (dense)", ms, conv_flops, times["torch Conv2d"])
-    for ranks in (4, 16):
-        rebuilt = to_torch(TTConv2d((4, 4, 4), (4, 4, 4), ranks, 3, padding=1, bias=False,
-                                    rng=rng), algorithm="full")
-        torch_tt = median_ms(torch_layer_step(torch, rebuilt, x), repeats)
-        line(f"torch  TTConv2d ranks {ranks}, kernel rebuilt from the cores", torch_tt, None,
-             times["torch Conv2d"])
-        for algorithm in ("auto", "full", "sequential"):
-            layer = TTConv2d((4, 4, 4), (4, 4, 4), ranks, 3, padding=1, bias=False,
-                             algorithm=algorithm, rng=rng)
-            chosen = layer.choose_algorithm(x.shape)
-            ms = median_ms(ttnet_layer_step(layer, x), repeats)
-            if algorithm == "auto":
-                times[f"ttnet TTConv2d ranks {ranks} auto"] = ms
-            label = f"ttnet  TTConv2d ranks {ranks}, {algorithm}" + (
-                f" (-> {chosen})" if algorithm == "auto" else "")
-            line(label, ms, layer.cost(x.shape)[chosen]["flops"], times["torch Conv2d"])
+    times |= compare_family(
+        torch, "Conv2d 64->64 @32x32", x, repeats,
+        Conv2d(64, 64, 3, padding=1, bias=False, rng=rng),
+        torch.nn.Conv2d(64, 64, 3, padding=1, bias=False), 3 * 2 * batch * 32 * 32 * 64 * 64 * 9,
+        "TTConv2d", "kernel", (4, 16),
+        lambda ranks, algorithm: TTConv2d((4, 4, 4), (4, 4, 4), ranks, 3, padding=1, bias=False,
+                                          algorithm=algorithm, rng=rng))
 
     # ---- fully connected 8192 -> 1536
     x = rng.standard_normal((batch, 8192)).astype(np.float32)
-    linear = Linear(8192, 1536, bias=False, rng=rng)
-    linear_flops = 3 * 2 * batch * 8192 * 1536
-    torch_linear = torch.nn.Linear(8192, 1536, bias=False)
-    times["torch Linear"] = median_ms(torch_layer_step(torch, torch_linear, x), repeats)
-    line("torch  Linear 8192->1536 (dense)", times["torch Linear"], linear_flops, None)
-    ms = median_ms(ttnet_layer_step(linear, x), repeats)
-    line("ttnet  Linear 8192->1536 (dense)", ms, linear_flops, times["torch Linear"])
-    for ranks in (8, 40):
-        rebuilt = to_torch(TTLinear((8, 8, 8, 16), (4, 6, 8, 8), ranks, bias=False, rng=rng),
-                           algorithm="full")
-        torch_tt = median_ms(torch_layer_step(torch, rebuilt, x), repeats)
-        line(f"torch  TTLinear ranks {ranks}, weight rebuilt from the cores", torch_tt, None,
-             times["torch Linear"])
-        for algorithm in ("auto", "full", "sequential"):
-            layer = TTLinear((8, 8, 8, 16), (4, 6, 8, 8), ranks, bias=False, rng=rng,
-                             algorithm=algorithm)
-            chosen = layer.choose_algorithm(x.shape)
-            ms = median_ms(ttnet_layer_step(layer, x), repeats)
-            if algorithm == "auto":
-                times[f"ttnet TTLinear ranks {ranks} auto"] = ms
-            label = f"ttnet  TTLinear ranks {ranks}, {algorithm}" + (
-                f" (-> {chosen})" if algorithm == "auto" else "")
-            line(label, ms, layer.cost(x.shape)[chosen]["flops"], times["torch Linear"])
+    times |= compare_family(
+        torch, "Linear 8192->1536", x, repeats,
+        Linear(8192, 1536, bias=False, rng=rng), torch.nn.Linear(8192, 1536, bias=False),
+        3 * 2 * batch * 8192 * 1536,
+        "TTLinear", "weight", (8, 40),
+        lambda ranks, algorithm: TTLinear((8, 8, 8, 16), (4, 6, 8, 8), ranks, bias=False,
+                                          rng=rng, algorithm=algorithm))
     return times
 
 
