@@ -445,6 +445,11 @@ def _progress_flag(p: argparse.ArgumentParser) -> None:
                    help="show progress bars (default: only on a terminal)")
 
 
+def _download_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--download", action="store_true",
+                   help="download the data set if it is not found (checksums are verified)")
+
+
 def _add_demo(sub: Any) -> None:
     p = _subcommand(
         sub, "demo", "train a small TT-conv net on the packaged Fashion-MNIST subset (default)",
@@ -481,8 +486,7 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--subset", type=_positive_int, default=d.subset,
                    help="train on a class-balanced subset of N images (at most the training set; "
                    "rounded down to a multiple of the number of classes) (default: all)")
-    p.add_argument("--download", action="store_true",
-                   help="download the data set if it is not found (checksums are verified)")
+    _download_flag(p)
     p.add_argument("--epochs", type=_positive_int, required=True)
     p.add_argument("--batch-size", type=_positive_int, default=d.batch_size,
                    help=f"(default {d.batch_size})")
@@ -531,8 +535,7 @@ def _add_eval(sub: Any) -> None:
                    help="last.npz or best.npz of a run")
     p.add_argument("--data", choices=DATASETS, default=None, help="default: the run's data set")
     p.add_argument("--split", choices=SPLITS, default="test")
-    p.add_argument("--download", action="store_true",
-                   help="download the data set if it is not found (checksums are verified)")
+    _download_flag(p)
 
 
 def _add_summary(sub: Any) -> None:
@@ -575,8 +578,7 @@ def _add_reproduce(sub: Any) -> None:
                    help="report directory (default OUT/report)")
     p.add_argument("--no-estimate", action="store_true", help="--list without timing a step "
                    "of every model")
-    p.add_argument("--download", action="store_true",
-                   help="download the data set if it is not found (checksums are verified)")
+    _download_flag(p)
     _progress_flag(p)
 
 
