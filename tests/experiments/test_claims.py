@@ -85,3 +85,21 @@ def test_the_quick_suite_has_no_claims_and_the_markdown_names_each_verdict():
     assert verdicts(get_suite("quick"), []) == []
     text = format_verdicts(verdicts(SUITE, _records({"conv-fc-s0": 92.0})))
     assert "**Claim 1:" in text and "**Claim 2:" in text and text.count("incomplete") == 2
+
+
+@pytest.mark.parametrize("suite, records, exc, match", [
+    ("paper-table", [], TypeError, "suite must be a Suite"),
+    (SUITE, ({"row": "conv-s0"},), TypeError, "records must be a list of dicts"),
+    (SUITE, [{"row": "conv-s0", "family": "conv"}], ValueError,
+     r"records\[0\] must have the keys .* lacks test_accuracy"),
+    (SUITE, [{"row": "nope", "family": "conv", "test_accuracy": 90.0}], ValueError,
+     "names row 'nope', which suite 'paper-table' does not have"),
+])
+def test_verdicts_reject_bad_arguments(suite, records, exc, match):
+    with pytest.raises(exc, match=match):
+        verdicts(suite, records)
+
+
+def test_format_verdicts_rejects_anything_but_verdicts():
+    with pytest.raises(TypeError, match="found must be a list of Verdict"):
+        format_verdicts(["supported"])

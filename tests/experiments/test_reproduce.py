@@ -47,7 +47,7 @@ def test_quick_runs_both_rows_and_writes_the_report(quick_run):
 
 
 def test_reporting_again_keeps_the_weights_files_byte_for_byte(quick_run, tmp_path):
-    from ttnet.experiments.reproduce import same_weights, write_report
+    from ttnet.experiments.reproduce import _same_weights, write_report
 
     report = quick_run / "report"
     before = {row.name: (report / row.name / "weights.npz").read_bytes() for row in QUICK.rows}
@@ -55,9 +55,9 @@ def test_reporting_again_keeps_the_weights_files_byte_for_byte(quick_run, tmp_pa
     for row in QUICK.rows:
         assert (report / row.name / "weights.npz").read_bytes() == before[row.name]
         assert not (report / row.name / "weights.new.npz").exists()
-    # same_weights ignores only the writer's environment
+    # _same_weights ignores only the writer's environment
     a, b = report / QUICK.rows[0].name / "weights.npz", report / QUICK.rows[1].name / "weights.npz"
-    assert same_weights(a, a) and not same_weights(a, b)
+    assert _same_weights(a, a) and not _same_weights(a, b)
 
 
 def test_committed_weights_reevaluate_to_the_reported_accuracy(quick_run, capsys):

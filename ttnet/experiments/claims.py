@@ -142,12 +142,40 @@ def _claim_2(suite: Suite, records: list[dict[str, Any]]) -> Verdict:
     return Verdict(CLAIM_2, verdict, tuple(evidence))
 
 
+def _check_records(suite: Any, records: Any) -> None:
+    if not isinstance(suite, Suite):
+        raise TypeError(f"suite must be a Suite (e.g. get_suite('paper-table')), got "
+                        f"{type(suite).__name__}")
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise TypeError(f"records must be a list of dicts (the rows of a report), got "
+                        f"{type(records).__name__}")
+    names = {row.name for row in suite.rows}
+    for k, rec in enumerate(records):
+        missing = [key for key in ("row", "family", "test_accuracy") if key not in rec]
+        if missing:
+            raise ValueError(f"records[{k}] must have the keys row, family and test_accuracy; "
+                             f"it lacks {', '.join(missing)}")
+        if rec["row"] not in names:
+            raise ValueError(f"records[{k}] names row {rec['row']!r}, which suite "
+                             f"{suite.name!r} does not have")
+
+
 def verdicts(suite: Suite, records: list[dict[str, Any]]) -> list[Verdict]:
     """The verdict on each claim the suite has rows for (none for other suites).
 
     ``records`` are :func:`~ttnet.experiments.reproduce.write_report`'s rows
     (``row``, ``family``, ``test_accuracy`` in %, ...).
+
+    Raises
+    ------
+    TypeError
+        ``suite`` is not a :class:`~ttnet.experiments.registry.Suite`, or ``records`` is not a
+        list of dicts.
+    ValueError
+        A record lacks ``row``, ``family`` or ``test_accuracy``, or names a row the suite
+        does not have.
     """
+    _check_records(suite, records)
     out = []
     if set(_planned(suite, "tt-conv")) & set(_planned(suite, "naive-tt-conv")):
         out.append(_claim_1(suite, records))
@@ -158,6 +186,9 @@ def verdicts(suite: Suite, records: list[dict[str, Any]]) -> list[Verdict]:
 
 def format_verdicts(found: list[Verdict]) -> str:
     """Markdown: one paragraph per claim, its verdict in bold, the evidence as a list."""
+    if not isinstance(found, list) or not all(isinstance(v, Verdict) for v in found):
+        raise TypeError(f"found must be a list of Verdict (from verdicts()), got "
+                        f"{type(found).__name__}")
     lines = ["## The claims", "", "Rules: `ttnet/experiments/claims.py` (module docstring).", ""]
     for number, v in enumerate(found, 1):
         lines += [f"**Claim {number}: {v.claim}: {v.verdict}.**", ""]

@@ -300,7 +300,7 @@ def _final_weights(state: RowState) -> tuple[Any, Any]:
     return model, ckpt
 
 
-def same_weights(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+def _same_weights(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """Whether two checkpoint files hold the same arrays and the same record, apart from the
     ``environment`` of the process that wrote them (thread counts, library versions)."""
     with np.load(a) as x, np.load(b) as y:
@@ -325,8 +325,9 @@ def write_report(suite: Suite, out: str | os.PathLike, results: str | os.PathLik
     accuracy in the report is that re-evaluation, and it must equal the
     trainer's last evaluation (a mismatch is an error). A ``weights.npz`` that a
     previous report wrote with the same arrays is kept as it is
-    (:func:`same_weights`), so that reporting again changes no committed file. ``command_out`` is the
-    directory written into each row's ``ttnet train`` command (default: ``out``).
+    (``_same_weights``), so that reporting again changes no committed file.
+    ``command_out`` is the directory written into each row's ``ttnet train`` command
+    (default: ``out``).
     """
     out, results = Path(out), Path(results)
     results.mkdir(parents=True, exist_ok=True)
@@ -344,7 +345,7 @@ def write_report(suite: Suite, out: str | os.PathLike, results: str | os.PathLik
         weights, fresh = row_dir / "weights.npz", row_dir / "weights.new.npz"
         save_checkpoint(fresh, model, epoch=ckpt.epoch, config=ckpt.config,
                         metrics=ckpt.metrics)
-        if weights.is_file() and same_weights(weights, fresh):
+        if weights.is_file() and _same_weights(weights, fresh):
             fresh.unlink()          # keep the file a previous report wrote: no binary churn
         else:
             fresh.replace(weights)
