@@ -118,8 +118,10 @@ def test_every_layer_matches_ttnet(kind, training):
     check_layer(layer, _image(shape), training)
 
 
-@pytest.mark.parametrize("algorithm", ["full", "sequential"])
-@pytest.mark.parametrize("kind", ["ttlinear", "ttconv", "naive-ttconv"])
+@pytest.mark.parametrize("kind, algorithm", [
+    (kind, algorithm) for kind in ("ttlinear", "ttconv", "naive-ttconv")
+    for algorithm in ("full", "sequential", "separable")
+    if algorithm != "separable" or kind == "ttconv"])        # only TT-conv has "separable"
 def test_tt_layers_match_ttnet_with_each_torch_algorithm(kind, algorithm):
     make, shape = LAYERS[kind]
     layer = make()
@@ -263,7 +265,8 @@ def test_torch_tt_algorithms_agree(kind):
     make, shape = TT_MODULES[kind]
     x = torch.from_numpy(_image(shape))
     results = {}
-    for algorithm in ("full", "sequential"):
+    algorithms = ("full", "sequential", "separable") if kind == "ttconv" else ("full", "sequential")
+    for algorithm in algorithms:
         module = make(algorithm)
         with torch.no_grad():
             module.bias.normal_(generator=torch.Generator().manual_seed(0))
@@ -273,12 +276,15 @@ def test_torch_tt_algorithms_agree(kind):
         (y * torch.from_numpy(_image(tuple(y.shape), seed=2))).sum().backward()
         results[algorithm] = (y.detach().numpy(), xg.grad.numpy(),
                               {n: p.grad.numpy() for n, p in module.named_parameters()})
-    (y1, dx1, g1), (y2, dx2, g2) = results["full"], results["sequential"]
-    np.testing.assert_allclose(y2, y1, rtol=0, atol=TOL)
-    np.testing.assert_allclose(dx2, dx1, rtol=0, atol=TOL)
-    assert set(g1) == set(g2) == {f"core{k}" for k in range(module.n_cores)} | {"bias"}
-    for name in g1:
-        np.testing.assert_allclose(g2[name], g1[name], rtol=0, atol=TOL, err_msg=name)
+    y1, dx1, g1 = results["full"]
+    for algorithm in algorithms[1:]:
+        y2, dx2, g2 = results[algorithm]
+        np.testing.assert_allclose(y2, y1, rtol=0, atol=TOL)
+        np.testing.assert_allclose(dx2, dx1, rtol=0, atol=TOL)
+        assert set(g1) == set(g2) == {f"core{k}" for k in range(module.n_cores)} | {"bias"}
+        for name in g1:
+            np.testing.assert_allclose(g2[name], g1[name], rtol=0, atol=TOL,
+                                       err_msg=f"{algorithm}: {name}")
 
 
 @pytest.mark.parametrize("kind", sorted(TT_MODULES))
@@ -312,6 +318,11 @@ def test_auto_picks_what_ttnet_picks():
         module(torch.from_numpy(x))
         assert module.last_algorithm == layer.last_algorithm == layer.choose_algorithm(x.shape)
     assert tt_torch.to_torch(layer, algorithm="sequential").algorithm == "sequential"
+    conv = TTConv2d((4, 4, 4), (4, 4, 4), 4, 3, padding=1, rng=0)
+    for shape in ((128, 64, 32, 32), (2, 64, 4, 4)):     # ttnet picks separable, then another
+        assert tt_torch.to_torch(conv)._choose(torch.zeros(shape)) == conv.choose_algorithm(shape)
+    with pytest.raises(ValueError, match="algorithm must be one of 'auto', 'full', 'sequential'"):
+        tt_torch.to_torch(layer, algorithm="separable")          # TT-FC has no separable
 
 
 def test_sync_batchnorm_is_batchnorm_without_a_process_group():
@@ -339,7 +350,8 @@ def test_to_torch_refuses_what_it_cannot_convert():
         tt_torch.to_torch(torch.nn.Linear(2, 2))
     with pytest.raises(TypeError, match=r"model\[1\]\[0\] is a Custom.*supported layers: Linear"):
         tt_torch.to_torch(Sequential(ReLU(), Sequential(Custom())))
-    with pytest.raises(ValueError, match="algorithm must be None, 'auto', 'full' or 'sequential'"):
+    with pytest.raises(ValueError, match="algorithm must be None, 'auto', 'full', 'sequential' or "
+                                         "'separable'"):
         tt_torch.to_torch(ReLU(), algorithm="fast")
     with pytest.raises(ValueError, match="algorithm must be one of 'full', 'sequential', got"):
         tt_torch.NaiveTTConv2d(2, 2, 1, 3, algorithm="auto")

@@ -8,6 +8,7 @@ from hypothesis import given, strategies as st
 
 from ttnet.gradcheck import check_module
 from ttnet.nn import functional as F
+from ttnet.nn import tt_functional as TF
 from ttnet.nn.layers import Conv2d, Linear
 from ttnet.nn.tt_layers import NaiveTTConv2d, TTConv2d, TTLinear
 from ttnet.ops.kernel_layouts import naive_tensor_to_kernel, tt_to_conv_kernel
@@ -87,7 +88,7 @@ def test_tt_linear_algorithms_agree(rng):
 
 # ---------------------------------------------------------------- TTConv2d
 @given(modes=channel_modes(), r=st.integers(1, 3), geom=conv_geometry(),
-       algorithm=st.sampled_from(["full", "sequential"]), bias=st.booleans(),
+       algorithm=st.sampled_from(["full", "sequential", "separable"]), bias=st.booleans(),
        seed=st.integers(0, 1000))
 def test_tt_conv_gradients_and_dense_twin(modes, r, geom, algorithm, bias, seed):
     in_modes, out_modes = modes
@@ -111,7 +112,7 @@ def test_tt_conv_gradients_and_dense_twin(modes, r, geom, algorithm, bias, seed)
 @given(modes=channel_modes(), ranks=st.lists(st.integers(1, 4), min_size=4,
                                                            max_size=4),
        geom=conv_geometry(), seed=st.integers(0, 1000))
-def test_full_and_sequential_tt_conv_agree(modes, ranks, geom, seed):
+def test_the_three_tt_conv_algorithms_agree(modes, ranks, geom, seed):
     in_modes, out_modes = modes
     l, stride, padding, H, W = geom
     rng = np.random.default_rng(seed)
@@ -120,16 +121,18 @@ def test_full_and_sequential_tt_conv_agree(modes, ranks, geom, seed):
     _perturb_params(layer, rng)
     x = rng.standard_normal((3, layer.in_channels, H, W))
     outputs = {}
-    for algorithm in ("full", "sequential"):
+    for algorithm in ("full", "sequential", "separable"):
         layer.algorithm = algorithm
         y = layer.forward(x)
         g = np.random.default_rng(seed).standard_normal(y.shape)
         dx = layer.backward(g)
         outputs[algorithm] = (y, dx, {k: v.copy() for k, v in layer.grads.items()})
-    (y1, dx1, g1), (y2, dx2, g2) = outputs["full"], outputs["sequential"]
-    assert rel_err(y2, y1) < 1e-12 and rel_err(dx2, dx1) < 1e-12
-    for k in g1:
-        assert rel_err(g2[k], g1[k]) < 1e-11, k
+    y1, dx1, g1 = outputs["full"]
+    for algorithm in ("sequential", "separable"):
+        y2, dx2, g2 = outputs[algorithm]
+        assert rel_err(y2, y1) < 1e-12 and rel_err(dx2, dx1) < 1e-12, algorithm
+        for k in g1:
+            assert rel_err(g2[k], g1[k]) < 1e-11, (algorithm, k)
 
 
 def test_one_by_one_tt_conv_is_a_tt_fc_over_channels(rng):
@@ -143,8 +146,8 @@ def test_one_by_one_tt_conv_is_a_tt_fc_over_channels(rng):
     fc.params["bias"][...] = conv.params["bias"]
     x = rng.standard_normal((2, 6, 4, 5))
     rows = x.transpose(0, 2, 3, 1).reshape(-1, 6)          # every pixel is a sample
-    for algorithm in ("full", "sequential"):
-        conv.algorithm = fc.algorithm = algorithm
+    for algorithm in ("full", "sequential", "separable"):
+        conv.algorithm, fc.algorithm = algorithm, "full" if algorithm == "separable" else algorithm
         y = conv.forward(x)
         y_fc = fc.forward(rows).reshape(2, 4, 5, 6).transpose(0, 3, 1, 2)
         assert rel_err(y, y_fc) < 1e-13
@@ -316,14 +319,21 @@ def test_float32_stays_float32(rng):
             layer.forward(x)                      # float64 input to a float32 layer
 
 
-def test_auto_picks_the_cheaper_algorithm():
+def test_auto_picks_the_algorithm_the_time_model_predicts_fastest():
     conv = TTConv2d((4, 4, 4), (4, 4, 4), 16, 3, padding=1, rng=0)
     costs = conv.cost((128, 64, 32, 32))
-    assert costs["full"]["flops"] < costs["sequential"]["flops"]
-    assert conv.choose_algorithm((128, 64, 32, 32)) == "full"
-    thin = TTConv2d((4, 4, 4), (4, 4, 4), 1, 1, rng=0)
-    assert thin.choose_algorithm((2, 64, 4, 4)) == "sequential"
+    assert set(costs) == {"full", "sequential", "separable"}
+    for name, cost in costs.items():
+        assert cost["seconds"] == TF.estimated_seconds(cost["flops"], cost["traffic"]), name
+    assert conv.choose_algorithm((128, 64, 32, 32)) == TF.fastest_algorithm(costs) == "full"
+    # ranks 4: the separable channel product does more operations than the core steps but
+    # moves far less memory; operations alone would pick the sequential algorithm
+    low = TTConv2d((4, 4, 4), (4, 4, 4), 4, 3, padding=1, rng=0)
+    costs = low.cost((128, 64, 32, 32))
+    assert costs["sequential"]["flops"] < costs["separable"]["flops"]
+    assert low.choose_algorithm((128, 64, 32, 32)) == "separable"
     fc = TTLinear((8, 8, 8, 16), (4, 6, 8, 8), 40, rng=0)
+    assert set(fc.cost((128, 8192))) == {"full", "sequential"}
     assert fc.choose_algorithm((128, 8192)) == "full"
     assert TTLinear((8, 8, 8, 16), (4, 6, 8, 8), 2, rng=0).choose_algorithm((1, 8192)) == \
         "sequential"
@@ -389,21 +399,22 @@ def test_bad_forward_input_is_rejected():
 
 
 # ---------------------------------------------------------------- one algorithm per function
-@pytest.mark.parametrize("algorithm", ["full", "sequential"])
+@pytest.mark.parametrize("algorithm", ["full", "sequential", "separable"])
 def test_layers_call_the_function_of_their_algorithm(algorithm, monkeypatch):
     """TTLinear / TTConv2d forward and backward call the named pair, nothing else."""
-    from ttnet.nn import tt_functional as TF
     calls = []
-    for name in ("tt_linear", "tt_conv2d"):
-        for alg in ("full", "sequential"):
+    for name, algorithms in (("tt_linear", TF.ALGORITHMS), ("tt_conv2d", TF.CONV_ALGORITHMS)):
+        for alg in algorithms:
             for step in ("forward", "backward"):
                 fname = f"{name}_{alg}_{step}"
                 original = getattr(TF, fname)
                 monkeypatch.setattr(TF, fname, lambda *a, _f=original, _n=fname, **k:
                                     calls.append(_n) or _f(*a, **k))
-    lin = TTLinear((2, 3), (3, 2), 2, dtype=np.float64, rng=0, algorithm=algorithm)
-    lin.backward(lin.forward(np.ones((2, 6))))
+    expected = []
+    if algorithm in TF.ALGORITHMS:
+        lin = TTLinear((2, 3), (3, 2), 2, dtype=np.float64, rng=0, algorithm=algorithm)
+        lin.backward(lin.forward(np.ones((2, 6))))
+        expected = [f"tt_linear_{algorithm}_forward", f"tt_linear_{algorithm}_backward"]
     conv = TTConv2d((2,), (3,), 2, 3, padding=1, dtype=np.float64, rng=0, algorithm=algorithm)
     conv.backward(conv.forward(np.ones((1, 2, 4, 4))))
-    assert calls == [f"tt_linear_{algorithm}_forward", f"tt_linear_{algorithm}_backward",
-                     f"tt_conv2d_{algorithm}_forward", f"tt_conv2d_{algorithm}_backward"]
+    assert calls == expected + [f"tt_conv2d_{algorithm}_forward", f"tt_conv2d_{algorithm}_backward"]

@@ -22,6 +22,7 @@ from ttnet.ops.contract import tt_step_backward_numpy, tt_step_forward_numpy
 from ttnet.ops.contract_loops import tt_step_backward_numba, tt_step_forward_numba
 from ttnet.ops.im2col import _im2col_kernel, _im2col_numpy, col2im, im2col
 from ttnet.ops.pool import max_pool2d, max_pool2d_backward
+from ttnet.ops.spatial_step import spatial_step_backward, spatial_step_forward
 
 from .numba_switch import numba_path
 
@@ -166,8 +167,22 @@ def case_tt_step_backward(rng, dtype, special, fraction):
     return (lambda numba: backward[numba](dout, T, G)), False
 
 
+def case_spatial_step_forward(rng, dtype, special, fraction):
+    x = sprinkle(rng, normal(rng, (2, 3, 6, 7), dtype), special, fraction)
+    g0 = sprinkle(rng, normal(rng, (3, 3, 2), dtype), special, fraction / 2)
+    return _switched(lambda: (spatial_step_forward(x, g0, 2, 1),)), False
+
+
+def case_spatial_step_backward(rng, dtype, special, fraction):
+    x = sprinkle(rng, normal(rng, (2, 3, 6, 7), dtype), special, fraction)
+    g0 = sprinkle(rng, normal(rng, (3, 3, 2), dtype), special, fraction / 2)
+    dz0 = sprinkle(rng, normal(rng, (2, 3, 2, 3, 4), dtype), special, fraction)
+    return _switched(lambda: spatial_step_backward(dz0, x, g0, 2, 1)), False
+
+
 CASES = [case_max_pool_forward, case_max_pool_backward, case_im2col, case_col2im,
-         case_tt_step_forward, case_tt_step_backward]
+         case_tt_step_forward, case_tt_step_backward, case_spatial_step_forward,
+         case_spatial_step_backward]
 BN_CASES = [case_batchnorm_forward, case_batchnorm_backward, case_batchnorm_backward_sums]
 
 

@@ -188,8 +188,7 @@ class _TTModule(nn.Module):
     def _choose(self, x: torch.Tensor) -> str:
         if self.algorithm != "auto":
             return self.algorithm
-        costs = self._cost(tuple(x.shape))
-        return min(TF.ALGORITHMS, key=lambda a: costs[a]["flops"])
+        return TF.fastest_algorithm(self._cost(tuple(x.shape)))
 
     def _cost(self, shape: tuple[int, ...]) -> dict[str, dict[str, int]]:
         raise NotImplementedError
@@ -270,12 +269,14 @@ class TTConv2d(_TTModule):
     and calls ``F.conv2d``; ``"sequential"`` convolves every input channel
     with the spatial core (a convolution of the ``B·C`` single-channel images
     with ``r_0`` filters) and then contracts the channel cores one by one;
-    ``"auto"`` picks the one with fewer operations
+    ``"separable"`` does the same spatial convolution and then applies the
+    channel cores' ``S × (r_0 C)`` matrix as a 1 × 1 convolution;
+    ``"auto"`` picks the one ttnet's time model predicts to be fastest
     (:func:`ttnet.nn.tt_functional.tt_conv2d_cost`). NCHW in and out.
     """
 
     _ttnet_class = T.TTConv2d
-    _algorithms = ("auto",) + TF.ALGORITHMS
+    _algorithms = ("auto",) + TF.CONV_ALGORITHMS
 
     def __init__(self, in_modes: Sequence[int], out_modes: Sequence[int], ranks: Any,
                  kernel_size: Any, stride: Any = 1, padding: Any = 0, bias: bool = True,
@@ -312,6 +313,12 @@ class TTConv2d(_TTModule):
         z = F.conv2d(x.reshape(B * C, 1, H, W), spatial, None, self.stride, self.padding)
         Ho, Wo = z.shape[2:]
         z = z.reshape(B, C, r0, Ho * Wo).permute(0, 2, 1, 3)         # (B, r_0, C, P)
+        if algorithm == "separable":      # the channel cores' S × (r_0 C) matrix, one product
+            G1 = self.cores[1]
+            first = G1.permute(1, 0, 2, 3).reshape(1, G1.shape[1], r0 * G1.shape[2], G1.shape[3])
+            W = _tt_matrix_full([first] + list(self.cores[2:]))
+            y = F.conv2d(z.reshape(B, r0 * C, Ho, Wo), W.reshape(self.out_channels, r0 * C, 1, 1))
+            return y if self.bias is None else y + self.bias.reshape(1, -1, 1, 1)
         z = _core_steps(z.reshape(B, r0, self.in_modes[0], -1), self.cores[1:])
         y = z.reshape(B, self.out_channels, Ho, Wo)
         return y if self.bias is None else y + self.bias.reshape(1, -1, 1, 1)
@@ -553,9 +560,11 @@ def to_torch(model: Module, algorithm: str | None = None) -> nn.Module:
     model : ttnet.nn.Module
         A ``Sequential`` (e.g. from :func:`ttnet.models.build`) or a single layer
         of the supported kinds (module docstring).
-    algorithm : {"auto", "full", "sequential"}, optional
+    algorithm : {"auto", "full", "sequential", "separable"}, optional
         Algorithm of the TT modules; ``None`` keeps each layer's own
         (``"auto"`` is not applied to ``NaiveTTConv2d``, which keeps ``"full"``).
+        ``"separable"`` exists for TT-conv only: a model with a TT-FC layer given
+        it raises ``ValueError``.
 
     Returns
     -------
@@ -577,9 +586,9 @@ def to_torch(model: Module, algorithm: str | None = None) -> nn.Module:
     if not isinstance(model, Module):
         raise TypeError(f"model must be a ttnet.nn Module, got {describe(model)}")
     if algorithm is not None and (not isinstance(algorithm, str)
-                                  or algorithm not in ("auto",) + TF.ALGORITHMS):
-        raise ValueError(f"algorithm must be None, 'auto', 'full' or 'sequential', got "
-                         f"{algorithm!r}")
+                                  or algorithm not in ("auto",) + TF.CONV_ALGORITHMS):
+        raise ValueError(f"algorithm must be None, 'auto', 'full', 'sequential' or 'separable', "
+                         f"got {algorithm!r}")
     return _convert(model, "model", algorithm)
 
 

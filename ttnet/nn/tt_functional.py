@@ -37,9 +37,15 @@ layers call the pair they chose by name. :func:`tt_linear_forward` and
 :func:`tt_conv2d_forward` (with their ``*_backward``) take the algorithm as an
 argument and only dispatch to those.
 
-:func:`tt_linear_cost` and :func:`tt_conv2d_cost` give the floating-point
-operations and cached bytes of each algorithm; the layers' ``algorithm="auto"``
-picks the one with fewer operations.
+:func:`tt_linear_cost` and :func:`tt_conv2d_cost` give, for each algorithm, the
+floating-point operations, the bytes cached between forward and backward, the
+memory traffic and the time these predict (:func:`estimated_seconds`); the
+layers' ``algorithm="auto"`` runs the one with the smallest predicted time
+(:func:`fastest_algorithm`).
+
+TT-conv has a third algorithm, ``"separable"``: the spatial step of the
+sequential algorithm, then the channel cores' ``S × (r_0 C)`` matrix built and
+applied in one product (:func:`tt_conv2d_separable_forward`).
 """
 
 from __future__ import annotations
@@ -51,15 +57,19 @@ import numpy as np
 
 from .._checks import as_float_array
 from ..ops.contract import tt_step_backward, tt_step_forward
-from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
+from ..ops.im2col import conv_output_shape, window_params
 from ..ops.kernel_layouts import (kernel_to_matrix, kernel_to_naive_tensor, matrix_to_kernel,
                                   naive_tensor_to_kernel)
+from ..ops.spatial_step import spatial_step_backward, spatial_step_forward
 from ..tt.cores import (check_cores, core_steps_backward, core_steps_forward, tt_full_backward,
                         tt_full_forward, tt_matrix_full_backward, tt_matrix_full_forward)
 from .functional import (Cache, check_bias, check_dout, check_same_dtype, conv2d_backward,
                          conv2d_forward, linear_backward, linear_forward)
 
+#: The algorithms of every TT-matrix layer (TT-FC and TT-conv).
 ALGORITHMS = ("full", "sequential")
+#: TT-conv has a third: the spatial step, then the channel cores' matrix in one product.
+CONV_ALGORITHMS = ALGORITHMS + ("separable",)
 
 
 def check_algorithm(algorithm: Any, allowed: Sequence[str] = ALGORITHMS) -> str:
@@ -70,33 +80,70 @@ def check_algorithm(algorithm: Any, allowed: Sequence[str] = ALGORITHMS) -> str:
     return algorithm
 
 
-def _cached_algorithm(cache: Any) -> str:
+def _cached_algorithm(cache: Any, allowed: Sequence[str] = ALGORITHMS) -> str:
     """The algorithm a TT forward recorded in its cache (for the dispatching backward)."""
-    if not isinstance(cache, dict) or cache.get("algorithm") not in ALGORITHMS:
+    if not isinstance(cache, dict) or cache.get("algorithm") not in allowed:
         raise TypeError("cache must be the dict returned by the matching *_forward function")
     return cache["algorithm"]
 
 
 # ---------------------------------------------------------------- the core steps
 def _steps_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequence[int],
-                batch: int, trailing: int, itemsize: int) -> tuple[int, int]:
-    """Flops (forward + backward) and cached bytes of the core steps.
+                batch: int, trailing: int, itemsize: int) -> tuple[int, int, int]:
+    """Flops (forward + backward), cached bytes and memory traffic of the core steps.
 
     The step with core G_k (k = 1..d) costs ``2 p_k m_k r_k r_{k-1} n_k q_k``
-    flops forward and twice that backward, with ``p_k = batch · m_1 ⋯ m_{k-1}``
-    and ``q_k = n_{k+1} ⋯ n_d · trailing``; it caches its input of
-    ``p_k r_{k-1} n_k q_k`` numbers. ``ranks`` are the d + 1 bonds
+    flops forward and twice that backward, with ``p_k = m_1 ⋯ m_{k-1}``
+    and ``q_k = n_{k+1} ⋯ n_d · batch · trailing`` (the batch is carried last);
+    it caches its input of ``p_k r_{k-1} n_k q_k`` numbers, and forward and
+    backward together pass over its input and output about three times each
+    (the traffic). ``ranks`` are the d + 1 bonds
     ``(r_0, r_1, …, r_d)`` of the cores G_1..G_d, so ``ranks[k] = r_k``: a TT-FC
     layer's ``ranks`` (``r_0 = r_d = 1``) or a TT-conv layer's ``ranks[1:]``
     (``r_0`` the spatial bond, ``r_d = 1``).
     """
-    flops, nbytes = 0, 0
+    flops, nbytes, traffic = 0, 0, 0
     for k in range(len(in_modes)):
-        p = batch * math.prod(out_modes[:k])
-        q = math.prod(in_modes[k + 1:]) * trailing
+        p = math.prod(out_modes[:k])
+        q = math.prod(in_modes[k + 1:]) * batch * trailing
         flops += 3 * 2 * p * out_modes[k] * ranks[k + 1] * ranks[k] * in_modes[k] * q
-        nbytes += p * ranks[k] * in_modes[k] * q * itemsize
-    return flops, nbytes
+        step_in = p * ranks[k] * in_modes[k] * q
+        step_out = p * out_modes[k] * ranks[k + 1] * q
+        nbytes += step_in * itemsize
+        traffic += 3 * (step_in + step_out) * itemsize
+    return flops, nbytes, traffic
+
+
+#: The time model's two machine constants, measured on the development machine (2 cores,
+#: float32) by ``benchmarks/bench_tt_algorithms.py --fit``: the rate of the large matrix
+#: products and the bandwidth of the passes over memory.
+FLOPS_PER_SECOND = 60e9
+BYTES_PER_SECOND = 6e9
+
+
+def estimated_seconds(flops: int, traffic: int) -> float:
+    """The time model: ``flops / FLOPS_PER_SECOND + traffic / BYTES_PER_SECOND``.
+
+    Operations alone mislead: a core step with an inner dimension of 16 does
+    few operations but moves its whole input and output through memory, which
+    takes longer than the operations (docs/tt_layers.md §5).
+    """
+    return flops / FLOPS_PER_SECOND + traffic / BYTES_PER_SECOND
+
+
+def fastest_algorithm(costs: dict[str, dict[str, Any]]) -> str:
+    """The algorithm of ``costs`` (a ``*_cost`` result) with the smallest estimated time.
+
+    This is what ``algorithm="auto"`` runs.
+    """
+    return min(costs, key=lambda name: costs[name]["seconds"])
+
+
+def _costs(**algorithms: tuple[int, int, int]) -> dict[str, dict[str, Any]]:
+    """``{name: {"flops", "bytes", "traffic", "seconds"}}`` from ``name=(flops, bytes, traffic)``."""
+    return {name: {"flops": flops, "bytes": nbytes, "traffic": traffic,
+                   "seconds": estimated_seconds(flops, traffic)}
+            for name, (flops, nbytes, traffic) in algorithms.items()}
 
 
 # ---------------------------------------------------------------- TT-FC
@@ -157,10 +204,13 @@ def tt_linear_sequential_forward(x: Any, cores: Sequence[np.ndarray],
                                  bias: Any = None) -> tuple[np.ndarray, Cache]:
     """TT-FC layer ``y = x Wᵀ + b`` by the "sequential" algorithm (Novikov et al. 2015, §4).
 
-    Read x as ``X[b, j_1, …, j_d]`` and apply the core steps for k = 1..d, each
-    exchanging ``n_k`` for ``m_k``:
-    ``Z_k[b i_1..i_k, r_k, j_{k+1}..j_d] = Σ_{r_{k-1}, j_k} G_k[r_{k-1}, i_k, j_k, r_k]
-    Z_{k-1}[b i_1..i_{k-1}, r_{k-1}, j_k, j_{k+1}..j_d]``. W is never formed.
+    Read x as ``X[j_1, …, j_d, b]`` (transposed once, so that the batch comes
+    last) and apply the core steps for k = 1..d, each exchanging ``n_k`` for ``m_k``:
+    ``Z_k[i_1..i_k, r_k, j_{k+1}..j_d b] = Σ_{r_{k-1}, j_k} G_k[r_{k-1}, i_k, j_k, r_k]
+    Z_{k-1}[i_1..i_{k-1}, r_{k-1}, j_k, j_{k+1}..j_d b]``. W is never formed. With
+    the batch last, step k is ``m_1 ⋯ m_{k-1}`` matrix products with
+    ``n_{k+1} ⋯ n_d · B`` columns each, not one small product per image
+    (docs/tt_layers.md §5).
 
     Parameters
     ----------
@@ -178,10 +228,11 @@ def tt_linear_sequential_forward(x: Any, cores: Sequence[np.ndarray],
     M = math.prod(c.shape[1] for c in cores)
     bias = check_bias(bias, M, x)
     B = x.shape[0]
-    z, inputs = core_steps_forward(x.reshape(B, 1, in_modes[0], -1), cores, tt_step_forward)
-    y = z.reshape(B, M)
+    xt = np.ascontiguousarray(x.T)                                  # (N, B): the batch last
+    z, inputs = core_steps_forward(xt.reshape(1, 1, in_modes[0], -1), cores, tt_step_forward)
+    y = np.ascontiguousarray(z.reshape(M, B).T)
     if bias is not None:
-        y = y + bias
+        y += bias
     return y, {"algorithm": "sequential", "x_shape": x.shape, "cores": cores, "inputs": inputs,
                "has_bias": bias is not None, "out_shape": y.shape, "dtype": y.dtype}
 
@@ -200,9 +251,10 @@ def tt_linear_sequential_backward(dout: Any, cache: Cache
     """
     dout = check_dout(dout, cache)
     dbias = dout.sum(axis=0) if cache["has_bias"] else None
-    dx, dcores = core_steps_backward(dout, cache["inputs"], cache["cores"],
-                                     tt_step_backward)
-    return dx.reshape(cache["x_shape"]), dcores, dbias
+    dz = np.ascontiguousarray(dout.T)                               # (M, B)
+    dxt, dcores = core_steps_backward(dz, cache["inputs"], cache["cores"], tt_step_backward)
+    B, N = cache["x_shape"]
+    return np.ascontiguousarray(dxt.reshape(N, B).T), dcores, dbias
 
 
 def tt_linear_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
@@ -253,7 +305,9 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     """
     d = len(in_modes)
     M, N = math.prod(out_modes), math.prod(in_modes)
-    seq_flops, seq_bytes = _steps_cost(in_modes, out_modes, ranks, batch, 1, itemsize)
+    seq_flops, seq_bytes, seq_traffic = _steps_cost(in_modes, out_modes, ranks, batch, 1,
+                                                    itemsize)
+    seq_traffic += 4 * batch * (M + N) * itemsize                  # x, y, dy, dx transposed
     build, size = 0, out_modes[0] * in_modes[0] * ranks[1]
     for k in range(1, d):
         left = math.prod(m * n for m, n in zip(out_modes[:k], in_modes[:k]))
@@ -261,8 +315,9 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
         size += left * out_modes[k] * in_modes[k] * ranks[k + 1]
     full_flops = 3 * build + 3 * 2 * batch * M * N
     full_bytes = (size + batch * N) * itemsize                     # chain, W and x
-    return {"full": {"flops": full_flops, "bytes": full_bytes},
-            "sequential": {"flops": seq_flops, "bytes": seq_bytes}}
+    full_traffic = 5 * M * N * itemsize                 # W built, read twice; dW written, read
+    return _costs(full=(full_flops, full_bytes, full_traffic),
+                  sequential=(seq_flops, seq_bytes, seq_traffic))
 
 
 # ---------------------------------------------------------------- TT-conv
@@ -348,12 +403,19 @@ def tt_conv2d_sequential_forward(x: Any, cores: Sequence[np.ndarray], bias: Any 
                                  stride: Any = 1, padding: Any = 0) -> tuple[np.ndarray, Cache]:
     """TT-conv layer by the "sequential" algorithm (the order of Garipov et al. 2016, §3.2).
 
-    1. convolve every input channel separately with the spatial core:
-       ``Z_0[b, r_0, c, p] = Σ_{i,j} G_0[0, 0, i l + j, r_0] X̃[b, c, p + (i, j)]``
-       (one product ``G_0ᵀ (r_0 × l²) @ im2col`` of the single-channel patches);
+    1. the spatial step: convolve every input channel separately with the r_0
+       filters of the spatial core,
+       ``Z_0[r_0, c, b, p] = Σ_{i,j} G_0[0, 0, i l + j, r_0] X̃[b, c, p + (i, j)]``
+       (:func:`ttnet.ops.spatial_step.spatial_step_forward`);
     2. contract the channel cores one by one with the core step, reading
-       ``c = (c_1, …, c_d)`` and carrying the pixels ``p`` along:
-       ``Z_k[b s_1..s_k, r_k, c_{k+1}..c_d p] = Σ_{r_{k-1}, c_k} G_k[r_{k-1}, s_k, c_k, r_k] Z_{k-1}[…]``.
+       ``c = (c_1, …, c_d)`` and carrying the batch and pixels ``(b, p)`` along
+       at the end:
+       ``Z_k[s_1..s_k, r_k, c_{k+1}..c_d b p] = Σ_{r_{k-1}, c_k} G_k[r_{k-1}, s_k, c_k, r_k] Z_{k-1}[…]``.
+
+    With the batch and pixels last, step k is ``s_1 ⋯ s_{k-1}`` matrix products
+    of ``(s_k r_k) × (r_{k-1} c_k)`` by ``(r_{k-1} c_k) × (c_{k+1} ⋯ c_d B P)``:
+    a few large products, not one small product per image (docs/tt_layers.md §5).
+    The result ``(S, B, P)`` is transposed once into ``(B, S, H', W')``.
 
     Parameters
     ----------
@@ -370,23 +432,19 @@ def tt_conv2d_sequential_forward(x: Any, cores: Sequence[np.ndarray], bias: Any 
     x, cores = _tt_conv2d_inputs(x, cores)
     l = math.isqrt(cores[0].shape[2])
     in_modes = [c.shape[2] for c in cores[1:]]
-    C, S = math.prod(in_modes), math.prod(c.shape[1] for c in cores[1:])
+    S = math.prod(c.shape[1] for c in cores[1:])
     bias = check_bias(bias, S, x)
     _, stride, padding = window_params(l, stride, padding)
-    B, _, H, W = x.shape
-    Ho, Wo = conv_output_shape((H, W), l, stride, padding)
-    P = Ho * Wo
-    cols = im2col(x.reshape(B * C, 1, H, W), l, stride, padding)    # (l², B·C·P)
     r0 = cores[0].shape[3]
-    G0 = cores[0].reshape(l * l, r0)
-    z = (G0.T @ cols).reshape(r0, B, C, P).transpose(1, 0, 2, 3)    # (B, r_0, C, P)
-    z = np.ascontiguousarray(z).reshape(B, r0, in_modes[0], -1)
-    z, inputs = core_steps_forward(z, cores[1:], tt_step_forward)
-    y = z.reshape(B, S, Ho, Wo)
+    z0 = spatial_step_forward(x, cores[0].reshape(l, l, r0), stride, padding)  # (r_0, C, B, H', W')
+    B, Ho, Wo = x.shape[0], z0.shape[3], z0.shape[4]
+    z, inputs = core_steps_forward(z0.reshape(1, r0, in_modes[0], -1), cores[1:],
+                                   tt_step_forward)                  # (S, 1, 1, B·H'·W')
+    y = np.ascontiguousarray(z.reshape(S, B, Ho, Wo).transpose(1, 0, 2, 3))
     if bias is not None:
-        y = y + bias[:, None, None]
-    cache = {"algorithm": "sequential", "cores": cores, "cols": cols, "inputs": inputs,
-             "x_shape": x.shape, "stride": stride, "padding": padding,
+        y += bias[:, None, None]
+    cache = {"algorithm": "sequential", "cores": cores, "x": x, "inputs": inputs,
+             "stride": stride, "padding": padding,
              "has_bias": bias is not None, "out_shape": y.shape, "dtype": y.dtype}
     return y, cache
 
@@ -394,49 +452,145 @@ def tt_conv2d_sequential_forward(x: Any, cores: Sequence[np.ndarray], bias: Any 
 def tt_conv2d_sequential_backward(dout: Any, cache: Cache
                                   ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
     """Gradients of :func:`tt_conv2d_sequential_forward`: the channel steps in reverse,
-    then the spatial core, ``dG_0 = dZ_0 colsᵀ`` and ``dx = col2im(G_0 dZ_0)``.
+    then the spatial step's gradients ``dG_0`` and ``dx``
+    (:func:`ttnet.ops.spatial_step.spatial_step_backward`).
 
     Returns
     -------
     dx : (B, C, H, W), dcores : list like ``cores``, dbias : (S,) or None
     """
     dout = check_dout(dout, cache)
-    cores, inputs = cache["cores"], cache["inputs"]
-    B, C, H, W = cache["x_shape"]
+    cores, inputs, x = cache["cores"], cache["inputs"], cache["x"]
+    B, S, Ho, Wo = dout.shape
     dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
-    dz, channel_grads = core_steps_backward(dout, inputs, cores[1:], tt_step_backward)
+    dz = np.ascontiguousarray(dout.transpose(1, 0, 2, 3))              # (S, B, H', W')
+    dz0, channel_grads = core_steps_backward(dz, inputs, cores[1:], tt_step_backward)
     l2, r0 = cores[0].shape[2], cores[0].shape[3]
-    dz = np.ascontiguousarray(dz.reshape(B, r0, C, -1).transpose(1, 0, 2, 3)).reshape(r0, -1)
-    cols = cache["cols"]
-    dcores = [(cols @ dz.T).reshape(cores[0].shape)] + channel_grads  # dG_0: (l², r_0)
-    dcols = cores[0].reshape(l2, r0) @ dz                          # (l², B·C·P)
     l = math.isqrt(l2)
-    dx = col2im(dcols, (B * C, 1, H, W), l, cache["stride"], cache["padding"])
-    return dx.reshape(B, C, H, W), dcores, dbias
+    dx, dg0 = spatial_step_backward(dz0.reshape(r0, x.shape[1], B, Ho, Wo), x,
+                                    cores[0].reshape(l, l, r0), cache["stride"], cache["padding"])
+    return dx, [dg0.reshape(cores[0].shape)] + channel_grads, dbias
+
+
+def _channel_matrix_cores(cores: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The channel cores G_1..G_d as a TT-matrix ``S × (r_0 C)``: G_1's left bond r_0
+    becomes the leading part of its input mode, ``(1, s_1, r_0 c_1, r_1)``, so the
+    matrix's columns are ``r_0 C + c``, the row index of the spatial step's output."""
+    G1 = cores[1]
+    r0, s1, c1, r1 = G1.shape
+    return [G1.transpose(1, 0, 2, 3).reshape(1, s1, r0 * c1, r1)] + list(cores[2:])
+
+
+def tt_conv2d_separable_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
+                                stride: Any = 1, padding: Any = 0) -> tuple[np.ndarray, Cache]:
+    """TT-conv layer by the "separable" algorithm: the spatial step, then one channel product.
+
+    The kernel of TT-conv cores is a sum of r_0 separable convolutions,
+    ``K[s, c, i, j] = Σ_{r_0} G_0[0, 0, i l + j, r_0] · W[s, r_0 C + c]``, with W the
+    ``S × (r_0 C)`` matrix of the channel cores G_1..G_d (G_1's left bond read as
+    part of its input mode). So:
+
+    1. the spatial step, as in the sequential algorithm,
+       ``Z_0[r_0, c, b, p] = Σ_{i,j} G_0[0, 0, i l + j, r_0] X̃[b, c, p + (i, j)]``
+       (:func:`ttnet.ops.spatial_step.spatial_step_forward`);
+    2. build W from the channel cores (:func:`ttnet.tt.cores.tt_matrix_full_forward`,
+       ``S · r_0 C`` numbers, small) and mix the channels with one large matrix
+       product, ``Y[s, (b, p)] = Σ W[s, r_0 C + c] Z_0[r_0, c, (b, p)]``.
+
+    It does ``2 B P S r_0 C`` multiply-adds in the channel product, more than the
+    channel core steps of the sequential algorithm at low ranks, but in one
+    product with an inner dimension of ``r_0 C`` that runs at full BLAS speed,
+    where the core steps are memory-bound (docs/tt_layers.md §5).
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, C, H, W), ``C = c_1 ⋯ c_d``
+    cores : ``[G_0 (1, 1, l², r_0), G_1 (r_0, s_1, c_1, r_1), …, G_d (r_{d-1}, s_d, c_d, 1)]``
+    bias : ndarray, shape (S,), optional
+    stride, padding : int or pair
+
+    Returns
+    -------
+    y : ndarray, shape (B, S, H', W')
+    cache : dict for :func:`tt_conv2d_separable_backward`
+    """
+    x, cores = _tt_conv2d_inputs(x, cores)
+    l = math.isqrt(cores[0].shape[2])
+    r0 = cores[0].shape[3]
+    _, stride, padding = window_params(l, stride, padding)
+    W, matrix_cache = tt_matrix_full_forward(_channel_matrix_cores(cores))  # (S, r_0 C)
+    S = W.shape[0]
+    bias = check_bias(bias, S, x)
+    z0 = spatial_step_forward(x, cores[0].reshape(l, l, r0), stride, padding)  # (r_0, C, B, H', W')
+    B, Ho, Wo = x.shape[0], z0.shape[3], z0.shape[4]
+    y = W @ z0.reshape(W.shape[1], -1)                                  # (S, B·H'·W')
+    y = np.ascontiguousarray(y.reshape(S, B, Ho, Wo).transpose(1, 0, 2, 3))
+    if bias is not None:
+        y += bias[:, None, None]
+    cache = {"algorithm": "separable", "cores": cores, "x": x, "z0": z0, "W": W,
+             "matrix": matrix_cache, "stride": stride, "padding": padding,
+             "has_bias": bias is not None, "out_shape": y.shape, "dtype": y.dtype}
+    return y, cache
+
+
+def tt_conv2d_separable_backward(dout: Any, cache: Cache
+                                 ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
+    """Gradients of :func:`tt_conv2d_separable_forward`.
+
+    ``dW = dY Z_0ᵀ`` and ``dZ_0 = Wᵀ dY`` (the two products of a linear layer),
+    the channel core gradients from dW by the reverse mode of the chain
+    (:func:`ttnet.tt.cores.tt_matrix_full_backward`), then the spatial step's
+    gradients ``dG_0`` and ``dx`` (:func:`ttnet.ops.spatial_step.spatial_step_backward`).
+
+    Returns
+    -------
+    dx : (B, C, H, W), dcores : list like ``cores``, dbias : (S,) or None
+    """
+    dout = check_dout(dout, cache)
+    cores, x, z0, W = cache["cores"], cache["x"], cache["z0"], cache["W"]
+    B, S, Ho, Wo = dout.shape
+    dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
+    dy = np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(S, -1)   # (S, B·H'·W')
+    z0_mat = z0.reshape(W.shape[1], -1)
+    dW = dy @ z0_mat.T
+    dz0 = W.T @ dy
+    dchannel = tt_matrix_full_backward(dW, cache["matrix"])
+    dchannel[0] = dchannel[0].reshape(cores[1].shape[1], cores[1].shape[0], cores[1].shape[2],
+                                      cores[1].shape[3]).transpose(1, 0, 2, 3)
+    l2, r0 = cores[0].shape[2], cores[0].shape[3]
+    l = math.isqrt(l2)
+    dx, dg0 = spatial_step_backward(dz0.reshape(z0.shape), x, cores[0].reshape(l, l, r0),
+                                    cache["stride"], cache["padding"])
+    return dx, [dg0.reshape(cores[0].shape)] + [np.ascontiguousarray(g) for g in dchannel], dbias
 
 
 def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, stride: Any = 1,
                       padding: Any = 0, algorithm: str = "full",
                       workspace: dict | None = None) -> tuple[np.ndarray, Cache]:
     """TT-conv layer (Garipov et al. 2016, §3) by the algorithm named:
-    :func:`tt_conv2d_full_forward` (which uses ``workspace``) or
-    :func:`tt_conv2d_sequential_forward` (same results to round-off).
+    :func:`tt_conv2d_full_forward` (which uses ``workspace``),
+    :func:`tt_conv2d_sequential_forward` or :func:`tt_conv2d_separable_forward`
+    (same results to round-off).
 
     Returns
     -------
     y : ndarray, shape (B, S, H', W')
     cache : dict for :func:`tt_conv2d_backward`
     """
-    if check_algorithm(algorithm) == "full":
+    if check_algorithm(algorithm, CONV_ALGORITHMS) == "full":
         return tt_conv2d_full_forward(x, cores, bias, stride, padding, workspace=workspace)
-    return tt_conv2d_sequential_forward(x, cores, bias, stride, padding)
+    forward = {"sequential": tt_conv2d_sequential_forward,
+               "separable": tt_conv2d_separable_forward}[algorithm]
+    return forward(x, cores, bias, stride, padding)
 
 
 def tt_conv2d_backward(dout: Any, cache: Cache
                        ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
     """Gradients of :func:`tt_conv2d_forward`, by the algorithm recorded in the cache."""
     backward = {"full": tt_conv2d_full_backward,
-                "sequential": tt_conv2d_sequential_backward}[_cached_algorithm(cache)]
+                "sequential": tt_conv2d_sequential_backward,
+                "separable": tt_conv2d_separable_backward}[_cached_algorithm(cache,
+                                                                             CONV_ALGORITHMS)]
     return backward(dout, cache)
 
 
@@ -479,11 +633,30 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
         prefix *= out_modes[k] * in_modes[k]
     full_flops = 3 * build + 3 * 2 * B * P * S * C * l2
     full_bytes = C * l2 * B * P * itemsize
-    step_flops, step_bytes = _steps_cost(in_modes, out_modes, ranks[1:], B, P, itemsize)
-    seq_flops = 3 * 2 * B * C * P * l2 * ranks[1] + step_flops
-    seq_bytes = l2 * B * C * P * itemsize + step_bytes
-    return {"full": {"flops": full_flops, "bytes": full_bytes},
-            "sequential": {"flops": seq_flops, "bytes": seq_bytes}}
+    # im2col writes the patches, two products read them, col2im's input is written and read
+    full_traffic = (5 * C * l2 + 4 * S) * B * P * itemsize
+    r0 = ranks[1]
+    spatial_flops = 3 * 2 * B * C * P * l2 * r0
+    # forward: x read, Z_0 written; backward: dZ_0 and x read, dx written
+    spatial_traffic = (2 * r0 * C * B * P + 3 * B * C * H * W) * itemsize
+    step_flops, step_bytes, step_traffic = _steps_cost(in_modes, out_modes, ranks[1:], B, P,
+                                                       itemsize)
+    seq_flops = spatial_flops + step_flops
+    seq_traffic = spatial_traffic + step_traffic + 4 * S * B * P * itemsize  # y, dy transposed
+    channel_build, prefix = 0, 1
+    channel_modes = [r0 * in_modes[0]] + list(in_modes[1:])
+    channel_ranks = [1] + list(ranks[2:])
+    for k in range(d):
+        channel_build += (2 * prefix * channel_ranks[k] * out_modes[k] * channel_modes[k]
+                          * channel_ranks[k + 1])
+        prefix *= out_modes[k] * channel_modes[k]
+    sep_flops = spatial_flops + 3 * channel_build + 3 * 2 * B * P * S * r0 * C
+    sep_bytes = r0 * C * B * P * itemsize                             # Z_0
+    # the channel products read Z_0 twice and write dZ_0; y and dy are transposed
+    sep_traffic = spatial_traffic + (3 * r0 * C + 4 * S) * B * P * itemsize
+    return _costs(full=(full_flops, full_bytes, full_traffic),
+                  sequential=(seq_flops, step_bytes, seq_traffic),
+                  separable=(sep_flops, sep_bytes, sep_traffic))
 
 
 # ---------------------------------------------------------------- naive TT-conv

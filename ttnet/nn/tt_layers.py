@@ -39,6 +39,7 @@ from .module import Module
 __all__ = ["TTLinear", "TTConv2d", "NaiveTTConv2d"]
 
 _ALGORITHM_CHOICES = ("auto",) + TF.ALGORITHMS
+_CONV_ALGORITHM_CHOICES = ("auto",) + TF.CONV_ALGORITHMS
 
 
 class _TTLayer(Module):
@@ -77,7 +78,7 @@ class _TTLayer(Module):
 
 
 class _TTMatrixLayer(_TTLayer):
-    """TT layers whose weight is a TT-matrix and that have two algorithms and a cost model."""
+    """TT layers whose weight is a TT-matrix, with several algorithms and a cost model."""
 
     algorithm: str
 
@@ -87,13 +88,13 @@ class _TTMatrixLayer(_TTLayer):
     def choose_algorithm(self, input_shape: Sequence[int]) -> str:
         """The algorithm ``forward`` uses for this input shape.
 
-        The one given at construction, or with ``"auto"`` the one with fewer
-        floating-point operations for forward + backward (:meth:`cost`).
+        The one given at construction, or with ``"auto"`` the one whose forward +
+        backward the time model predicts to be fastest (:meth:`cost`,
+        :func:`ttnet.nn.tt_functional.fastest_algorithm`).
         """
         if self.algorithm != "auto":
             return self.algorithm
-        costs = self.cost(input_shape)
-        return min(TF.ALGORITHMS, key=lambda a: costs[a]["flops"])
+        return TF.fastest_algorithm(self.cost(input_shape))
 
     def to_tt_matrix(self) -> TTMatrix:
         """The weight as a :class:`~ttnet.tt.TTMatrix` (sharing the core arrays)."""
@@ -151,7 +152,7 @@ class TTLinear(_TTMatrixLayer):
             self.add_param("bias", np.zeros(self.out_features, dtype=dtype))
 
     def cost(self, input_shape: Sequence[int]) -> dict[str, dict[str, int]]:
-        """FLOPs and cached bytes of forward + backward for each algorithm.
+        """FLOPs, cached bytes, memory traffic and predicted seconds of forward + backward, per algorithm.
 
         ``input_shape`` is ``(B, N)``; see :func:`ttnet.nn.tt_functional.tt_linear_cost`.
         """
@@ -245,11 +246,13 @@ class TTConv2d(_TTMatrixLayer):
         l; the kernel is square.
     stride, padding : int or pair
     bias : bool
-    algorithm : {"auto", "full", "sequential"}
+    algorithm : {"auto", "full", "sequential", "separable"}
         ``"full"`` builds the kernel and runs the im2col convolution;
         ``"sequential"`` convolves each channel with the spatial core and then
-        contracts the channel cores (:func:`ttnet.nn.tt_functional.tt_conv2d_forward`).
-        ``"auto"`` picks the one with fewer operations (:meth:`cost`).
+        contracts the channel cores one by one; ``"separable"`` does the same
+        spatial step and then applies the channel cores' matrix in one product
+        (:func:`ttnet.nn.tt_functional.tt_conv2d_forward`). ``"auto"`` picks the
+        one the time model predicts to be fastest (:meth:`cost`).
     dtype : np.float32 or np.float64
     rng : np.random.Generator, int seed or None
         Draws the cores with the He variance ``2 / (C l²)`` for the kernel.
@@ -275,7 +278,7 @@ class TTConv2d(_TTMatrixLayer):
         self.in_channels, self.out_channels = math.prod(in_modes), math.prod(out_modes)
         d = len(in_modes)
         full = (1,) + internal_ranks(ranks, d) + (1,)
-        self.algorithm = TF.check_algorithm(algorithm, _ALGORITHM_CHOICES)
+        self.algorithm = TF.check_algorithm(algorithm, _CONV_ALGORITHM_CHOICES)
         self.last_algorithm: str | None = None
         dtype = check_dtype(dtype)
         shapes = [(1, 1, kh * kh, full[1])]
@@ -286,7 +289,7 @@ class TTConv2d(_TTMatrixLayer):
             self.add_param("bias", np.zeros(self.out_channels, dtype=dtype))
 
     def cost(self, input_shape: Sequence[int]) -> dict[str, dict[str, int]]:
-        """FLOPs and cached bytes of forward + backward for each algorithm.
+        """FLOPs, cached bytes, memory traffic and predicted seconds of forward + backward, per algorithm.
 
         ``input_shape`` is ``(B, C, H, W)``; see :func:`ttnet.nn.tt_functional.tt_conv2d_cost`.
         """
@@ -301,22 +304,15 @@ class TTConv2d(_TTMatrixLayer):
         as_float_array(x, "x", ndim=4, finite=False)   # a shape to choose by (errors name x)
         algorithm = self.choose_algorithm(x.shape)
         bias = self.params.get("bias")
-        if algorithm == "full":
-            out, self._cache = TF.tt_conv2d_full_forward(x, self.cores, bias, self.stride,
-                                                         self.padding, workspace=self._workspace)
-        else:
-            out, self._cache = TF.tt_conv2d_sequential_forward(x, self.cores, bias, self.stride,
-                                                               self.padding)
+        out, self._cache = TF.tt_conv2d_forward(x, self.cores, bias, self.stride, self.padding,
+                                                algorithm, workspace=self._workspace)
         self.last_algorithm = algorithm
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Write the core (and bias) gradients of the last forward, by its algorithm; return dx."""
         cache = self._last_cache()
-        if cache["algorithm"] == "full":
-            dx, dcores, dbias = TF.tt_conv2d_full_backward(dout, cache)
-        else:
-            dx, dcores, dbias = TF.tt_conv2d_sequential_backward(dout, cache)
+        dx, dcores, dbias = TF.tt_conv2d_backward(dout, cache)
         self._write_core_grads(dcores, dbias)
         return dx
 

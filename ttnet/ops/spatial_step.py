@@ -1,0 +1,205 @@
+"""The spatial step of the sequential TT-conv: every input channel convolved with r₀ small filters.
+
+The TT-conv kernel of Garipov et al. (2016) starts with the spatial core G₀,
+``kh·kw × r₀`` numbers: r₀ filters of size ``kh × kw``. The first step of the
+sequential algorithm convolves *each input channel separately* with each of
+those filters (a depthwise convolution with r₀ filters per channel):
+
+    Z₀[r, c, b, p, q] = Σ_{i, j} G₀[i, j, r] · X̃[b, c, p·sh + i, q·sw + j]          (1)
+
+with ``X̃`` the zero-padded input, as in :mod:`ttnet.ops.im2col`. The layout of
+Z₀ puts the bond ``r`` and the channel ``c`` first and the batch and pixels
+last, so that the channel cores that follow contract it with a few large
+matrix products, ``(m·r_k) × (r_{k-1}·n) @ (r_{k-1}·n) × (… · B·H'·W')``,
+rather than one small product per image (``docs/tt_layers.md`` §5).
+
+The backward pass of (1) gives the gradients of both inputs:
+
+    dG₀[i, j, r]        = Σ_{c, b, p, q} dZ₀[r, c, b, p, q] · X̃[b, c, p·sh + i, q·sw + j]
+    dX̃[b, c, h, w]     = Σ_{r, i, j, p·sh+i=h, q·sw+j=w} G₀[i, j, r] · dZ₀[r, c, b, p, q]
+
+(dx is dX̃ without its padding.) Both come as a numba kernel, parallel over
+the ``B·C`` (image, channel) planes, which reads each plane once and never
+builds a patch matrix, and a NumPy twin with the same signature, which is
+(1) written with the single-channel patch matrix of :func:`ttnet.ops.im2col.im2col`
+(``l²`` copies of the input) and one matrix product. The ``TTNET_NUMBA``
+switch picks one (:mod:`ttnet.ops._numba`); they agree to round-off (the sums
+run in another order), NaN and ±inf in the same places. The kernels multiply
+the padding zeros too, so that a NaN or ±inf in G₀ reaches the border pixels
+exactly as it does through the twin's matrix product.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._checks import as_float_array, describe
+from ._numba import choose, numba_kernel, prange
+from .im2col import col2im, conv_output_shape, im2col, window_params
+
+__all__ = ["spatial_step_forward", "spatial_step_backward"]
+
+
+# ---------------------------------------------------------------- forward
+def _forward_numpy(x, g0, sh, sw, ph, pw, z0) -> None:
+    """NumPy twin: the single-channel patch matrix of the (c, b) planes times G₀ᵀ."""
+    B, C, H, W = x.shape
+    kh, kw, r0 = g0.shape
+    planes = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(C * B, 1, H, W)
+    cols = im2col(planes, (kh, kw), (sh, sw), (ph, pw))           # (kh·kw, C·B·H'·W')
+    z0[...] = (g0.reshape(kh * kw, r0).T @ cols).reshape(z0.shape)
+
+
+@numba_kernel
+def _forward_kernel(x, g0, sh, sw, ph, pw, z0):  # pragma: no cover - compiled
+    """numba twin of :func:`_forward_numpy`; parallel over the (b, c) planes."""
+    B, C, H, W = x.shape
+    kh, kw, r0 = g0.shape
+    Ho, Wo = z0.shape[3], z0.shape[4]
+    zero = x.dtype.type(0)
+    for bc in prange(B * C):
+        b, c = bc // C, bc % C
+        plane = np.zeros((H + 2 * ph, W + 2 * pw), x.dtype)        # X̃[b, c]
+        plane[ph:ph + H, pw:pw + W] = x[b, c]
+        for r in range(r0):
+            out = z0[r, c, b]
+            out[:, :] = zero
+            for i in range(kh):
+                for j in range(kw):
+                    g = g0[i, j, r]
+                    for p in range(Ho):
+                        source, target = plane[p * sh + i], out[p]
+                        if sw == 1:              # unit stride: a loop LLVM can vectorise
+                            for q in range(Wo):
+                                target[q] += g * source[q + j]
+                        else:
+                            for q in range(Wo):
+                                target[q] += g * source[q * sw + j]
+
+
+# ---------------------------------------------------------------- backward
+def _backward_numpy(dz0, x, g0, sh, sw, ph, pw, dx, dg0) -> None:
+    """NumPy twin: ``dG₀ = dZ₀ colsᵀ`` and ``dx = col2im(G₀ dZ₀)`` with the single-channel patches."""
+    B, C, H, W = x.shape
+    kh, kw, r0 = g0.shape
+    planes = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(C * B, 1, H, W)
+    cols = im2col(planes, (kh, kw), (sh, sw), (ph, pw))           # (kh·kw, C·B·H'·W')
+    dz = dz0.reshape(r0, -1)
+    dg0[...] = (cols @ dz.T).reshape(kh, kw, r0)
+    dplanes = col2im(g0.reshape(kh * kw, r0) @ dz, (C * B, 1, H, W), (kh, kw), (sh, sw),
+                     (ph, pw))
+    dx[...] = dplanes.reshape(C, B, H, W).transpose(1, 0, 2, 3)
+
+
+@numba_kernel
+def _backward_kernel(dz0, x, g0, sh, sw, ph, pw, dx, dg0):  # pragma: no cover - compiled
+    """numba twin of :func:`_backward_numpy`; parallel over the (b, c) planes.
+
+    Each plane reads its part of dZ₀ once and adds to its own dX̃ plane (no
+    write conflicts) and to its own row of ``partial``; the rows are summed at
+    the end in a fixed order, so the result does not depend on the thread count.
+    The dG₀ sums run in a vector of one partial sum per output column (a float
+    sum into one scalar cannot be vectorised without reordering it), in a loop of
+    their own: fused with the dX̃ update, neither loop vectorises (3× slower).
+    """
+    B, C, H, W = x.shape
+    kh, kw, r0 = g0.shape
+    Ho, Wo = dz0.shape[3], dz0.shape[4]
+    zero = x.dtype.type(0)
+    partial = np.zeros((B * C, kh, kw, r0), x.dtype)                # dG₀ of each plane
+    for bc in prange(B * C):
+        b, c = bc // C, bc % C
+        plane = np.zeros((H + 2 * ph, W + 2 * pw), x.dtype)        # X̃[b, c]
+        plane[ph:ph + H, pw:pw + W] = x[b, c]
+        dplane = np.zeros((H + 2 * ph, W + 2 * pw), x.dtype)       # dX̃[b, c]
+        acc = np.zeros(Wo, x.dtype)                                 # dG₀ sums, one per column
+        for r in range(r0):
+            grad = dz0[r, c, b]
+            for i in range(kh):
+                for j in range(kw):
+                    g = g0[i, j, r]
+                    for p in range(Ho):                                   # dX̃ += g dZ₀
+                        target, row = dplane[p * sh + i], grad[p]
+                        if sw == 1:              # unit stride: a loop LLVM can vectorise
+                            for q in range(Wo):
+                                target[q + j] += g * row[q]
+                        else:
+                            for q in range(Wo):
+                                target[q * sw + j] += g * row[q]
+                    acc[:] = zero
+                    for p in range(Ho):                                   # dG₀ = Σ dZ₀ X̃
+                        source, row = plane[p * sh + i], grad[p]
+                        if sw == 1:
+                            for q in range(Wo):
+                                acc[q] += row[q] * source[q + j]
+                        else:
+                            for q in range(Wo):
+                                acc[q] += row[q] * source[q * sw + j]
+                    partial[bc, i, j, r] = acc.sum()
+        dx[b, c] = dplane[ph:ph + H, pw:pw + W]
+    dg0[...] = partial.sum(axis=0)
+
+
+# ---------------------------------------------------------------- entry points
+def _check_inputs(x: Any, g0: Any, stride: Any, padding: Any):
+    """Checked ``x (B, C, H, W)``, ``g0 (kh, kw, r₀)`` of x's dtype, stride, padding, output size."""
+    x = as_float_array(x, "x", ndim=4, finite=False)
+    g0 = as_float_array(g0, "g0", ndim=3, finite=False)
+    if g0.dtype != x.dtype:
+        raise TypeError(f"g0 must have x's dtype {x.dtype}, got {describe(g0)}")
+    kernel, stride, padding = window_params(g0.shape[:2], stride, padding)
+    out_hw = conv_output_shape(x.shape[2:], kernel, stride, padding)
+    return x, g0, stride, padding, out_hw
+
+
+def spatial_step_forward(x: Any, g0: Any, stride: Any = 1, padding: Any = 0) -> np.ndarray:
+    """Convolve every channel of ``x`` with each of the r₀ filters of ``g0``, equation (1).
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, C, H, W), float
+    g0 : ndarray, shape (kh, kw, r₀), x's dtype
+        The spatial core: filter ``r`` is ``g0[:, :, r]``.
+    stride, padding : int or pair
+
+    Returns
+    -------
+    z0 : ndarray, shape (r₀, C, B, H', W')
+        Bond and channel first, batch and pixels last (see the module docstring).
+    """
+    x, g0, (sh, sw), (ph, pw), (Ho, Wo) = _check_inputs(x, g0, stride, padding)
+    B, C = x.shape[:2]
+    z0 = np.empty((g0.shape[2], C, B, Ho, Wo), dtype=x.dtype)
+    choose(_forward_kernel, _forward_numpy)(np.ascontiguousarray(x), np.ascontiguousarray(g0),
+                                            sh, sw, ph, pw, z0)
+    return z0
+
+
+def spatial_step_backward(dz0: Any, x: Any, g0: Any, stride: Any = 1,
+                          padding: Any = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Gradients of :func:`spatial_step_forward`: ``(dx, dg0)``.
+
+    Parameters
+    ----------
+    dz0 : ndarray, shape (r₀, C, B, H', W'), x's dtype
+    x, g0, stride, padding : the forward pass's arguments
+
+    Returns
+    -------
+    dx : ndarray, shape (B, C, H, W)
+    dg0 : ndarray, shape (kh, kw, r₀)
+    """
+    x, g0, (sh, sw), (ph, pw), (Ho, Wo) = _check_inputs(x, g0, stride, padding)
+    B, C, H, W = x.shape
+    dz0 = as_float_array(dz0, "dz0", finite=False)
+    expected = (g0.shape[2], C, B, Ho, Wo)
+    if dz0.shape != expected or dz0.dtype != x.dtype:
+        raise ValueError(f"dz0 must have shape {expected} and dtype {x.dtype}, "
+                         f"got {describe(dz0)}")
+    dx = np.empty(x.shape, dtype=x.dtype)
+    dg0 = np.empty(g0.shape, dtype=x.dtype)
+    choose(_backward_kernel, _backward_numpy)(np.ascontiguousarray(dz0), np.ascontiguousarray(x),
+                                              np.ascontiguousarray(g0), sh, sw, ph, pw, dx, dg0)
+    return dx, dg0
