@@ -324,7 +324,8 @@ def test_auto_picks_the_algorithm_the_time_model_predicts_fastest():
     costs = conv.cost((128, 64, 32, 32))
     assert set(costs) == {"full", "sequential", "separable"}
     for name, cost in costs.items():
-        assert cost["seconds"] == TF.estimated_seconds(cost["flops"], cost["traffic"]), name
+        assert cost["seconds"] == TF.estimated_seconds(cost["flops"], cost["wide_flops"],
+                                                       cost["traffic"]), name
     assert conv.choose_algorithm((128, 64, 32, 32)) == TF.fastest_algorithm(costs) == "full"
     # ranks 4: the separable channel product does more operations than the core steps but
     # moves far less memory; operations alone would pick the sequential algorithm

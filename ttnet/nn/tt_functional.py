@@ -88,47 +88,66 @@ def _cached_algorithm(cache: Any, allowed: Sequence[str] = ALGORITHMS) -> str:
 
 
 # ---------------------------------------------------------------- the core steps
+#: Products whose inner (summed) dimension is at least this run at the matrix-product rate
+#: of the time model; narrower ones are memory-bound (their traffic dominates).
+WIDE_PRODUCT = 64
+
+
+def _wide(flops: int, inner: int) -> int:
+    """``flops`` if a product with this inner dimension counts as wide, else 0."""
+    return flops if inner >= WIDE_PRODUCT else 0
+
+
 def _steps_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequence[int],
-                batch: int, trailing: int, itemsize: int) -> tuple[int, int, int]:
-    """Flops (forward + backward), cached bytes and memory traffic of the core steps.
+                batch: int, trailing: int, itemsize: int) -> tuple[int, int, int, int]:
+    """Flops (forward + backward), the part of them in wide products, cached bytes and
+    memory traffic of the core steps.
 
     The step with core G_k (k = 1..d) costs ``2 p_k m_k r_k r_{k-1} n_k q_k``
     flops forward and twice that backward, with ``p_k = m_1 ⋯ m_{k-1}``
     and ``q_k = n_{k+1} ⋯ n_d · batch · trailing`` (the batch is carried last);
-    it caches its input of ``p_k r_{k-1} n_k q_k`` numbers, and forward and
-    backward together pass over its input and output about three times each
-    (the traffic). ``ranks`` are the d + 1 bonds
+    its flops count as wide when its inner dimension ``r_{k-1} n_k`` is at least
+    :data:`WIDE_PRODUCT`. It caches its input of ``p_k r_{k-1} n_k q_k`` numbers,
+    and forward and backward together pass over its input and output about three
+    times each (the traffic). ``ranks`` are the d + 1 bonds
     ``(r_0, r_1, …, r_d)`` of the cores G_1..G_d, so ``ranks[k] = r_k``: a TT-FC
     layer's ``ranks`` (``r_0 = r_d = 1``) or a TT-conv layer's ``ranks[1:]``
     (``r_0`` the spatial bond, ``r_d = 1``).
     """
-    flops, nbytes, traffic = 0, 0, 0
+    flops, wide, nbytes, traffic = 0, 0, 0, 0
     for k in range(len(in_modes)):
         p = math.prod(out_modes[:k])
         q = math.prod(in_modes[k + 1:]) * batch * trailing
-        flops += 3 * 2 * p * out_modes[k] * ranks[k + 1] * ranks[k] * in_modes[k] * q
+        step = 3 * 2 * p * out_modes[k] * ranks[k + 1] * ranks[k] * in_modes[k] * q
+        flops += step
+        wide += _wide(step, ranks[k] * in_modes[k])
         step_in = p * ranks[k] * in_modes[k] * q
         step_out = p * out_modes[k] * ranks[k + 1] * q
         nbytes += step_in * itemsize
         traffic += 3 * (step_in + step_out) * itemsize
-    return flops, nbytes, traffic
+    return flops, wide, nbytes, traffic
 
 
-#: The time model's two machine constants, measured on the development machine (2 cores,
-#: float32) by ``benchmarks/bench_tt_algorithms.py --fit``: the rate of the large matrix
-#: products and the bandwidth of the passes over memory.
-FLOPS_PER_SECOND = 60e9
-BYTES_PER_SECOND = 6e9
+#: The time model's three machine constants, measured on the development machine (2 cores,
+#: float32) by ``benchmarks/bench_tt_algorithms.py --fit``: the rate of wide matrix
+#: products, the rate of the other arithmetic (narrow products, the spatial step's loops,
+#: building weights from cores), and the bandwidth of the passes over memory.
+WIDE_FLOPS_PER_SECOND = 177e9
+OTHER_FLOPS_PER_SECOND = 64e9
+BYTES_PER_SECOND = 12.1e9
 
 
-def estimated_seconds(flops: int, traffic: int) -> float:
-    """The time model: ``flops / FLOPS_PER_SECOND + traffic / BYTES_PER_SECOND``.
+def estimated_seconds(flops: int, wide_flops: int, traffic: int) -> float:
+    """The time model: ``wide_flops / WIDE_FLOPS_PER_SECOND + (flops - wide_flops) /
+    OTHER_FLOPS_PER_SECOND + traffic / BYTES_PER_SECOND``.
 
     Operations alone mislead: a core step with an inner dimension of 16 does
     few operations but moves its whole input and output through memory, which
-    takes longer than the operations (docs/tt_layers.md §5).
+    takes longer than the operations, while a product with a wide inner
+    dimension runs several times faster per operation (docs/tt_layers.md §5).
     """
-    return flops / FLOPS_PER_SECOND + traffic / BYTES_PER_SECOND
+    return (wide_flops / WIDE_FLOPS_PER_SECOND + (flops - wide_flops) / OTHER_FLOPS_PER_SECOND
+            + traffic / BYTES_PER_SECOND)
 
 
 def fastest_algorithm(costs: dict[str, dict[str, Any]]) -> str:
@@ -139,11 +158,12 @@ def fastest_algorithm(costs: dict[str, dict[str, Any]]) -> str:
     return min(costs, key=lambda name: costs[name]["seconds"])
 
 
-def _costs(**algorithms: tuple[int, int, int]) -> dict[str, dict[str, Any]]:
-    """``{name: {"flops", "bytes", "traffic", "seconds"}}`` from ``name=(flops, bytes, traffic)``."""
-    return {name: {"flops": flops, "bytes": nbytes, "traffic": traffic,
-                   "seconds": estimated_seconds(flops, traffic)}
-            for name, (flops, nbytes, traffic) in algorithms.items()}
+def _costs(**algorithms: tuple[int, int, int, int]) -> dict[str, dict[str, Any]]:
+    """``{name: {"flops", "wide_flops", "bytes", "traffic", "seconds"}}`` from
+    ``name=(flops, wide_flops, bytes, traffic)``."""
+    return {name: {"flops": flops, "wide_flops": wide, "bytes": nbytes, "traffic": traffic,
+                   "seconds": estimated_seconds(flops, wide, traffic)}
+            for name, (flops, wide, nbytes, traffic) in algorithms.items()}
 
 
 # ---------------------------------------------------------------- TT-FC
@@ -305,8 +325,8 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     """
     d = len(in_modes)
     M, N = math.prod(out_modes), math.prod(in_modes)
-    seq_flops, seq_bytes, seq_traffic = _steps_cost(in_modes, out_modes, ranks, batch, 1,
-                                                    itemsize)
+    seq_flops, seq_wide, seq_bytes, seq_traffic = _steps_cost(in_modes, out_modes, ranks,
+                                                              batch, 1, itemsize)
     seq_traffic += 4 * batch * (M + N) * itemsize                  # x, y, dy, dx transposed
     build, size = 0, out_modes[0] * in_modes[0] * ranks[1]
     for k in range(1, d):
@@ -316,8 +336,8 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     full_flops = 3 * build + 3 * 2 * batch * M * N
     full_bytes = (size + batch * N) * itemsize                     # chain, W and x
     full_traffic = 5 * M * N * itemsize                 # W built, read twice; dW written, read
-    return _costs(full=(full_flops, full_bytes, full_traffic),
-                  sequential=(seq_flops, seq_bytes, seq_traffic))
+    return _costs(full=(full_flops, _wide(3 * 2 * batch * M * N, N), full_bytes, full_traffic),
+                  sequential=(seq_flops, seq_wide, seq_bytes, seq_traffic))
 
 
 # ---------------------------------------------------------------- TT-conv
@@ -639,8 +659,8 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     spatial_flops = 3 * 2 * B * C * P * l2 * r0
     # forward: x read, Z_0 written; backward: dZ_0 and x read, dx written
     spatial_traffic = (2 * r0 * C * B * P + 3 * B * C * H * W) * itemsize
-    step_flops, step_bytes, step_traffic = _steps_cost(in_modes, out_modes, ranks[1:], B, P,
-                                                       itemsize)
+    step_flops, step_wide, step_bytes, step_traffic = _steps_cost(in_modes, out_modes, ranks[1:],
+                                                                  B, P, itemsize)
     seq_flops = spatial_flops + step_flops
     seq_traffic = spatial_traffic + step_traffic + 4 * S * B * P * itemsize  # y, dy transposed
     channel_build, prefix = 0, 1
@@ -654,9 +674,11 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     sep_bytes = r0 * C * B * P * itemsize                             # Z_0
     # the channel products read Z_0 twice and write dZ_0; y and dy are transposed
     sep_traffic = spatial_traffic + (3 * r0 * C + 4 * S) * B * P * itemsize
-    return _costs(full=(full_flops, full_bytes, full_traffic),
-                  sequential=(seq_flops, step_bytes, seq_traffic),
-                  separable=(sep_flops, sep_bytes, sep_traffic))
+    return _costs(full=(full_flops, _wide(3 * 2 * B * P * S * C * l2, C * l2), full_bytes,
+                        full_traffic),
+                  sequential=(seq_flops, step_wide, step_bytes, seq_traffic),
+                  separable=(sep_flops, _wide(3 * 2 * B * P * S * r0 * C, r0 * C), sep_bytes,
+                             sep_traffic))
 
 
 # ---------------------------------------------------------------- naive TT-conv
