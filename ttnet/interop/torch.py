@@ -33,11 +33,12 @@ cast to the ttnet model's dtype; a float64 model that went to torch and back is
 bit-for-bit unchanged.
 
 The TT modules compute in PyTorch what ttnet computes in NumPy, with the
-same two algorithms: ``"full"`` rebuilds the dense weight from the cores and
+same algorithms: ``"full"`` rebuilds the dense weight from the cores and
 calls ``F.linear`` / ``F.conv2d``; ``"sequential"`` contracts the input with
-one core at a time and never forms the weight; ``"auto"`` (``TTLinear`` and
-``TTConv2d``) picks the one with fewer floating-point operations by ttnet's
-own cost model. Autograd provides the backward pass.
+one core at a time and never forms the weight; ``"separable"`` (``TTConv2d``
+only) convolves every channel with the spatial core and applies the channel
+cores' matrix as a 1 × 1 convolution; ``"auto"`` (``TTLinear`` and
+``TTConv2d``) picks the one ttnet's own cost model predicts to be fastest. Autograd provides the backward pass.
 
 :class:`SyncBatchNorm` and :func:`convert_sync_batchnorm` give batch
 statistics over all processes of a ``torch.distributed`` group on any device
@@ -214,8 +215,8 @@ class TTLinear(_TTModule):
 
     ``algorithm``: ``"full"`` builds W (:meth:`weight`) and calls ``F.linear``;
     ``"sequential"`` applies the core steps to x read as ``(B, n_1, …, n_d)``;
-    ``"auto"`` picks the one with fewer operations for the batch
-    (:func:`ttnet.nn.tt_functional.tt_linear_cost`). Input (B, N) → output (B, M).
+    ``"auto"`` picks the one ttnet's time model predicts to be fastest for the
+    batch (:func:`ttnet.nn.tt_functional.tt_linear_cost`). Input (B, N) → output (B, M).
     """
 
     _ttnet_class = T.TTLinear

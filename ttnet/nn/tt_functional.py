@@ -144,7 +144,7 @@ def estimated_seconds(flops: int, wide_flops: int, traffic: int) -> float:
     Operations alone mislead: a core step with an inner dimension of 16 does
     few operations but moves its whole input and output through memory, which
     takes longer than the operations, while a product with a wide inner
-    dimension runs several times faster per operation (docs/tt_layers.md §5).
+    dimension runs several times faster per operation (docs/tt_layers.md §4).
     """
     return (wide_flops / WIDE_FLOPS_PER_SECOND + (flops - wide_flops) / OTHER_FLOPS_PER_SECOND
             + traffic / BYTES_PER_SECOND)
@@ -230,7 +230,7 @@ def tt_linear_sequential_forward(x: Any, cores: Sequence[np.ndarray],
     Z_{k-1}[i_1..i_{k-1}, r_{k-1}, j_k, j_{k+1}..j_d b]``. W is never formed. With
     the batch last, step k is ``m_1 ⋯ m_{k-1}`` matrix products with
     ``n_{k+1} ⋯ n_d · B`` columns each, not one small product per image
-    (docs/tt_layers.md §5).
+    (docs/tt_layers.md §4).
 
     Parameters
     ----------
@@ -434,7 +434,7 @@ def tt_conv2d_sequential_forward(x: Any, cores: Sequence[np.ndarray], bias: Any 
 
     With the batch and pixels last, step k is ``s_1 ⋯ s_{k-1}`` matrix products
     of ``(s_k r_k) × (r_{k-1} c_k)`` by ``(r_{k-1} c_k) × (c_{k+1} ⋯ c_d B P)``:
-    a few large products, not one small product per image (docs/tt_layers.md §5).
+    a few large products, not one small product per image (docs/tt_layers.md §4).
     The result ``(S, B, P)`` is transposed once into ``(B, S, H', W')``.
 
     Parameters
@@ -520,7 +520,7 @@ def tt_conv2d_separable_forward(x: Any, cores: Sequence[np.ndarray], bias: Any =
     It does ``2 B P S r_0 C`` multiply-adds in the channel product, more than the
     channel core steps of the sequential algorithm at low ranks, but in one
     product with an inner dimension of ``r_0 C`` that runs at full BLAS speed,
-    where the core steps are memory-bound (docs/tt_layers.md §5).
+    where the core steps are memory-bound (docs/tt_layers.md §4).
 
     Parameters
     ----------

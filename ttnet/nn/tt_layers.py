@@ -123,8 +123,8 @@ class TTLinear(_TTMatrixLayer):
         ``2 / N`` for the reconstructed weight whatever the ranks).
     algorithm : {"auto", "full", "sequential"}
         How forward and backward are computed (:mod:`ttnet.nn.tt_functional`).
-        ``"auto"`` picks the algorithm with fewer operations for the batch at
-        hand (:meth:`cost`); ``last_algorithm`` records the choice.
+        ``"auto"`` picks the algorithm the time model predicts to be fastest for
+        the batch at hand (:meth:`cost`); ``last_algorithm`` records the choice.
 
     Attributes
     ----------
