@@ -9,7 +9,7 @@ script says so and exits with status 0 (nothing to compare). float32, batch 128
 Layers, forward + backward (median of ``--repeats`` after one warm-up pass):
 
 * TTConv2d 64 → 64 at 32 × 32, 3 × 3, padding 1, modes 4·4·4, ranks 4 and 16,
-  ttnet's ``auto``, ``full`` and ``sequential``, against PyTorch's dense
+  ttnet's ``auto``, ``full``, ``sequential`` and ``separable``, against PyTorch's dense
   ``Conv2d`` of the same shape and against PyTorch rebuilding the kernel from
   the same cores on every pass (:mod:`ttnet.interop.torch`, ``full``);
 * TTLinear 8192 → 1536, modes (8,8,8,16) → (4,6,8,8), ranks 8 and 40, the same
@@ -42,6 +42,7 @@ import numpy as np
 
 from ttnet import models
 from ttnet.nn import Conv2d, Linear, SoftmaxCrossEntropy
+from ttnet.nn import tt_functional as TF
 from ttnet.nn.tt_layers import TTConv2d, TTLinear
 from ttnet.train import SGD
 
@@ -85,8 +86,8 @@ def line(label: str, ms: float, flops: float | None, reference_ms: float | None)
 
 
 def compare_family(torch, dense_label: str, x: np.ndarray, repeats: int, dense, torch_dense,
-                   dense_flops: int, tt_name: str, rebuilt: str, ranks_list, make_tt
-                   ) -> dict[str, float]:
+                   dense_flops: int, tt_name: str, rebuilt: str, ranks_list, make_tt,
+                   algorithms) -> dict[str, float]:
     """Rows for one dense layer and its TT twins (each algorithm, each rank) against PyTorch.
 
     ``make_tt(ranks, algorithm)`` builds the TT layer. Returns the times the speed goals use:
@@ -104,7 +105,7 @@ def compare_family(torch, dense_label: str, x: np.ndarray, repeats: int, dense, 
                                                               algorithm="full"), x), repeats)
         line(f"torch  {tt_name} ranks {ranks}, {rebuilt} rebuilt from the cores", torch_tt, None,
              times[key])
-        for algorithm in ("auto", "full", "sequential"):
+        for algorithm in ("auto",) + algorithms:
             layer = make_tt(ranks, algorithm)
             chosen = layer.choose_algorithm(x.shape)
             ms = median_ms(ttnet_layer_step(layer, x), repeats)
@@ -131,7 +132,7 @@ def bench_layers(torch, batch: int, repeats: int) -> dict[str, float]:
         torch.nn.Conv2d(64, 64, 3, padding=1, bias=False), 3 * 2 * batch * 32 * 32 * 64 * 64 * 9,
         "TTConv2d", "kernel", (4, 16),
         lambda ranks, algorithm: TTConv2d((4, 4, 4), (4, 4, 4), ranks, 3, padding=1, bias=False,
-                                          algorithm=algorithm, rng=rng))
+                                          algorithm=algorithm, rng=rng), TF.CONV_ALGORITHMS)
 
     # ---- fully connected 8192 -> 1536
     x = rng.standard_normal((batch, 8192)).astype(np.float32)
@@ -141,7 +142,7 @@ def bench_layers(torch, batch: int, repeats: int) -> dict[str, float]:
         3 * 2 * batch * 8192 * 1536,
         "TTLinear", "weight", (8, 40),
         lambda ranks, algorithm: TTLinear((8, 8, 8, 16), (4, 6, 8, 8), ranks, bias=False,
-                                          rng=rng, algorithm=algorithm))
+                                          rng=rng, algorithm=algorithm), TF.ALGORITHMS)
     return times
 
 

@@ -16,7 +16,8 @@ Formulas use the papers' symbols; ``cores[k]`` is numbered by position from 0,
 and the table that maps positions to symbols is in docs/notation.md §2. A
 ``ranks`` argument of the cost models is the full tuple ``layer.ranks``.
 
-Two algorithms evaluate the TT layers (identical results to round-off):
+Two algorithms evaluate every TT layer, and TT-conv has a third (identical
+results to round-off):
 
 ``"full"``
     Build the dense weight from the cores (a chain of small matrix products,
@@ -28,11 +29,15 @@ Two algorithms evaluate the TT layers (identical results to round-off):
     (:func:`ttnet.ops.contract.tt_step_forward`); the backward pass runs the
     same steps in reverse (:func:`ttnet.ops.contract.tt_step_backward`), so it
     costs about twice the forward -- not the O(d²) recomputation of the
-    original MATLAB code.
+    original MATLAB code. The batch (and in TT-conv the pixels) is carried
+    last, so that each step is a few large matrix products.
+``"separable"`` (TT-conv only)
+    The sequential algorithm's spatial step, then the channel cores' matrix
+    built and applied in one product.
 
 Each algorithm has its own pair of functions -- :func:`tt_linear_full_forward` /
 :func:`tt_linear_full_backward` beside :func:`tt_linear_sequential_forward` /
-:func:`tt_linear_sequential_backward`, and the same four for TT-conv -- and the
+:func:`tt_linear_sequential_backward`, the same for TT-conv plus its separable pair -- and the
 layers call the pair they chose by name. :func:`tt_linear_forward` and
 :func:`tt_conv2d_forward` (with their ``*_backward``) take the algorithm as an
 argument and only dispatch to those.
@@ -304,9 +309,9 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
                    batch: int, itemsize: int = 4) -> dict[str, dict[str, int]]:
     """Operations and memory of one forward + backward pass of a TT-FC layer.
 
-    With ``p_k = B m_1 ⋯ m_{k-1}`` and ``q_k = n_{k+1} ⋯ n_d``, the sequential
-    forward step k costs ``2 p_k m_k r_k r_{k-1} n_k q_k`` flops and its backward
-    twice that (input and core gradients). The full algorithm builds W
+    With ``p_k = m_1 ⋯ m_{k-1}`` and ``q_k = n_{k+1} ⋯ n_d B`` (the batch carried
+    last), the sequential forward step k costs ``2 p_k m_k r_k r_{k-1} n_k q_k``
+    flops and its backward twice that (input and core gradients). The full algorithm builds W
     (``Σ_{k>=2} 2 (m_1 n_1 ⋯ m_{k-1} n_{k-1}) r_{k-1} m_k n_k r_k`` flops, and
     twice that backwards) and does three dense products of ``2 B M N`` flops
     (``x Wᵀ``, ``dout W``, ``doutᵀ x``).
@@ -320,8 +325,11 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
 
     Returns
     -------
-    ``{"full": {"flops": …, "bytes": …}, "sequential": {…}}``; ``bytes`` is the
-    memory held between forward and backward (cached intermediates).
+    ``{"full": {…}, "sequential": {…}}``, each ``{"flops", "wide_flops", "bytes",
+    "traffic", "seconds"}``: all flops, those in products with an inner dimension
+    of at least :data:`WIDE_PRODUCT`, the memory held between forward and backward
+    (cached intermediates), the bytes read and written by the passes over
+    intermediates, and the time model's prediction (:func:`estimated_seconds`).
     """
     d = len(in_modes)
     M, N = math.prod(out_modes), math.prod(in_modes)
@@ -626,10 +634,16 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
       ``2 B P S C l²`` flops (output, input gradient, kernel gradient);
       bytes: the patch matrix ``C l² B P``.
     * ``"sequential"``: the spatial step ``2 B C P l² r_0`` plus the channel steps
-      ``2 p_k s_k r_k r_{k-1} c_k q_k`` with ``p_k = B s_1 ⋯ s_{k-1}``,
-      ``q_k = c_{k+1} ⋯ c_d P``, each three times (forward, input and core
-      gradients); bytes: the single-channel patch matrix ``l² B C P`` plus every
-      step's cached input.
+      ``2 p_k s_k r_k r_{k-1} c_k q_k`` with ``p_k = s_1 ⋯ s_{k-1}``,
+      ``q_k = c_{k+1} ⋯ c_d B P``, each three times (forward, input and core
+      gradients); bytes: every step's cached input (the first is the spatial
+      step's output ``r_0 C B P``).
+    * ``"separable"``: the same spatial step, the channel cores' matrix chain,
+      and three products of ``2 B P S r_0 C`` flops; bytes: the spatial step's
+      output.
+
+    Each entry is ``{"flops", "wide_flops", "bytes", "traffic", "seconds"}`` as in
+    :func:`tt_linear_cost`.
 
     Parameters
     ----------
