@@ -12,10 +12,11 @@ fastest on every case; the last line counts the cases that meet it.
 
 ``--fit`` also fits the model's three machine constants (``WIDE_FLOPS_PER_SECOND``,
 ``OTHER_FLOPS_PER_SECOND``, ``BYTES_PER_SECOND``) to the measurements (least squares
-on the relative error, constants kept positive) and prints them; ``ttnet/nn/tt_functional.py`` holds the values fitted on the
-development machine. ``--quick``: two small cases, one repeat (a smoke run).
-Run it on an otherwise idle machine: the time of a memory-bound pass doubles when
-another process shares the memory bus.
+on the relative error, constants kept positive) and prints them;
+``ttnet/nn/tt_functional.py`` holds the values fitted on the development machine.
+``--quick``: two small cases, one repeat (a smoke run). Run it on an otherwise idle
+machine: the time of a memory-bound pass doubles when another process shares the
+memory bus.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 from ttnet.nn import tt_functional as TF
 from ttnet.nn.tt_layers import TTConv2d, TTLinear
 
-#: (label, factory(ranks, algorithm), input shape, ranks to try)
+#: (label, input modes, output modes, input shape); each is run at every rank of CONV_RANKS
 CONV_CASES = [
     ("TTConv2d 64->64 @32x32, modes 4.4.4", (4, 4, 4), (4, 4, 4), (32, 64, 32, 32)),
     ("TTConv2d 128->128 @16x16, modes 4.8.4", (4, 8, 4), (4, 8, 4), (32, 128, 16, 16)),

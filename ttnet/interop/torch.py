@@ -38,7 +38,8 @@ calls ``F.linear`` / ``F.conv2d``; ``"sequential"`` contracts the input with
 one core at a time and never forms the weight; ``"separable"`` (``TTConv2d``
 only) convolves every channel with the spatial core and applies the channel
 cores' matrix as a 1 × 1 convolution; ``"auto"`` (``TTLinear`` and
-``TTConv2d``) picks the one ttnet's own cost model predicts to be fastest. Autograd provides the backward pass.
+``TTConv2d``) picks the one ttnet's own cost model predicts to be fastest.
+Autograd provides the backward pass.
 
 :class:`SyncBatchNorm` and :func:`convert_sync_batchnorm` give batch
 statistics over all processes of a ``torch.distributed`` group on any device

@@ -438,7 +438,8 @@ def tt_conv2d_sequential_forward(x: Any, cores: Sequence[np.ndarray], bias: Any 
     2. contract the channel cores one by one with the core step, reading
        ``c = (c_1, …, c_d)`` and carrying the batch and pixels ``(b, p)`` along
        at the end:
-       ``Z_k[s_1..s_k, r_k, c_{k+1}..c_d b p] = Σ_{r_{k-1}, c_k} G_k[r_{k-1}, s_k, c_k, r_k] Z_{k-1}[…]``.
+       ``Z_k[s_1..s_k, r_k, c_{k+1}..c_d b p] =
+       Σ_{r_{k-1}, c_k} G_k[r_{k-1}, s_k, c_k, r_k] Z_{k-1}[…]``.
 
     With the batch and pixels last, step k is ``s_1 ⋯ s_{k-1}`` matrix products
     of ``(s_k r_k) × (r_{k-1} c_k)`` by ``(r_{k-1} c_k) × (c_{k+1} ⋯ c_d B P)``:

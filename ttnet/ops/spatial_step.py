@@ -1,4 +1,4 @@
-"""The spatial step of the sequential TT-conv: every input channel convolved with r₀ small filters.
+"""The spatial step of the TT-conv: every input channel convolved with the r₀ spatial filters.
 
 The TT-conv kernel of Garipov et al. (2016) starts with the spatial core G₀,
 ``kh·kw × r₀`` numbers: r₀ filters of size ``kh × kw``. The first step of the
@@ -81,7 +81,7 @@ def _forward_kernel(x, g0, sh, sw, ph, pw, z0):  # pragma: no cover - compiled
 
 # ---------------------------------------------------------------- backward
 def _backward_numpy(dz0, x, g0, sh, sw, ph, pw, dx, dg0) -> None:
-    """NumPy twin: ``dG₀ = dZ₀ colsᵀ`` and ``dx = col2im(G₀ dZ₀)`` with the single-channel patches."""
+    """NumPy twin: ``dG₀ = dZ₀ colsᵀ``, ``dx = col2im(G₀ dZ₀)`` (single-channel patches)."""
     B, C, H, W = x.shape
     kh, kw, r0 = g0.shape
     planes = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(C * B, 1, H, W)
@@ -144,7 +144,7 @@ def _backward_kernel(dz0, x, g0, sh, sw, ph, pw, dx, dg0):  # pragma: no cover -
 
 # ---------------------------------------------------------------- entry points
 def _check_inputs(x: Any, g0: Any, stride: Any, padding: Any):
-    """Checked ``x (B, C, H, W)``, ``g0 (kh, kw, r₀)`` of x's dtype, stride, padding, output size."""
+    """Checked ``x (B, C, H, W)``, ``g0 (kh, kw, r₀)`` (x's dtype), stride, padding, out size."""
     x = as_float_array(x, "x", ndim=4, finite=False)
     g0 = as_float_array(g0, "g0", ndim=3, finite=False)
     if g0.dtype != x.dtype:
