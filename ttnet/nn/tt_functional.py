@@ -61,6 +61,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._checks import as_float_array
+from ..blas import long_sum_matmul
 from ..ops.contract import tt_step_backward, tt_step_forward
 from ..ops.im2col import conv_output_shape, window_params
 from ..ops.kernel_layouts import (kernel_to_matrix, kernel_to_naive_tensor, matrix_to_kernel,
@@ -581,7 +582,7 @@ def tt_conv2d_separable_backward(dout: Any, cache: Cache
     dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
     dy = np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(S, -1)   # (S, B·H'·W')
     z0_mat = z0.reshape(W.shape[1], -1)
-    dW = dy @ z0_mat.T
+    dW = long_sum_matmul(dy, z0_mat.T)                 # a sum over B·H'·W' (ttnet.blas)
     dz0 = W.T @ dy
     dchannel = tt_matrix_full_backward(dW, cache["matrix"])
     dchannel[0] = dchannel[0].reshape(cores[1].shape[1], cores[1].shape[0], cores[1].shape[2],

@@ -34,6 +34,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .._checks import as_float_array
+from ..blas import long_sum_matmul
 
 __all__ = ["check_cores", "merge_matrix_cores", "interleave_axes", "deinterleave_axes",
            "core_step_matrix", "core_step", "core_step_backward", "core_steps_forward",
@@ -178,10 +179,10 @@ def core_step_backward(dout: np.ndarray, T: np.ndarray,
     dT = np.matmul(core_step_matrix(G).T, D).reshape(p, r0, n, q)
     T2 = T.reshape(p, r0 * n, q)
     if m * r1 * r0 * n <= q * (m * r1 + r0 * n):
-        # p products then a sum: BLAS reads T[p]ᵀ in place, and the p partial products
-        # are no larger than the copies of D and T that tensordot makes (3-4x faster on
-        # the sequential TT-conv's shapes)
-        dGmat = np.matmul(D, T2.transpose(0, 2, 1)).sum(axis=0)
+        # a small result and a long sum: p products (BLAS reads T[p]ᵀ in place, where
+        # tensordot would copy D and T, 3-4x slower) with the sum split between threads
+        # (ttnet.blas: robust when another process shares the cores)
+        dGmat = long_sum_matmul(D, T2.transpose(0, 2, 1))
     else:
         dGmat = np.tensordot(D, T2, axes=([0, 2], [0, 2]))
     dG = dGmat.reshape(m, r1, r0, n).transpose(2, 0, 3, 1)
@@ -284,7 +285,10 @@ def tt_full_backward(dfull: np.ndarray, cores: Sequence[np.ndarray],
     for k in range(len(cores) - 1, 0, -1):
         r0, n, r1 = cores[k].shape
         dp = dpartial.reshape(-1, n * r1)
-        grads[k] = (cache[k - 1].T @ dp).reshape(r0, n, r1)
+        left = cache[k - 1].T                                       # (r0, n_1…n_{k-1})
+        # a long sum (over n_1…n_{k-1}) into a small result: split between threads
+        grads[k] = (long_sum_matmul(left, dp) if r0 * n * r1 <= left.shape[1]
+                    else left @ dp).reshape(r0, n, r1)
         dpartial = dp @ cores[k].reshape(r0, n * r1).T
     grads[0] = dpartial.reshape(cores[0].shape)
     return grads

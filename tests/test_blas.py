@@ -1,0 +1,78 @@
+"""long_sum_matmul: the product it claims, in slices, whatever the thread count."""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from ttnet import blas
+from ttnet.blas import MIN_SLICE, long_sum_matmul
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("K", [7, MIN_SLICE, 2 * MIN_SLICE + 1, 5 * MIN_SLICE + 3])
+def test_two_dimensional_is_a_matrix_product(dtype, tol, K):
+    rng = np.random.default_rng(K)
+    a, b = rng.standard_normal((5, K)).astype(dtype), rng.standard_normal((K, 3)).astype(dtype)
+    out = long_sum_matmul(a, b)
+    assert out.shape == (5, 3) and out.dtype == dtype
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=tol, atol=tol * np.sqrt(K))
+
+
+def test_stacked_is_the_sum_of_the_products_and_reads_transposes_in_place():
+    rng = np.random.default_rng(0)
+    D = rng.standard_normal((4, 6, 3 * MIN_SLICE + 5))
+    T = rng.standard_normal((4, 2, 3 * MIN_SLICE + 5))
+    out = long_sum_matmul(D, T.transpose(0, 2, 1))             # Σ_p D[p] T[p]ᵀ
+    np.testing.assert_allclose(out, sum(D[p] @ T[p].T for p in range(4)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_the_split_follows_the_blas_thread_count_and_is_deterministic(threads, monkeypatch):
+    seen = []
+    original = blas._partial
+
+    def spy(a, b, start, stop):
+        seen.append((start, stop))
+        return original(a, b, start, stop)
+
+    monkeypatch.setattr(blas, "_partial", spy)
+    rng = np.random.default_rng(1)
+    K = 4 * MIN_SLICE
+    a, b = rng.standard_normal((3, K)), rng.standard_normal((K, 3))
+    with threadpool_limits(limits=threads, user_api="blas"):
+        first = long_sum_matmul(a, b)
+        second = long_sum_matmul(a, b)
+    assert sorted(seen) == sorted([(K * t // threads, K * (t + 1) // threads)
+                                   for t in range(threads)] * 2)
+    np.testing.assert_array_equal(first, second)               # same slices, same order
+
+
+def test_short_sums_run_as_one_product(monkeypatch):
+    calls = []
+    original = blas._partial
+    monkeypatch.setattr(blas, "_partial", lambda a, b, s, e: calls.append((s, e)) or
+                        original(a, b, s, e))
+    a, b = np.ones((2, MIN_SLICE)), np.ones((MIN_SLICE, 2))
+    with threadpool_limits(limits=2, user_api="blas"):
+        np.testing.assert_array_equal(long_sum_matmul(a, b), np.full((2, 2), MIN_SLICE))
+    assert calls == [(0, MIN_SLICE)]
+
+
+def test_nan_propagates():
+    a, b = np.ones((2, 3 * MIN_SLICE)), np.ones((3 * MIN_SLICE, 2))
+    a[1, -1] = np.nan
+    out = long_sum_matmul(a, b)
+    assert np.isnan(out[1]).all() and np.isfinite(out[0]).all()
+
+
+@pytest.mark.parametrize("a, b, error, words", [
+    ([[1.0]], np.ones((1, 1)), TypeError, "a must be a float32 or float64 ndarray"),
+    (np.ones((1, 1)), np.ones((1, 1), np.int64), TypeError, "b must be a float32 or float64"),
+    (np.ones((1, 1)), np.ones((1, 1), np.float32), TypeError, "one dtype"),
+    (np.ones((2, 3)), np.ones((2, 3)), ValueError, r"got shapes \(2, 3\) and \(2, 3\)"),
+    (np.ones((2, 2, 3)), np.ones((3, 3, 1)), ValueError, "must be"),
+    (np.ones(3), np.ones(3), ValueError, "must be"),
+])
+def test_bad_input_gets_a_clear_error(a, b, error, words):
+    with pytest.raises(error, match=words):
+        long_sum_matmul(a, b)
