@@ -1,5 +1,8 @@
 """Small helpers shared by the tests."""
 
+import importlib.util
+import sys
+
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -50,3 +53,16 @@ def conv_setups(draw):
     S = draw(st.integers(1, 3))
     return dict(B=B, C=C, S=S, H=H, W=W, kernel=kernel, stride=stride, padding=padding,
                 bias=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)))
+
+
+def load_script(path, name):
+    """Import the script at ``path`` (not a package module) as module ``name``.
+
+    The module is registered in ``sys.modules`` first, so that dataclasses defined in the
+    script can look their module up.
+    """
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

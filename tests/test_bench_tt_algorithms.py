@@ -1,20 +1,17 @@
 """The algorithm-choice benchmark: its fit recovers known constants, and its smoke run runs."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+from .helpers import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_tt_algorithms.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_tt_algorithms", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "bench_tt_algorithms")
 
 
 def test_fit_recovers_the_constants_that_made_the_times(bench):

@@ -76,3 +76,26 @@ def test_nan_propagates():
 def test_bad_input_gets_a_clear_error(a, b, error, words):
     with pytest.raises(error, match=words):
         long_sum_matmul(a, b)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("shared", [True, False])
+def test_batched_matmul_is_np_matmul_product_by_product(threads, shared):
+    rng = np.random.default_rng(threads)
+    b = rng.standard_normal((5, 4, 3)).astype(np.float32)
+    a = rng.standard_normal((2, 4) if shared else (5, 2, 4)).astype(np.float32)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        out = blas.batched_matmul(a, b)
+    with threadpool_limits(limits=1, user_api="blas"):
+        expected = np.matmul(a, b)
+    assert out.shape == (5, 2, 3) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, expected)    # each product as one thread computes it
+
+
+def test_batched_matmul_refuses_shapes_that_do_not_chain():
+    with pytest.raises(ValueError, match=r"got shapes \(2, 5\) and \(3, 4, 1\)"):
+        blas.batched_matmul(np.ones((2, 5)), np.ones((3, 4, 1)))
+    with pytest.raises(ValueError, match="must be"):
+        blas.batched_matmul(np.ones((2, 2, 4)), np.ones((3, 4, 1)))
+    with pytest.raises(TypeError, match="one dtype"):
+        blas.batched_matmul(np.ones((2, 4)), np.ones((3, 4, 1), np.float32))

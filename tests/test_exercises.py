@@ -7,7 +7,6 @@ and ``# END SOLUTION`` is what a teacher reads), the stubs from the generated no
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -18,12 +17,10 @@ import numpy as np
 import pytest
 
 from ttnet.exercises import EXERCISES, ExerciseResult, check, list_exercises
+from .helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("make_exercises", ROOT / "scripts" /
-                                               "make_exercises.py")
-gen = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(gen)
+gen = load_script(ROOT / "scripts" / "make_exercises.py", "make_exercises")
 
 _DEF = re.compile(r"^def my_(\w+)\(", re.MULTILINE)
 

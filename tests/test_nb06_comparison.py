@@ -6,13 +6,13 @@ the code (the stored parameter counts are those of the networks ``ttnet.models``
 training anything.
 """
 
-import importlib.util
 import json
 import pathlib
 
 import pytest
 
 from ttnet import models
+from .helpers import load_script
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT / "notebooks" / "data" / "06_comparison.json"
@@ -20,11 +20,7 @@ DATA = ROOT / "notebooks" / "data" / "06_comparison.json"
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("nb06_comparison",
-                                                  ROOT / "scripts" / "nb06_comparison.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "scripts" / "nb06_comparison.py", "nb06_comparison")
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,12 @@ fixed order. The threads meet once per product, so a busy machine slows it in
 proportion to the CPU it takes away. The number of threads is the BLAS thread
 count (``OPENBLAS_NUM_THREADS`` and the like); with one, it is a plain product.
 
+:func:`batched_matmul` does the same for a stack of products (the TT core
+steps: ``p`` products of a core matrix with a slice of the input): it splits the
+stack between the threads, each computing its products on one BLAS thread. A
+stack of 24 products of ``(64, 64) @ (64, 512)``, which OpenBLAS threaded one
+product at a time, took 190 ms instead of about 1 ms on the busy machine.
+
 The per-call BLAS thread limit comes from ``threadpoolctl``.
 """
 
@@ -35,7 +41,7 @@ import numpy as np
 
 from ._checks import describe
 
-__all__ = ["long_sum_matmul", "MIN_SLICE"]
+__all__ = ["long_sum_matmul", "batched_matmul", "MIN_SLICE"]
 
 #: Slices of the sum shorter than this are not worth a thread: below ``threads ·
 #: MIN_SLICE`` terms, :func:`long_sum_matmul` runs one single-threaded product.
@@ -114,3 +120,49 @@ def long_sum_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     for part in parts[1:]:
         total += part
     return total
+
+
+def batched_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.matmul(a, b)`` for a stack ``b (p, K, N)`` and ``a (M, K)`` or ``(p, M, K)``, with
+    the p products split between threads, each on one BLAS thread (module docstring).
+
+    Each product is computed exactly as ``np.matmul`` computes it on one thread, so the
+    result does not depend on the split.
+
+    Parameters
+    ----------
+    a : ndarray, shape (M, K) (the same matrix for every product) or (p, M, K)
+    b : ndarray, shape (p, K, N), same dtype
+
+    Returns
+    -------
+    ndarray, shape (p, M, N)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`long_sum_matmul`.
+    """
+    for name, x in (("a", a), ("b", b)):
+        if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{name} must be a float32 or float64 ndarray, got {describe(x)}")
+    if a.dtype != b.dtype:
+        raise TypeError(f"a and b must have one dtype, got {a.dtype} and {b.dtype}")
+    if not (b.ndim == 3 and a.ndim in (2, 3) and a.shape[-1] == b.shape[1]
+            and (a.ndim == 2 or a.shape[0] == b.shape[0])):
+        raise ValueError(f"a and b must be (M, K) or (p, M, K), and (p, K, N), got shapes "
+                         f"{a.shape} and {b.shape}")
+    p = b.shape[0]
+    threads = min(_blas_threads(), p)
+    out = np.empty((p, a.shape[-2], b.shape[2]), dtype=b.dtype)
+    with _controller().limit(limits=1, user_api="blas"):
+        if threads <= 1:
+            return np.matmul(a, b, out=out)
+        bounds = [p * t // threads for t in range(threads + 1)]
+
+        def run(t: int) -> None:
+            lo, hi = bounds[t], bounds[t + 1]
+            np.matmul(a if a.ndim == 2 else a[lo:hi], b[lo:hi], out=out[lo:hi])
+
+        list(_pool(threads).map(run, range(threads)))
+    return out

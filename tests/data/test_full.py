@@ -7,7 +7,6 @@ case they fail. Each full split is loaded once per module.
 import dataclasses
 import gzip
 import hashlib
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from ttnet.data import FASHION_MNIST, file_digest, load
 from ttnet.data.datasets import MINI_SHA256
 
+from ..helpers import load_script
 from . import SYSTEM_FASHION_DIR, leftover_parts, requires_full_data, serve_directory
 
 pytestmark = [requires_full_data, pytest.mark.usefixtures("isolated")]
@@ -74,10 +74,7 @@ def test_download_of_the_real_files_from_a_local_mirror(full, tmp_path, monkeypa
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("make_fashion_mnist_mini", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "make_fashion_mnist_mini")
 
 
 def test_mini_is_the_documented_subset_of_the_full_set(full):

@@ -7,7 +7,6 @@ the same weights, and these equal a single-process run on the concatenated
 process 0 is read by ``ttnet eval``. Skipped without PyTorch (the ``torch`` extra).
 """
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -22,6 +21,8 @@ torch = pytest.importorskip("torch")
 from ttnet.experiments import evaluate_checkpoint  # noqa: E402
 from ttnet.interop.torch import torch_names  # noqa: E402
 from ttnet.train import load_checkpoint  # noqa: E402
+
+from ..helpers import load_script  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "examples" / "train_ddp.py"
@@ -104,11 +105,7 @@ def _load_initial():
 
 
 def _example():
-    spec = importlib.util.spec_from_file_location("train_ddp_under_test", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module                 # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "train_ddp_under_test")
 
 
 def test_bad_arguments_are_refused_before_any_process_starts(capsys):

@@ -1,7 +1,6 @@
 """scripts/quantization_table.py end to end on a tiny network: the rows, the table and the plot."""
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,17 +11,14 @@ from ttnet.cli import main as ttnet_main
 from ttnet.experiments import load_model
 from ttnet.quant import model_size
 
-from ..helpers import small_data
+from ..helpers import load_script, small_data
 from .test_cli_quant import TINY
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "quantization_table.py"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("quantization_table", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "quantization_table")
 
 
 def test_table_has_every_method_and_bit_width_and_the_onnx_check(tmp_path, monkeypatch):

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_float_array, check_bool, check_in_range, check_rng
-from ..blas import long_sum_matmul
 from ..ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
 from ..ops.pool import max_pool2d, max_pool2d_backward, pool_params, window_slice
@@ -250,13 +249,11 @@ def conv2d_backward(dout: Any, cache: Cache
     B, S, Ho, Wo = dout.shape
     dout_mat = _scratch(workspace, "dout_mat", (S, B * Ho * Wo), dout.dtype)
     dout_mat.reshape(S, B, Ho, Wo)[...] = dout.transpose(1, 0, 2, 3)
-    # dK_mat = dY_mat colsᵀ, a sum over the B·H'·W' columns. When that sum is longer than the
-    # result is large, split it between threads (ttnet.blas: robust on a busy machine);
-    # otherwise evaluate it as (cols dY_matᵀ)ᵀ, the order OpenBLAS ran 1.2-1.5x faster.
-    if S * cols.shape[0] <= cols.shape[1]:
-        dweight = long_sum_matmul(dout_mat, cols.T).reshape(weight.shape)
-    else:
-        dweight = np.ascontiguousarray((cols @ dout_mat.T).T).reshape(weight.shape)
+    # dK_mat = dY_mat colsᵀ, evaluated as (cols dY_matᵀ)ᵀ: the same product, which OpenBLAS
+    # ran 1.2-1.5x faster in this order on the benchmark shapes, and which stays fast when
+    # another process shares the cores (its C·kh·kw result rows split between the threads;
+    # dY_mat colsᵀ, with only S rows, took up to 80x longer then: docs/design_notes.md).
+    dweight = np.ascontiguousarray((cols @ dout_mat.T).T).reshape(weight.shape)
     dcols = np.matmul(weight.reshape(S, -1).T, dout_mat,          # (C·kh·kw, B·H'·W')
                       out=_scratch(workspace, "dcols", cols.shape, dout.dtype))
     dx = col2im(dcols, cache["x_shape"], weight.shape[2:], cache["stride"], cache["padding"])

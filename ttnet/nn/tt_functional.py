@@ -428,6 +428,28 @@ def tt_conv2d_full_backward(dout: Any, cache: Cache
     return dx, tt_conv_kernel_backward(dK, cache["kernel"]), dbias
 
 
+def _spatial_step(x: Any, cores: Any, bias: Any, stride: Any, padding: Any):
+    """Checked TT-conv arguments and the spatial step both the sequential and the separable
+    algorithms start with: ``(x, cores, bias, Z_0 (r_0, C, B, H', W'), stride, padding)``."""
+    x, cores = _tt_conv2d_inputs(x, cores)
+    bias = check_bias(bias, math.prod(c.shape[1] for c in cores[1:]), x)
+    l, r0 = math.isqrt(cores[0].shape[2]), cores[0].shape[3]
+    _, stride, padding = window_params(l, stride, padding)
+    z0 = spatial_step_forward(x, cores[0].reshape(l, l, r0), stride, padding)
+    return x, cores, bias, z0, stride, padding
+
+
+def _spatial_step_backward(dz0: np.ndarray, cache: Cache) -> tuple[np.ndarray, np.ndarray]:
+    """``(dx, dG_0)`` from the gradient of the spatial step's output (any shape with its size)."""
+    x, G0 = cache["x"], cache["cores"][0]
+    B, C, _, _ = x.shape
+    l, r0 = math.isqrt(G0.shape[2]), G0.shape[3]
+    Ho, Wo = cache["out_shape"][2:]
+    dx, dg0 = spatial_step_backward(dz0.reshape(r0, C, B, Ho, Wo), x, G0.reshape(l, l, r0),
+                                    cache["stride"], cache["padding"])
+    return dx, dg0.reshape(G0.shape)
+
+
 def tt_conv2d_sequential_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
                                  stride: Any = 1, padding: Any = 0) -> tuple[np.ndarray, Cache]:
     """TT-conv layer by the "sequential" algorithm (the order of Garipov et al. 2016, §3.2).
@@ -459,14 +481,9 @@ def tt_conv2d_sequential_forward(x: Any, cores: Sequence[np.ndarray], bias: Any 
     y : ndarray, shape (B, S, H', W')
     cache : dict for :func:`tt_conv2d_sequential_backward`
     """
-    x, cores = _tt_conv2d_inputs(x, cores)
-    l = math.isqrt(cores[0].shape[2])
+    x, cores, bias, z0, stride, padding = _spatial_step(x, cores, bias, stride, padding)
     in_modes = [c.shape[2] for c in cores[1:]]
-    S = math.prod(c.shape[1] for c in cores[1:])
-    bias = check_bias(bias, S, x)
-    _, stride, padding = window_params(l, stride, padding)
-    r0 = cores[0].shape[3]
-    z0 = spatial_step_forward(x, cores[0].reshape(l, l, r0), stride, padding)  # (r_0, C, B, H', W')
+    r0, S = z0.shape[0], math.prod(c.shape[1] for c in cores[1:])
     B, Ho, Wo = x.shape[0], z0.shape[3], z0.shape[4]
     z, inputs = core_steps_forward(z0.reshape(1, r0, in_modes[0], -1), cores[1:],
                                    tt_step_forward)                  # (S, 1, 1, B·H'·W')
@@ -495,11 +512,8 @@ def tt_conv2d_sequential_backward(dout: Any, cache: Cache
     dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
     dz = np.ascontiguousarray(dout.transpose(1, 0, 2, 3))              # (S, B, H', W')
     dz0, channel_grads = core_steps_backward(dz, inputs, cores[1:], tt_step_backward)
-    l2, r0 = cores[0].shape[2], cores[0].shape[3]
-    l = math.isqrt(l2)
-    dx, dg0 = spatial_step_backward(dz0.reshape(r0, x.shape[1], B, Ho, Wo), x,
-                                    cores[0].reshape(l, l, r0), cache["stride"], cache["padding"])
-    return dx, [dg0.reshape(cores[0].shape)] + channel_grads, dbias
+    dx, dg0 = _spatial_step_backward(dz0, cache)
+    return dx, [dg0] + channel_grads, dbias
 
 
 def _channel_matrix_cores(cores: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -544,14 +558,9 @@ def tt_conv2d_separable_forward(x: Any, cores: Sequence[np.ndarray], bias: Any =
     y : ndarray, shape (B, S, H', W')
     cache : dict for :func:`tt_conv2d_separable_backward`
     """
-    x, cores = _tt_conv2d_inputs(x, cores)
-    l = math.isqrt(cores[0].shape[2])
-    r0 = cores[0].shape[3]
-    _, stride, padding = window_params(l, stride, padding)
+    x, cores, bias, z0, stride, padding = _spatial_step(x, cores, bias, stride, padding)
     W, matrix_cache = tt_matrix_full_forward(_channel_matrix_cores(cores))  # (S, r_0 C)
     S = W.shape[0]
-    bias = check_bias(bias, S, x)
-    z0 = spatial_step_forward(x, cores[0].reshape(l, l, r0), stride, padding)  # (r_0, C, B, H', W')
     B, Ho, Wo = x.shape[0], z0.shape[3], z0.shape[4]
     y = W @ z0.reshape(W.shape[1], -1)                                  # (S, B·H'·W')
     y = np.ascontiguousarray(y.reshape(S, B, Ho, Wo).transpose(1, 0, 2, 3))
@@ -587,11 +596,8 @@ def tt_conv2d_separable_backward(dout: Any, cache: Cache
     dchannel = tt_matrix_full_backward(dW, cache["matrix"])
     dchannel[0] = dchannel[0].reshape(cores[1].shape[1], cores[1].shape[0], cores[1].shape[2],
                                       cores[1].shape[3]).transpose(1, 0, 2, 3)
-    l2, r0 = cores[0].shape[2], cores[0].shape[3]
-    l = math.isqrt(l2)
-    dx, dg0 = spatial_step_backward(dz0.reshape(z0.shape), x, cores[0].reshape(l, l, r0),
-                                    cache["stride"], cache["padding"])
-    return dx, [dg0.reshape(cores[0].shape)] + [np.ascontiguousarray(g) for g in dchannel], dbias
+    dx, dg0 = _spatial_step_backward(dz0, cache)
+    return dx, [dg0] + [np.ascontiguousarray(g) for g in dchannel], dbias
 
 
 def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, stride: Any = 1,

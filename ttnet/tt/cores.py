@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .._checks import as_float_array
-from ..blas import long_sum_matmul
+from ..blas import batched_matmul, long_sum_matmul
 
 __all__ = ["check_cores", "merge_matrix_cores", "interleave_axes", "deinterleave_axes",
            "core_step_matrix", "core_step", "core_step_backward", "core_steps_forward",
@@ -149,7 +149,9 @@ def core_step(T: np.ndarray, G: np.ndarray) -> np.ndarray:
     """
     p, r0, n, q = T.shape
     _, m, _, r1 = G.shape
-    out = np.matmul(core_step_matrix(G), T.reshape(p, r0 * n, q))
+    T3 = T.reshape(p, r0 * n, q)
+    # one product: BLAS threads it; a stack: split between threads (ttnet.blas)
+    out = core_step_matrix(G) @ T3[0] if p == 1 else batched_matmul(core_step_matrix(G), T3)
     return out.reshape(p, m, r1, q)
 
 
@@ -176,7 +178,8 @@ def core_step_backward(dout: np.ndarray, T: np.ndarray,
     p, r0, n, q = T.shape
     _, m, _, r1 = G.shape
     D = dout.reshape(p, m * r1, q)
-    dT = np.matmul(core_step_matrix(G).T, D).reshape(p, r0, n, q)
+    GmatT = core_step_matrix(G).T
+    dT = (GmatT @ D[0] if p == 1 else batched_matmul(GmatT, D)).reshape(p, r0, n, q)
     T2 = T.reshape(p, r0 * n, q)
     if m * r1 * r0 * n <= q * (m * r1 + r0 * n):
         # a small result and a long sum: p products (BLAS reads T[p]ᵀ in place, where
