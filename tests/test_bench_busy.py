@@ -1,0 +1,27 @@
+"""The busy-machine benchmark runs, with its competitors, and reports every layer."""
+
+from pathlib import Path
+
+import pytest
+
+from .helpers import load_script
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_busy.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load_script(SCRIPT, "bench_busy")
+
+
+def test_quick_run_times_every_layer_idle_and_busy(bench, capsys):
+    assert bench.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "1 competing processes" in out
+    rows = [line for line in out.splitlines() if line.rstrip().endswith("x")]
+    assert len(rows) == 1 + 3 + 2           # Conv2d, TTConv2d's and TTLinear's algorithms
+
+
+def test_bad_arguments_are_refused(bench):
+    with pytest.raises(SystemExit):
+        bench.main(["--competitors", "0"])
