@@ -1,8 +1,7 @@
 """Matrix products with a long sum and a small result, robust on a busy machine.
 
-(A module of its own below every package, like ``ttnet._checks``: the TT chain in
-:mod:`ttnet.tt.cores`, the TT layers and the dense convolution all compute weight
-gradients with it.)
+(A module of its own below every package, like ``ttnet._checks``: the TT chain and
+the core steps in :mod:`ttnet.tt.cores` and the separable TT-conv use it.)
 
 The gradient of a weight is a sum over the batch (and, in a convolution, the
 pixels): ``dW = Σ_q dY[:, q] X[:, q]ᵀ``, a product whose inner dimension is long

@@ -152,7 +152,7 @@ class TTLinear(_TTMatrixLayer):
             self.add_param("bias", np.zeros(self.out_features, dtype=dtype))
 
     def cost(self, input_shape: Sequence[int]) -> dict[str, dict[str, int]]:
-        """FLOPs, cached bytes, memory traffic and predicted seconds of forward + backward, per algorithm.
+        """Flops, cached bytes, traffic and predicted time of forward + backward, per algorithm.
 
         ``input_shape`` is ``(B, N)``; see :func:`ttnet.nn.tt_functional.tt_linear_cost`.
         """
@@ -289,7 +289,7 @@ class TTConv2d(_TTMatrixLayer):
             self.add_param("bias", np.zeros(self.out_channels, dtype=dtype))
 
     def cost(self, input_shape: Sequence[int]) -> dict[str, dict[str, int]]:
-        """FLOPs, cached bytes, memory traffic and predicted seconds of forward + backward, per algorithm.
+        """Flops, cached bytes, traffic and predicted time of forward + backward, per algorithm.
 
         ``input_shape`` is ``(B, C, H, W)``; see :func:`ttnet.nn.tt_functional.tt_conv2d_cost`.
         """
