@@ -99,3 +99,15 @@ def test_batched_matmul_refuses_shapes_that_do_not_chain():
         blas.batched_matmul(np.ones((2, 2, 4)), np.ones((3, 4, 1)))
     with pytest.raises(TypeError, match="one dtype"):
         blas.batched_matmul(np.ones((2, 4)), np.ones((3, 4, 1), np.float32))
+
+
+def test_the_callers_floating_point_settings_reach_the_threads():
+    a = np.full((2, 3 * MIN_SLICE), np.inf)
+    b = np.zeros((3 * MIN_SLICE, 2))                         # inf * 0: "invalid value"
+    with threadpool_limits(limits=2, user_api="blas"):
+        with np.errstate(all="ignore"):                    # silenced here, and in the workers
+            assert np.isnan(long_sum_matmul(a, b)).all()
+            assert np.isnan(blas.batched_matmul(a[:, :4], np.zeros((3, 4, 2)))).all()
+        with np.errstate(invalid="raise"):
+            with pytest.raises(FloatingPointError):
+                long_sum_matmul(a, b)

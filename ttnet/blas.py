@@ -65,6 +65,19 @@ def _pool(threads: int) -> concurrent.futures.ThreadPoolExecutor:
                                                  thread_name_prefix="ttnet-blas")
 
 
+def _map(threads: int, work, items) -> list:
+    """``[work(i) for i in items]`` on the thread pool, each call under the caller's NumPy
+    floating-point error settings (``np.errstate`` is per thread: a caller's
+    ``np.errstate(all="ignore")`` would otherwise not reach the workers)."""
+    settings = np.geterr()
+
+    def run(item):
+        with np.errstate(**settings):
+            return work(item)
+
+    return list(_pool(threads).map(run, items))
+
+
 def _partial(a: np.ndarray, b: np.ndarray, start: int, stop: int) -> np.ndarray:
     """``Σ_p a[p, :, start:stop] @ b[p, start:stop, :]``."""
     return np.matmul(a[:, :, start:stop], b[:, start:stop, :]).sum(axis=0)
@@ -113,8 +126,8 @@ def long_sum_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if threads <= 1:
             return _partial(a, b, 0, K)
         bounds = [K * t // threads for t in range(threads + 1)]
-        parts = list(_pool(threads).map(lambda t: _partial(a, b, bounds[t], bounds[t + 1]),
-                                        range(threads)))
+        parts = _map(threads, lambda t: _partial(a, b, bounds[t], bounds[t + 1]),
+                     range(threads))
     total = parts[0]
     for part in parts[1:]:
         total += part
@@ -163,5 +176,5 @@ def batched_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             lo, hi = bounds[t], bounds[t + 1]
             np.matmul(a if a.ndim == 2 else a[lo:hi], b[lo:hi], out=out[lo:hi])
 
-        list(_pool(threads).map(run, range(threads)))
+        _map(threads, run, range(threads))
     return out

@@ -326,11 +326,13 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
 
     Returns
     -------
-    ``{"full": {…}, "sequential": {…}}``, each ``{"flops", "wide_flops", "bytes",
-    "traffic", "seconds"}``: all flops, those in products with an inner dimension
-    of at least :data:`WIDE_PRODUCT`, the memory held between forward and backward
-    (cached intermediates), the bytes read and written by the passes over
-    intermediates, and the time model's prediction (:func:`estimated_seconds`).
+    dict
+        ``{"full": {…}, "sequential": {…}}``. Each entry holds ``"flops"`` (all of
+        them), ``"wide_flops"`` (those in products with an inner dimension of at
+        least :data:`WIDE_PRODUCT`), ``"bytes"`` (the memory held between forward
+        and backward), ``"traffic"`` (the bytes read and written by the passes over
+        intermediates) and ``"seconds"`` (the time model's prediction,
+        :func:`estimated_seconds`).
     """
     d = len(in_modes)
     M, N = math.prod(out_modes), math.prod(in_modes)
