@@ -509,8 +509,7 @@ def tt_conv2d_sequential_backward(dout: Any, cache: Cache
     dx : (B, C, H, W), dcores : list like ``cores``, dbias : (S,) or None
     """
     dout = check_dout(dout, cache)
-    cores, inputs, x = cache["cores"], cache["inputs"], cache["x"]
-    B, S, Ho, Wo = dout.shape
+    cores, inputs = cache["cores"], cache["inputs"]
     dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
     dz = np.ascontiguousarray(dout.transpose(1, 0, 2, 3))              # (S, B, H', W')
     dz0, channel_grads = core_steps_backward(dz, inputs, cores[1:], tt_step_backward)
@@ -588,10 +587,9 @@ def tt_conv2d_separable_backward(dout: Any, cache: Cache
     dx : (B, C, H, W), dcores : list like ``cores``, dbias : (S,) or None
     """
     dout = check_dout(dout, cache)
-    cores, x, z0, W = cache["cores"], cache["x"], cache["z0"], cache["W"]
-    B, S, Ho, Wo = dout.shape
+    cores, z0, W = cache["cores"], cache["z0"], cache["W"]
     dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
-    dy = np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(S, -1)   # (S, B·H'·W')
+    dy = np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(W.shape[0], -1)  # (S, B·H'·W')
     z0_mat = z0.reshape(W.shape[1], -1)
     dW = long_sum_matmul(dy, z0_mat.T)                 # a sum over B·H'·W' (ttnet.blas)
     dz0 = W.T @ dy
@@ -632,6 +630,18 @@ def tt_conv2d_backward(dout: Any, cache: Cache
     return backward(dout, cache)
 
 
+def _chain_flops(out_modes: Sequence[int], in_modes: Sequence[int], ranks: Sequence[int],
+                 prefix: int) -> int:
+    """Flops of the chain that builds a dense matrix from TT-matrix cores
+    ``(ranks[k], out_modes[k], in_modes[k], ranks[k + 1])``, starting from a left
+    factor of ``prefix`` rows: ``Σ_k 2 (prefix m_1 n_1 ⋯ m_{k-1} n_{k-1}) r_k m_k n_k r_{k+1}``."""
+    flops = 0
+    for m, n, r0, r1 in zip(out_modes, in_modes, ranks[:-1], ranks[1:]):
+        flops += 2 * prefix * r0 * m * n * r1
+        prefix *= m * n
+    return flops
+
+
 def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequence[int],
                    kernel_size: int, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
                    itemsize: int = 4) -> dict[str, dict[str, int]]:
@@ -670,11 +680,7 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     Ho, Wo = conv_output_shape((H, W), (kh, kw), stride, padding)
     P, l2 = Ho * Wo, kh * kw
     C, S = math.prod(in_modes), math.prod(out_modes)
-    d = len(in_modes)
-    build, prefix = 0, l2
-    for k in range(d):
-        build += 2 * prefix * ranks[k + 1] * out_modes[k] * in_modes[k] * ranks[k + 2]
-        prefix *= out_modes[k] * in_modes[k]
+    build = _chain_flops(out_modes, in_modes, ranks[1:], l2)          # the kernel from the cores
     full_flops = 3 * build + 3 * 2 * B * P * S * C * l2
     full_bytes = C * l2 * B * P * itemsize
     # im2col writes the patches, two products read them, col2im's input is written and read
@@ -687,13 +693,9 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
                                                                   B, P, itemsize)
     seq_flops = spatial_flops + step_flops
     seq_traffic = spatial_traffic + step_traffic + 4 * S * B * P * itemsize  # y, dy transposed
-    channel_build, prefix = 0, 1
-    channel_modes = [r0 * in_modes[0]] + list(in_modes[1:])
-    channel_ranks = [1] + list(ranks[2:])
-    for k in range(d):
-        channel_build += (2 * prefix * channel_ranks[k] * out_modes[k] * channel_modes[k]
-                          * channel_ranks[k + 1])
-        prefix *= out_modes[k] * channel_modes[k]
+    # W from the channel cores, G_1's left bond r_0 read as part of its input mode
+    channel_build = _chain_flops(out_modes, [r0 * in_modes[0]] + list(in_modes[1:]),
+                                 [1] + list(ranks[2:]), 1)
     sep_flops = spatial_flops + 3 * channel_build + 3 * 2 * B * P * S * r0 * C
     sep_bytes = r0 * C * B * P * itemsize                             # Z_0
     # the channel products read Z_0 twice and write dZ_0; y and dy are transposed
