@@ -92,6 +92,12 @@ def test_batched_matmul_is_np_matmul_product_by_product(threads, shared):
     np.testing.assert_array_equal(out, expected)    # each product as one thread computes it
 
 
+def test_a_stack_of_one_is_np_matmul():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((1, 4, 5))
+    np.testing.assert_array_equal(blas.batched_matmul(a, b), np.matmul(a, b))
+
+
 def test_batched_matmul_refuses_shapes_that_do_not_chain():
     with pytest.raises(ValueError, match=r"got shapes \(2, 5\) and \(3, 4, 1\)"):
         blas.batched_matmul(np.ones((2, 5)), np.ones((3, 4, 1)))

@@ -78,6 +78,15 @@ def _map(threads: int, work, items) -> list:
     return list(_pool(threads).map(run, items))
 
 
+def _check_float_pair(a: object, b: object) -> None:
+    """Both arguments float32 or float64 ndarrays of one dtype, else ``TypeError``."""
+    for name, x in (("a", a), ("b", b)):
+        if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{name} must be a float32 or float64 ndarray, got {describe(x)}")
+    if a.dtype != b.dtype:
+        raise TypeError(f"a and b must have one dtype, got {a.dtype} and {b.dtype}")
+
+
 def _partial(a: np.ndarray, b: np.ndarray, start: int, stop: int) -> np.ndarray:
     """``Σ_p a[p, :, start:stop] @ b[p, start:stop, :]``."""
     return np.matmul(a[:, :, start:stop], b[:, start:stop, :]).sum(axis=0)
@@ -109,11 +118,7 @@ def long_sum_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ValueError
         The shapes do not chain.
     """
-    for name, x in (("a", a), ("b", b)):
-        if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
-            raise TypeError(f"{name} must be a float32 or float64 ndarray, got {describe(x)}")
-    if a.dtype != b.dtype:
-        raise TypeError(f"a and b must have one dtype, got {a.dtype} and {b.dtype}")
+    _check_float_pair(a, b)
     if not (a.ndim == b.ndim and a.ndim in (2, 3) and a.shape[-1] == b.shape[-2]
             and a.shape[:-2] == b.shape[:-2]):
         raise ValueError(f"a and b must be (M, K) and (K, N), or (p, M, K) and (p, K, N), got "
@@ -139,7 +144,9 @@ def batched_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     the p products split between threads, each on one BLAS thread (module docstring).
 
     Each product is computed exactly as ``np.matmul`` computes it on one thread, so the
-    result does not depend on the split.
+    result does not depend on the split. A stack of one product is ``np.matmul`` itself:
+    BLAS shares that product between its threads by blocks of its result, which a busy
+    machine slows only in proportion.
 
     Parameters
     ----------
@@ -155,16 +162,14 @@ def batched_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     TypeError, ValueError
         As :func:`long_sum_matmul`.
     """
-    for name, x in (("a", a), ("b", b)):
-        if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
-            raise TypeError(f"{name} must be a float32 or float64 ndarray, got {describe(x)}")
-    if a.dtype != b.dtype:
-        raise TypeError(f"a and b must have one dtype, got {a.dtype} and {b.dtype}")
+    _check_float_pair(a, b)
     if not (b.ndim == 3 and a.ndim in (2, 3) and a.shape[-1] == b.shape[1]
             and (a.ndim == 2 or a.shape[0] == b.shape[0])):
         raise ValueError(f"a and b must be (M, K) or (p, M, K), and (p, K, N), got shapes "
                          f"{a.shape} and {b.shape}")
     p = b.shape[0]
+    if p == 1:
+        return np.matmul(a, b)
     threads = min(_blas_threads(), p)
     out = np.empty((p, a.shape[-2], b.shape[2]), dtype=b.dtype)
     with _controller().limit(limits=1, user_api="blas"):

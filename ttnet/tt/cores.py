@@ -149,9 +149,7 @@ def core_step(T: np.ndarray, G: np.ndarray) -> np.ndarray:
     """
     p, r0, n, q = T.shape
     _, m, _, r1 = G.shape
-    T3 = T.reshape(p, r0 * n, q)
-    # one product: BLAS threads it; a stack: split between threads (ttnet.blas)
-    out = core_step_matrix(G) @ T3[0] if p == 1 else batched_matmul(core_step_matrix(G), T3)
+    out = batched_matmul(core_step_matrix(G), T.reshape(p, r0 * n, q))   # p products (ttnet.blas)
     return out.reshape(p, m, r1, q)
 
 
@@ -178,8 +176,7 @@ def core_step_backward(dout: np.ndarray, T: np.ndarray,
     p, r0, n, q = T.shape
     _, m, _, r1 = G.shape
     D = dout.reshape(p, m * r1, q)
-    GmatT = core_step_matrix(G).T
-    dT = (GmatT @ D[0] if p == 1 else batched_matmul(GmatT, D)).reshape(p, r0, n, q)
+    dT = batched_matmul(core_step_matrix(G).T, D).reshape(p, r0, n, q)
     T2 = T.reshape(p, r0 * n, q)
     if m * r1 * r0 * n <= q * (m * r1 + r0 * n):
         # a small result and a long sum: p products (BLAS reads T[p]ᵀ in place, where
