@@ -43,12 +43,17 @@ __all__ = ["spatial_step_forward", "spatial_step_backward"]
 
 
 # ---------------------------------------------------------------- forward
+def _plane_patches(x, kh, kw, sh, sw, ph, pw) -> np.ndarray:
+    """The single-channel patch matrix of the (c, b) planes, ``(kh·kw, C·B·H'·W')``."""
+    B, C, H, W = x.shape
+    planes = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(C * B, 1, H, W)
+    return im2col(planes, (kh, kw), (sh, sw), (ph, pw))
+
+
 def _forward_numpy(x, g0, sh, sw, ph, pw, z0) -> None:
     """NumPy twin: the single-channel patch matrix of the (c, b) planes times G₀ᵀ."""
-    B, C, H, W = x.shape
     kh, kw, r0 = g0.shape
-    planes = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(C * B, 1, H, W)
-    cols = im2col(planes, (kh, kw), (sh, sw), (ph, pw))           # (kh·kw, C·B·H'·W')
+    cols = _plane_patches(x, kh, kw, sh, sw, ph, pw)
     z0[...] = (g0.reshape(kh * kw, r0).T @ cols).reshape(z0.shape)
 
 
@@ -84,8 +89,7 @@ def _backward_numpy(dz0, x, g0, sh, sw, ph, pw, dx, dg0) -> None:
     """NumPy twin: ``dG₀ = dZ₀ colsᵀ``, ``dx = col2im(G₀ dZ₀)`` (single-channel patches)."""
     B, C, H, W = x.shape
     kh, kw, r0 = g0.shape
-    planes = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(C * B, 1, H, W)
-    cols = im2col(planes, (kh, kw), (sh, sw), (ph, pw))           # (kh·kw, C·B·H'·W')
+    cols = _plane_patches(x, kh, kw, sh, sw, ph, pw)
     dz = dz0.reshape(r0, -1)
     dg0[...] = (cols @ dz.T).reshape(kh, kw, r0)
     dplanes = col2im(g0.reshape(kh * kw, r0) @ dz, (C * B, 1, H, W), (kh, kw), (sh, sw),
