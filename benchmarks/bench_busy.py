@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import statistics
 import sys
 import time
 
@@ -30,6 +29,8 @@ from ttnet.nn import Conv2d
 from ttnet.nn import tt_functional as TF
 from ttnet.nn.tt_layers import TTConv2d, TTLinear
 
+from layer_timing import median_ms, ttnet_layer_step  # benchmarks/layer_timing.py
+
 
 def compete(stop) -> None:
     """A competing process: single-threaded 256 x 256 products until ``stop`` is set."""
@@ -38,18 +39,6 @@ def compete(stop) -> None:
     with threadpool_limits(limits=1):
         while not stop.is_set():
             a = np.tanh(a @ a)
-
-
-def median_ms(layer, x: np.ndarray, repeats: int) -> float:
-    grad = np.ones_like(layer.forward(x))
-    layer.backward(grad)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        layer.forward(x)
-        layer.backward(grad)
-        times.append(1e3 * (time.perf_counter() - start))
-    return statistics.median(times)
 
 
 def cases(batch: int):
@@ -88,7 +77,7 @@ def main(argv=None) -> int:
           f"a fair share of the CPU makes a layer {fair:.2f}x slower")
     print(f"{'layer (forward + backward)':<46} {'idle ms':>9} {'busy ms':>9} {'busy/idle':>10}")
     layers = list(cases(args.batch))
-    idle = [median_ms(layer, x, args.repeats) for _, layer, x in layers]
+    idle = [median_ms(ttnet_layer_step(layer, x), args.repeats) for _, layer, x in layers]
     stop = multiprocessing.Event()
     procs = [multiprocessing.Process(target=compete, args=(stop,), daemon=True)
              for _ in range(args.competitors)]
@@ -96,7 +85,7 @@ def main(argv=None) -> int:
         p.start()
     try:
         time.sleep(0.5)                                  # let the competitors get going
-        busy = [median_ms(layer, x, args.repeats) for _, layer, x in layers]
+        busy = [median_ms(ttnet_layer_step(layer, x), args.repeats) for _, layer, x in layers]
     finally:
         stop.set()
         for p in procs:

@@ -22,15 +22,15 @@ memory bus.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 
 import ttnet  # noqa: F401  (first, so that its OPENBLAS_THREAD_TIMEOUT default applies)
 import numpy as np
 
 from ttnet.nn import tt_functional as TF
 from ttnet.nn.tt_layers import TTConv2d, TTLinear
+
+from layer_timing import median_ms, ttnet_layer_step  # benchmarks/layer_timing.py
 
 #: (label, input modes, output modes, input shape); each is run at every rank of CONV_RANKS
 CONV_CASES = [
@@ -49,25 +49,12 @@ LINEAR_BATCHES = (32, 128)
 GOAL = 1.15
 
 
-def median_ms(layer, x: np.ndarray, repeats: int) -> float:
-    """Median forward + backward time in ms, after one warm-up pass."""
-    grad = np.ones_like(layer.forward(x))
-    layer.backward(grad)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        layer.forward(x)
-        layer.backward(grad)
-        times.append(1e3 * (time.perf_counter() - start))
-    return statistics.median(times)
-
-
 def run_case(label: str, make, x: np.ndarray, algorithms, repeats: int, rows: list) -> bool:
     """Time every algorithm of one layer; print a line per algorithm; True if auto met the goal."""
     layer = make("auto")
     costs = layer.cost(x.shape)
     chosen = layer.choose_algorithm(x.shape)
-    measured = {a: median_ms(make(a), x, repeats) for a in algorithms}
+    measured = {a: median_ms(ttnet_layer_step(make(a), x), repeats) for a in algorithms}
     fastest = min(measured, key=measured.get)
     ratio = measured[chosen] / measured[fastest]
     for a in algorithms:

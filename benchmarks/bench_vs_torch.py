@@ -32,9 +32,7 @@ one run, and run it when nothing else is.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from typing import Callable
 
 import ttnet  # noqa: F401  (first, so that its OPENBLAS_THREAD_TIMEOUT default applies)
@@ -46,26 +44,7 @@ from ttnet.nn import tt_functional as TF
 from ttnet.nn.tt_layers import TTConv2d, TTLinear
 from ttnet.train import SGD
 
-
-def median_ms(step: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``step()`` in ms, after one warm-up call."""
-    step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(1e3 * (time.perf_counter() - start))
-    return statistics.median(times)
-
-
-def ttnet_layer_step(layer, x: np.ndarray) -> Callable[[], object]:
-    """Forward + backward of a ttnet layer with an all-ones output gradient."""
-    grad = np.ones_like(layer.forward(x))
-
-    def step():
-        layer.forward(x)
-        return layer.backward(grad)
-    return step
+from layer_timing import median_ms, ttnet_layer_step  # benchmarks/layer_timing.py
 
 
 def torch_layer_step(torch, module, x: np.ndarray) -> Callable[[], object]:

@@ -2,6 +2,7 @@
 
 import importlib.util
 import sys
+from pathlib import Path
 
 import numpy as np
 from hypothesis import assume
@@ -59,10 +60,15 @@ def load_script(path, name):
     """Import the script at ``path`` (not a package module) as module ``name``.
 
     The module is registered in ``sys.modules`` first, so that dataclasses defined in the
-    script can look their module up.
+    script can look their module up, and the script's directory is on the import path while
+    it runs, as when it is run as ``python path`` (the benchmarks import their helpers so).
     """
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(Path(path).resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.pop(0)
     return module
