@@ -163,3 +163,29 @@ def test_tt_conv_full_cost_is_the_kernel_chain_and_three_im2col_products(
         count += product_fwd_bwd("aR,Rscr->ascr", (left, r0), core.shape)
         left *= s * c
     assert layer.cost(shape)["full"]["flops"] == count
+
+
+def test_time_model_adds_its_three_terms():
+    seconds = tt_functional.estimated_seconds(10**9, 4 * 10**8, 10**9)
+    TF = tt_functional
+    expected = (4e8 / TF.WIDE_FLOPS_PER_SECOND + 6e8 / TF.OTHER_FLOPS_PER_SECOND
+                + 1e9 / TF.BYTES_PER_SECOND)
+    assert seconds == pytest.approx(expected, rel=1e-12)
+    assert tt_functional.fastest_algorithm({"a": {"seconds": 2.0}, "b": {"seconds": 1.0}}) == "b"
+
+
+@pytest.mark.parametrize("args, error, words", [
+    ((1.5, 0, 0), TypeError, "flops must be an integer"),
+    ((-1, 0, 0), ValueError, "flops must be >= 0"),
+    ((1, 0, -1), ValueError, "traffic must be >= 0"),
+    ((1, 2, 0), ValueError, r"wide_flops \(2\) cannot exceed flops \(1\)"),
+])
+def test_time_model_refuses_bad_counts(args, error, words):
+    with pytest.raises(error, match=words):
+        tt_functional.estimated_seconds(*args)
+
+
+@pytest.mark.parametrize("costs", [{}, [("full", 1.0)], {"full": {"flops": 1}}])
+def test_fastest_algorithm_needs_a_cost_dict(costs):
+    with pytest.raises(TypeError, match="costs must be the dict a \\*_cost function returns"):
+        tt_functional.fastest_algorithm(costs)

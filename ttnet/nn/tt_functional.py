@@ -60,7 +60,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._checks import as_float_array
+from .._checks import as_float_array, check_int, describe
 from ..blas import long_sum_matmul
 from ..ops.contract import tt_step_backward, tt_step_forward
 from ..ops.im2col import conv_output_shape, window_params
@@ -151,7 +151,17 @@ def estimated_seconds(flops: int, wide_flops: int, traffic: int) -> float:
     few operations but moves its whole input and output through memory, which
     takes longer than the operations, while a product with a wide inner
     dimension runs several times faster per operation (docs/tt_layers.md §4).
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument that is not a non-negative int, or ``wide_flops > flops``.
     """
+    flops = check_int(flops, "flops", minimum=0)
+    wide_flops = check_int(wide_flops, "wide_flops", minimum=0)
+    traffic = check_int(traffic, "traffic", minimum=0)
+    if wide_flops > flops:
+        raise ValueError(f"wide_flops ({wide_flops}) cannot exceed flops ({flops})")
     return (wide_flops / WIDE_FLOPS_PER_SECOND + (flops - wide_flops) / OTHER_FLOPS_PER_SECOND
             + traffic / BYTES_PER_SECOND)
 
@@ -160,7 +170,16 @@ def fastest_algorithm(costs: dict[str, dict[str, Any]]) -> str:
     """The algorithm of ``costs`` (a ``*_cost`` result) with the smallest estimated time.
 
     This is what ``algorithm="auto"`` runs.
+
+    Raises
+    ------
+    TypeError
+        ``costs`` is not a non-empty dict of dicts, each with a ``"seconds"`` entry.
     """
+    if (not isinstance(costs, dict) or not costs
+            or not all(isinstance(c, dict) and "seconds" in c for c in costs.values())):
+        raise TypeError(f"costs must be the dict a *_cost function returns (algorithm -> "
+                        f"{{..., 'seconds': ...}}), got {describe(costs)}")
     return min(costs, key=lambda name: costs[name]["seconds"])
 
 
