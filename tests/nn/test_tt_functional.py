@@ -189,3 +189,21 @@ def test_time_model_refuses_bad_counts(args, error, words):
 def test_fastest_algorithm_needs_a_cost_dict(costs):
     with pytest.raises(TypeError, match="costs must be the dict a \\*_cost function returns"):
         tt_functional.fastest_algorithm(costs)
+
+
+@pytest.mark.parametrize("algorithm", ["full", "sequential", "separable"])
+def test_every_tt_conv_algorithm_refuses_bad_input_the_same_way(algorithm):
+    cores = TTConv2d((2, 3), (3, 2), 2, 3, padding=1, dtype=np.float64, rng=0).cores
+    x = np.zeros((1, 6, 4, 4))
+    forward = tt_functional.tt_conv2d_forward
+    with pytest.raises(ValueError, match=r"cores\[0\] must have first dimension r_0 = 1"):
+        forward(x, cores[1:], algorithm=algorithm)
+    with pytest.raises(ValueError, match=r"x has 5 channels but the input modes \(2, 3\)"):
+        forward(np.zeros((1, 5, 4, 4)), cores, algorithm=algorithm)
+    with pytest.raises(TypeError, match="ttnet does not convert silently"):
+        forward(x.astype(np.float32), cores, algorithm=algorithm)
+    with pytest.raises(ValueError, match=r"bias must have shape \(6,\), got \(5,\)"):
+        forward(x, cores, np.zeros(5), algorithm=algorithm)
+    with pytest.raises(ValueError, match="algorithm must be one of 'full', 'sequential', "
+                                         "'separable', got 'fft'"):
+        forward(x, cores, algorithm="fft")
