@@ -12,8 +12,11 @@ Prints, in one run so the numbers are comparable:
    and GFLOP/s, counting 2·MACs per product and 3 products (forward, weight
    gradient, input gradient): ``GFLOP = 3 · 2 · B·S·C·9·H'·W' / 1e9``; and the
    ratio to the matmul speed;
-3. the numba kernels (im2col, col2im, max-pool and batch-norm passes) against
-   their NumPy twins (``TTNET_NUMBA=0``), and the speed-up;
+   for both algorithms (im2col and Winograd's F(2×2, 3×3)), their ratio, and a
+   sweep of input channels showing where Winograd starts to pay;
+3. the numba kernels (im2col, col2im, Winograd's transforms, max-pool and
+   batch-norm passes) against their NumPy twins (``TTNET_NUMBA=0``), and the
+   speed-up (the Winograd rows time the whole convolution, products included);
 4. the other layers of the paper's network (BatchNorm2d, ReLU, MaxPool2d) for scale.
 
 Timings are the best of ``--repeats`` runs after one warm-up run. Other
@@ -46,10 +49,12 @@ import ttnet  # noqa: F401  (first, so that its OPENBLAS_THREAD_TIMEOUT default 
 import numpy as np
 
 from ttnet.nn import BatchNorm2d, Conv2d, MaxPool2d, ReLU
+from ttnet.nn import functional as F
 from ttnet.ops import col2im, im2col
 from ttnet.ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ttnet.ops.im2col import _im2col_kernel, _im2col_numpy
 from ttnet.ops.pool import max_pool2d, max_pool2d_backward
+from ttnet.ops.winograd import winograd_conv3x3_backward, winograd_conv3x3_forward
 
 #: (in_channels, out_channels, height = width) of the paper's 3×3 convolutions (CIFAR-10).
 CONV_SHAPES = [(3, 64, 32), (64, 64, 32), (64, 128, 16), (128, 128, 16), (128, 128, 8)]
@@ -89,22 +94,47 @@ def with_numba(enabled: bool, fn: Callable[[], object]) -> Callable[[], object]:
     return run
 
 
+def time_conv(c: int, s: int, hw: int, batch: int, repeats: int, algorithm: str,
+              rng: np.random.Generator) -> tuple[float, float, float]:
+    """Best forward, backward and forward + backward seconds of one Conv2d 3×3, padding 1."""
+    conv = Conv2d(c, s, 3, padding=1, rng=rng, algorithm=algorithm)
+    x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
+    dout = rng.standard_normal((batch, s, hw, hw), dtype=np.float32)
+    t_fwd = best_time(lambda: conv.forward(x), repeats)
+    t_bwd = best_time(lambda: conv.backward(dout), repeats)
+    t_both = best_time(lambda: conv.backward(dout) if conv.forward(x) is not None else None,
+                       repeats)
+    return t_fwd, t_bwd, t_both
+
+
 def bench_conv(batch: int, repeats: int, matmul: float) -> None:
     print(f"\n## Conv2d 3×3, padding 1, float32, batch {batch} (forward + backward)\n")
-    print("| layer | forward ms | backward ms | fwd+bwd ms | GFLOP/s (2·MACs·3) | vs matmul |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("GFLOP/s counts the direct convolution's work for both algorithms (2·MACs·3), so "
+          "Winograd's can pass the matmul speed.\n")
+    print("| layer | algorithm | forward ms | backward ms | fwd+bwd ms | GFLOP/s | vs matmul "
+          "| im2col / winograd |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     rng = np.random.default_rng(0)
     for c, s, hw in CONV_SHAPES:
-        conv = Conv2d(c, s, 3, padding=1, rng=rng)
-        x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
-        dout = rng.standard_normal((batch, s, hw, hw), dtype=np.float32)
-        t_fwd = best_time(lambda: conv.forward(x), repeats)
-        t_bwd = best_time(lambda: conv.backward(dout), repeats)
-        t_both = best_time(lambda: conv.backward(dout) if conv.forward(x) is not None else None,
-                           repeats)
         gflop = 3 * 2 * batch * s * c * 9 * hw * hw / 1e9
-        print(f"| {c}→{s} @ {hw}×{hw} | {t_fwd * 1e3:.1f} | {t_bwd * 1e3:.1f} | "
-              f"{t_both * 1e3:.1f} | {gflop / t_both:.0f} | {gflop / t_both / matmul:.2f} |")
+        both = {}
+        auto = F.conv_algorithm("auto", (3, 3), (1, 1), c)
+        for algorithm in ("im2col", "winograd"):
+            t_fwd, t_bwd, both[algorithm] = time_conv(c, s, hw, batch, repeats, algorithm, rng)
+            ratio = f"{both['im2col'] / both['winograd']:.2f}×" if algorithm == "winograd" else ""
+            name = algorithm + (" (auto)" if algorithm == auto else "")
+            print(f"| {c}→{s} @ {hw}×{hw} | {name} | {t_fwd * 1e3:.1f} | {t_bwd * 1e3:.1f} | "
+                  f"{both[algorithm] * 1e3:.1f} | {gflop / both[algorithm]:.0f} | "
+                  f"{gflop / both[algorithm] / matmul:.2f} | {ratio} |")
+    print(f"\n## Where Winograd starts to pay: C→64 @ 32×32, batch {batch} (fwd+bwd ms); "
+          f"auto uses it from C = {F.WINOGRAD_MIN_CHANNELS}\n")
+    print("| C | im2col ms | winograd ms | im2col / winograd |")
+    print("|---:|---:|---:|---:|")
+    for c in (4, 8, 16, 32):
+        t_im2col = time_conv(c, 64, 32, batch, repeats, "im2col", rng)[2]
+        t_winograd = time_conv(c, 64, 32, batch, repeats, "winograd", rng)[2]
+        print(f"| {c} | {t_im2col * 1e3:.1f} | {t_winograd * 1e3:.1f} | "
+              f"{t_im2col / t_winograd:.2f}× |")
 
 
 def bench_kernels(batch: int, repeats: int) -> None:
@@ -123,6 +153,15 @@ def bench_kernels(batch: int, repeats: int) -> None:
                        lambda x=x, cols=cols: _im2col_numpy(x, 3, 3, 1, 1, 1, 1, cols))))
         cases.append(("col2im 3×3 pad 1", x.shape,
                       lambda x=x, cols=cols, dx=dx: col2im(cols, x.shape, 3, 1, 1, out=dx), None))
+    for c, hw in [(64, 32), (128, 16)]:
+        x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
+        w = rng.standard_normal((c, c, 3, 3), dtype=np.float32)
+        y, v, u = winograd_conv3x3_forward(x, w, 1)
+        cases.append(("Winograd conv forward (transforms)", x.shape,
+                      lambda x=x, w=w: winograd_conv3x3_forward(x, w, 1), None))
+        cases.append(("Winograd conv backward (transforms)", x.shape,
+                      lambda x=x, y=y, v=v, u=u: winograd_conv3x3_backward(y, v, u, x.shape, 1),
+                      None))
     for c, hw in [(64, 32), (128, 16)]:
         x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
         out, argmax = max_pool2d(x, 3, 2)

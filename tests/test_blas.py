@@ -117,3 +117,25 @@ def test_the_callers_floating_point_settings_reach_the_threads():
         with np.errstate(invalid="raise"):
             with pytest.raises(FloatingPointError):
                 long_sum_matmul(a, b)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_batched_matmul_writes_into_out_with_any_strides(threads, monkeypatch):
+    monkeypatch.setattr(blas, "_blas_threads", lambda: threads)
+    rng = np.random.default_rng(6)
+    a, b = rng.standard_normal((3, 4, 5)), rng.standard_normal((3, 5, 6))
+    buffer = np.zeros((3, 7, 6))
+    out = buffer[:, 1:5]                                 # strided: rows 1..4 of each matrix
+    assert blas.batched_matmul(a, b, out=out) is out
+    np.testing.assert_array_equal(out, np.matmul(a, b))
+    assert not buffer[:, [0, 5, 6]].any()
+
+
+def test_batched_matmul_refuses_a_bad_out():
+    a, b = np.ones((2, 3, 4)), np.ones((2, 4, 5))
+    with pytest.raises(TypeError, match="out must be an ndarray or None"):
+        blas.batched_matmul(a, b, out=[[0.0]])
+    with pytest.raises(ValueError, match=r"out must have shape \(2, 3, 5\) and dtype float64"):
+        blas.batched_matmul(a, b, out=np.empty((2, 3, 5), np.float32))
+    with pytest.raises(ValueError, match=r"out must have shape \(2, 3, 5\)"):
+        blas.batched_matmul(a, b, out=np.empty((2, 5, 3)))

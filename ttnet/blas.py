@@ -139,7 +139,7 @@ def long_sum_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return total
 
 
-def batched_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def batched_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``np.matmul(a, b)`` for a stack ``b (p, K, N)`` and ``a (M, K)`` or ``(p, M, K)``, with
     the p products split between threads, each on one BLAS thread (module docstring).
 
@@ -152,15 +152,19 @@ def batched_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ----------
     a : ndarray, shape (M, K) (the same matrix for every product) or (p, M, K)
     b : ndarray, shape (p, K, N), same dtype
+    out : ndarray, shape (p, M, N), same dtype, optional
+        Where to write the result, for callers that reuse a buffer between
+        calls (any strides); a new array if omitted.
 
     Returns
     -------
-    ndarray, shape (p, M, N)
+    ndarray, shape (p, M, N): ``out`` if given
 
     Raises
     ------
     TypeError, ValueError
-        As :func:`long_sum_matmul`.
+        As :func:`long_sum_matmul`; also for an ``out`` that is not an ndarray
+        (TypeError) or has the wrong shape or dtype (ValueError).
     """
     _check_float_pair(a, b)
     if not (b.ndim == 3 and a.ndim in (2, 3) and a.shape[-1] == b.shape[1]
@@ -168,10 +172,16 @@ def batched_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         raise ValueError(f"a and b must be (M, K) or (p, M, K), and (p, K, N), got shapes "
                          f"{a.shape} and {b.shape}")
     p = b.shape[0]
+    shape = (p, a.shape[-2], b.shape[2])
+    if out is None:
+        out = np.empty(shape, dtype=b.dtype)
+    elif not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be an ndarray or None, got {describe(out)}")
+    elif out.shape != shape or out.dtype != b.dtype:
+        raise ValueError(f"out must have shape {shape} and dtype {b.dtype}, got {describe(out)}")
     if p == 1:
-        return np.matmul(a, b)
+        return np.matmul(a, b, out=out)
     threads = min(_blas_threads(), p)
-    out = np.empty((p, a.shape[-2], b.shape[2]), dtype=b.dtype)
     with _controller().limit(limits=1, user_api="blas"):
         if threads <= 1:
             return np.matmul(a, b, out=out)

@@ -149,14 +149,19 @@ def test_tt_conv_sequential_cost_counts_the_spatial_product_and_the_core_steps(
 
 
 @pytest.mark.parametrize("in_modes, out_modes, ranks, l, stride, padding, shape", CONV_CASES)
-def test_tt_conv_full_cost_is_the_kernel_chain_and_three_im2col_products(
+def test_tt_conv_full_cost_is_the_kernel_chain_and_the_dense_convolution_that_runs(
         in_modes, out_modes, ranks, l, stride, padding, shape):
     layer = TTConv2d(in_modes, out_modes, ranks, l, stride=stride, padding=padding,
                      algorithm="full", rng=np.random.default_rng(0))
     B, C, H, W = shape
     S = math.prod(out_modes)
-    P = ((H + 2 * padding - l) // stride + 1) * ((W + 2 * padding - l) // stride + 1)
-    count = product_fwd_bwd("SK,KX->SX", (S, C * l * l), (C * l * l, B * P))
+    Ho, Wo = (H + 2 * padding - l) // stride + 1, (W + 2 * padding - l) // stride + 1
+    layer.forward(np.zeros(shape, np.float32))
+    if layer._cache["conv"]["algorithm"] == "winograd":        # 16 products over the tiles
+        T = B * ((Ho + 1) // 2) * ((Wo + 1) // 2)
+        count = 16 * product_fwd_bwd("SK,KX->SX", (S, C), (C, T))
+    else:                                                       # one im2col product
+        count = product_fwd_bwd("SK,KX->SX", (S, C * l * l), (C * l * l, B * Ho * Wo))
     left = l * l                     # the chain starts from the spatial core (l², r_0)
     for core in layer.cores[1:]:
         r0, s, c, r1 = core.shape

@@ -5,7 +5,7 @@ replaced by non-finite values, through the numba kernel and through its NumPy tw
 requires the same dtype and shape, NaN in exactly the same places, the same infinities in the
 same places, and the same finite values. "The same" is bit for bit where the two compute the
 same operations in the same order (max pooling, im2col, col2im, batch norm in evaluation
-mode); where a sum is accumulated in another order (batch-norm statistics and gradient sums,
+mode, Winograd's transforms); where a sum is accumulated in another order (batch-norm statistics and gradient sums,
 the TT contraction's matrix products) the finite values agree to a few units of roundoff.
 
 The semantics behind these cases are spelled out in ``ttnet.ops.pool`` (one argmax per window,
@@ -23,6 +23,7 @@ from ttnet.ops.contract_loops import tt_step_backward_numba, tt_step_forward_num
 from ttnet.ops.im2col import _im2col_kernel, _im2col_numpy, col2im, im2col
 from ttnet.ops.pool import max_pool2d, max_pool2d_backward
 from ttnet.ops.spatial_step import spatial_step_backward, spatial_step_forward
+from ttnet.ops.winograd import winograd_conv3x3_backward, winograd_conv3x3_forward
 
 from .numba_switch import numba_path
 
@@ -180,9 +181,33 @@ def case_spatial_step_backward(rng, dtype, special, fraction):
     return _switched(lambda: spatial_step_backward(dz0, x, g0, 2, 1)), False
 
 
+# The Winograd cases run the whole convolution: its matrix products (the same on both paths)
+# warn about inf·0 and inf − inf as any NumPy product does, so they run with warnings off.
+def case_winograd_forward(rng, dtype, special, fraction):
+    x = sprinkle(rng, normal(rng, (2, 3, 7, 6), dtype), special, fraction)
+    w = sprinkle(rng, normal(rng, (4, 3, 3, 3), dtype), special, fraction / 4)
+
+    def compute():
+        with np.errstate(invalid="ignore", over="ignore"):
+            return winograd_conv3x3_forward(x, w, 1)[:2]
+    return _switched(compute), True
+
+
+def case_winograd_backward(rng, dtype, special, fraction):
+    x = sprinkle(rng, normal(rng, (2, 3, 7, 6), dtype), special, fraction)
+    w = sprinkle(rng, normal(rng, (4, 3, 3, 3), dtype), special, fraction / 4)
+    dy = sprinkle(rng, normal(rng, (2, 4, 7, 6), dtype), special, fraction)
+
+    def compute():
+        with np.errstate(invalid="ignore", over="ignore"):
+            _, v, u = winograd_conv3x3_forward(x, w, 1)
+            return winograd_conv3x3_backward(dy, v, u, x.shape, 1)
+    return _switched(compute), True
+
+
 CASES = [case_max_pool_forward, case_max_pool_backward, case_im2col, case_col2im,
          case_tt_step_forward, case_tt_step_backward, case_spatial_step_forward,
-         case_spatial_step_backward]
+         case_spatial_step_backward, case_winograd_forward, case_winograd_backward]
 BN_CASES = [case_batchnorm_forward, case_batchnorm_backward, case_batchnorm_backward_sums]
 
 

@@ -22,10 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_float_array, check_bool, check_in_range, check_rng
+from .._checks import as_float_array, check_bool, check_choice, check_in_range, check_rng
+from ..ops._numba import numba_enabled
 from ..ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
 from ..ops.pool import max_pool2d, max_pool2d_backward, pool_params, window_slice
+from ..ops.winograd import winograd_conv3x3_backward, winograd_conv3x3_forward
+from ..ops.workspace import scratch
 
 __all__ = [
     "linear_forward", "linear_backward",
@@ -147,23 +150,37 @@ def linear_backward(dout: Any, cache: Cache
 
 
 # ---------------------------------------------------------------------------
-# Conv2d via im2col:  Y_mat = K_mat @ cols   (ttnet.ops.im2col, equation 2)
+# Conv2d via im2col:  Y_mat = K_mat @ cols   (ttnet.ops.im2col, equation 2),
+# or, for 3×3 stride-1 kernels, by Winograd's F(2×2, 3×3) (ttnet.ops.winograd)
 # ---------------------------------------------------------------------------
 
-def _scratch(workspace: dict | None, name: str, shape: tuple[int, ...],
-             dtype: np.dtype) -> np.ndarray:
-    """An uninitialised array: ``workspace[name]`` if it has this shape and dtype, else a new one.
+#: The algorithms of :func:`conv2d_forward`.
+CONV_ALGORITHMS = ("auto", "im2col", "winograd")
 
-    Large arrays cost more to allocate than to fill (the operating system
-    zeroes every fresh page), so layers keep their big scratch arrays in a
-    workspace dict and reuse them from one batch to the next.
+#: ``"auto"`` runs Winograd's algorithm from this many input channels up (3×3, stride 1, numba
+#: on): below it the 16 products are too thin to pay for the transforms
+#: (``benchmarks/bench_layers.py`` times both).
+WINOGRAD_MIN_CHANNELS = 16
+
+
+def conv_algorithm(algorithm: Any, kernel_size: tuple[int, int], stride: tuple[int, int],
+                   in_channels: int) -> str:
+    """The algorithm :func:`conv2d_forward` runs: ``"im2col"`` or ``"winograd"``.
+
+    ``"auto"`` picks Winograd's F(2×2, 3×3) for a 3×3 kernel at stride 1 with
+    at least :data:`WINOGRAD_MIN_CHANNELS` input channels when the numba
+    kernels are on (its NumPy twins are references, not fast paths), else im2col.
+    ``"winograd"`` for another kernel size or stride raises ``ValueError``.
     """
-    if workspace is None:
-        return np.empty(shape, dtype=dtype)
-    buffer = workspace.get(name)
-    if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
-        buffer = workspace[name] = np.empty(shape, dtype=dtype)
-    return buffer
+    algorithm = check_choice(algorithm, "algorithm", CONV_ALGORITHMS)
+    winograd_fits = kernel_size == (3, 3) and stride == (1, 1)
+    if algorithm == "winograd" and not winograd_fits:
+        raise ValueError(f"algorithm='winograd' needs a 3x3 kernel at stride 1, got kernel "
+                         f"{kernel_size} and stride {stride}; use 'im2col' or 'auto'")
+    if algorithm == "auto":
+        fast = winograd_fits and in_channels >= WINOGRAD_MIN_CHANNELS and numba_enabled()
+        algorithm = "winograd" if fast else "im2col"
+    return algorithm
 
 
 def _conv2d_inputs(x: Any, weight: Any, bias: Any,
@@ -184,11 +201,14 @@ def _conv2d_inputs(x: Any, weight: Any, bias: Any,
 
 
 def conv2d_forward(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, *,
-                   workspace: dict | None = None) -> tuple[np.ndarray, Cache]:
+                   workspace: dict | None = None, algorithm: str = "auto"
+                   ) -> tuple[np.ndarray, Cache]:
     """2-D cross-correlation of an NCHW batch as one matrix product (Garipov et al. 2016, Fig. 1).
 
     ``Y[b, s, p, q] = Σ_{c,i,j} K[s, c, i, j] · X̃[b, c, p·sh + i, q·sw + j] + bias[s]``,
-    computed as ``K.reshape(S, C·kh·kw) @ im2col(x)`` (see :mod:`ttnet.ops.im2col`).
+    computed as ``K.reshape(S, C·kh·kw) @ im2col(x)`` (see :mod:`ttnet.ops.im2col`), or,
+    for a 3×3 kernel at stride 1, as 16 smaller products by Winograd's F(2×2, 3×3)
+    (:mod:`ttnet.ops.winograd`: 2.25× fewer multiplications; equal to round-off).
 
     Parameters
     ----------
@@ -204,50 +224,68 @@ def conv2d_forward(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
         :class:`~ttnet.nn.layers.Conv2d` does, to avoid allocating hundreds of
         MB per batch. The cache then refers to the workspace, so it is only
         valid until the next call with that workspace.
+    algorithm : {"auto", "im2col", "winograd"}
+        See :func:`conv_algorithm`; the cache records the one that ran.
 
     Returns
     -------
     out : ndarray, shape (B, S, H', W')
         ``H' = (H + 2·ph − kh) // sh + 1``, same for W'. A new array.
     cache : dict
-        Holds the patch matrix ``cols`` (C·kh·kw × B·H'·W' numbers, the
-        largest array of the layer) for the weight gradient.
+        Holds what the gradients need: the patch matrix ``cols`` (C·kh·kw ×
+        B·H'·W' numbers, the largest array of the layer), or Winograd's
+        transformed input (16·C·⌈H'/2⌉·⌈W'/2⌉·B numbers) and filters.
     """
     x, weight, bias = _conv2d_inputs(x, weight, bias, workspace)
     S, C, kh, kw = weight.shape
     B = x.shape[0]
     _, stride, padding = window_params((kh, kw), stride, padding)
     Ho, Wo = conv_output_shape(x.shape[2:], (kh, kw), stride, padding)
+    cache = {"x_shape": x.shape, "weight": weight, "has_bias": bias is not None,
+             "stride": stride, "padding": padding, "workspace": workspace,
+             "out_shape": (B, S, Ho, Wo), "dtype": x.dtype,
+             "algorithm": conv_algorithm(algorithm, (kh, kw), stride, C)}
+    if cache["algorithm"] == "winograd":
+        out, cache["v"], cache["u"] = winograd_conv3x3_forward(x, weight, padding,
+                                                               workspace=workspace)
+        if bias is not None:
+            out += bias[:, None, None]
+        return out, cache
     cols = im2col(x, (kh, kw), stride, padding,                   # (C·kh·kw, B·H'·W')
-                  out=_scratch(workspace, "cols", (C * kh * kw, B * Ho * Wo), x.dtype))
+                  out=scratch(workspace, "cols", (C * kh * kw, B * Ho * Wo), x.dtype))
     out_mat = np.matmul(weight.reshape(S, -1), cols,               # (S, B·H'·W')
-                        out=_scratch(workspace, "out_mat", (S, B * Ho * Wo), x.dtype))
+                        out=scratch(workspace, "out_mat", (S, B * Ho * Wo), x.dtype))
     if bias is not None:
         out_mat += bias[:, None]
     out = np.ascontiguousarray(out_mat.reshape(S, B, Ho, Wo).transpose(1, 0, 2, 3))
-    cache = {"x_shape": x.shape, "cols": cols, "weight": weight, "has_bias": bias is not None,
-             "stride": stride, "padding": padding, "workspace": workspace,
-             "out_shape": out.shape, "dtype": out.dtype}
+    cache["cols"] = cols
     return out, cache
 
 
 def conv2d_backward(dout: Any, cache: Cache
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Gradients of the im2col convolution.
+    """Gradients of the convolution, by the algorithm that ran forward.
 
-    With ``dY_mat`` the (S, B·H'·W') matrix of ``dout``:
+    im2col: with ``dY_mat`` the (S, B·H'·W') matrix of ``dout``,
     ``dK_mat = dY_mat colsᵀ``, ``dcols = K_matᵀ dY_mat``, ``dx = col2im(dcols)``
-    (the adjoint of im2col sums the gradients of overlapping patches) and
-    ``dbias = Σ_{b,p,q} dY``.
+    (the adjoint of im2col sums the gradients of overlapping patches).
+    Winograd: the transposed steps (:func:`ttnet.ops.winograd.winograd_conv3x3_backward`).
+    Both: ``dbias = Σ_{b,p,q} dY``.
 
     Returns
     -------
     dx : (B, C, H, W), dweight : (S, C, kh, kw), dbias : (S,) or None
     """
     dout = check_dout(dout, cache)
-    weight, cols, workspace = cache["weight"], cache["cols"], cache["workspace"]
+    weight, workspace = cache["weight"], cache["workspace"]
+    if cache["algorithm"] == "winograd":
+        dx, dweight = winograd_conv3x3_backward(dout, cache["v"], cache["u"], cache["x_shape"],
+                                                cache["padding"], workspace=workspace)
+        dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
+        return dx, dweight, dbias
+    cols = cache["cols"]
     B, S, Ho, Wo = dout.shape
-    dout_mat = _scratch(workspace, "dout_mat", (S, B * Ho * Wo), dout.dtype)
+    dout_mat = scratch(workspace, "dout_mat", (S, B * Ho * Wo), dout.dtype)
     dout_mat.reshape(S, B, Ho, Wo)[...] = dout.transpose(1, 0, 2, 3)
     # dK_mat = dY_mat colsᵀ, evaluated as (cols dY_matᵀ)ᵀ: the same product, which OpenBLAS
     # ran 1.2-1.5x faster in this order on the benchmark shapes, and which stays fast when
@@ -255,7 +293,7 @@ def conv2d_backward(dout: Any, cache: Cache
     # dY_mat colsᵀ, with only S rows, took up to 80x longer then: docs/design_notes.md).
     dweight = np.ascontiguousarray((cols @ dout_mat.T).T).reshape(weight.shape)
     dcols = np.matmul(weight.reshape(S, -1).T, dout_mat,          # (C·kh·kw, B·H'·W')
-                      out=_scratch(workspace, "dcols", cols.shape, dout.dtype))
+                      out=scratch(workspace, "dcols", cols.shape, dout.dtype))
     dx = col2im(dcols, cache["x_shape"], weight.shape[2:], cache["stride"], cache["padding"])
     dbias = dout_mat.sum(axis=1) if cache["has_bias"] else None    # Σ over (b, p, q)
     return dx, dweight, dbias

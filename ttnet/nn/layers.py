@@ -81,7 +81,7 @@ class Linear(Module):
 
 
 class Conv2d(Module):
-    """2-D convolution (cross-correlation) of NCHW batches, computed with im2col.
+    """2-D convolution (cross-correlation) of NCHW batches, by im2col or Winograd's F(2×2, 3×3).
 
     ``Y[b, s, p, q] = Σ_{c,i,j} K[s, c, i, j] · X̃[b, c, p·sh + i, q·sw + j] + bias[s]``
     (:func:`ttnet.nn.functional.conv2d_forward`).
@@ -99,6 +99,10 @@ class Conv2d(Module):
     dtype : np.float32 or np.float64
     rng : np.random.Generator, int seed or None
         Draws the He-normal initial kernel; the bias starts at zero.
+    algorithm : {"auto", "im2col", "winograd"}
+        How to compute the convolution (:func:`ttnet.nn.functional.conv_algorithm`);
+        ``"auto"`` runs Winograd's algorithm for 3×3 stride-1 kernels on 16 or more
+        input channels, im2col otherwise.
 
     Attributes
     ----------
@@ -107,17 +111,20 @@ class Conv2d(Module):
     Notes
     -----
     The layer keeps its scratch arrays between batches (the patch matrix and
-    its gradient, each C·kh·kw·B·H'·W' numbers, and two S·B·H'·W' products):
-    allocating them afresh costs about as much as filling them.
+    its gradient, each C·kh·kw·B·H'·W' numbers, or Winograd's transformed
+    tiles, 16·C·B·H'·W'/4 numbers each): allocating them afresh costs about as
+    much as filling them.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, bias: bool = True, dtype: Any = np.float32,
-                 rng: Any = None) -> None:
+                 rng: Any = None, algorithm: str = "auto") -> None:
         super().__init__()
         self.in_channels = check_int(in_channels, "in_channels", minimum=1)
         self.out_channels = check_int(out_channels, "out_channels", minimum=1)
         self.kernel_size, self.stride, self.padding = window_params(kernel_size, stride, padding)
+        F.conv_algorithm(algorithm, self.kernel_size, self.stride, self.in_channels)  # checks it
+        self.algorithm = algorithm
         dtype = check_dtype(dtype)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         bias = check_bool(bias, "bias")
@@ -133,7 +140,7 @@ class Conv2d(Module):
         """(B, C, H, W) → (B, S, H', W')."""
         out, self._cache = F.conv2d_forward(x, self.params["weight"], self.params.get("bias"),
                                             self.stride, self.padding,
-                                            workspace=self._workspace)
+                                            workspace=self._workspace, algorithm=self.algorithm)
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:

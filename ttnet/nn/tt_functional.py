@@ -67,10 +67,11 @@ from ..ops.im2col import conv_output_shape, window_params
 from ..ops.kernel_layouts import (kernel_to_matrix, kernel_to_naive_tensor, matrix_to_kernel,
                                   naive_tensor_to_kernel)
 from ..ops.spatial_step import spatial_step_backward, spatial_step_forward
+from ..ops.winograd import winograd_tiles
 from ..tt.cores import (check_cores, core_steps_backward, core_steps_forward, tt_full_backward,
                         tt_full_forward, tt_matrix_full_backward, tt_matrix_full_forward)
 from .functional import (Cache, check_bias, check_dout, check_same_dtype, conv2d_backward,
-                         conv2d_forward, linear_backward, linear_forward)
+                         conv2d_forward, conv_algorithm, linear_backward, linear_forward)
 
 #: The algorithms of every TT-matrix layer (TT-FC and TT-conv).
 ALGORITHMS = ("full", "sequential")
@@ -661,6 +662,28 @@ def _chain_flops(out_modes: Sequence[int], in_modes: Sequence[int], ranks: Seque
     return flops
 
 
+def _dense_conv_cost(B: int, C: int, S: int, in_hw: tuple[int, int], out_hw: tuple[int, int],
+                     kernel: tuple[int, int], stride: tuple[int, int],
+                     itemsize: int) -> tuple[int, int, int, int]:
+    """Flops, wide flops, cached bytes and memory traffic of a dense convolution's forward
+    and backward, by the algorithm :func:`~ttnet.nn.functional.conv2d_forward` runs."""
+    P, l2 = out_hw[0] * out_hw[1], kernel[0] * kernel[1]
+    x_size, y_size = B * C * in_hw[0] * in_hw[1], B * S * P
+    if conv_algorithm("auto", kernel, stride, C) == "winograd":
+        th, tw = winograd_tiles(out_hw)
+        T = B * th * tw
+        products = 2 * 16 * T * S * C                      # one stack of 16 products
+        wide = sum(_wide(products, inner) for inner in (C, S, T))      # M, dV, dU
+        # the transformed input and its gradient are written once and read twice each, as
+        # are the transformed output and its gradient; x, y, dy and dx pass once
+        traffic = (16 * T * 5 * (C + S) + 2 * (x_size + y_size)) * itemsize
+        return 3 * products, wide, 16 * C * T * itemsize, traffic
+    products = 2 * B * P * S * C * l2
+    # im2col writes the patches, two products read them, col2im's input is written and read
+    traffic = (5 * C * l2 + 4 * S) * B * P * itemsize
+    return 3 * products, _wide(3 * products, C * l2), C * l2 * B * P * itemsize, traffic
+
+
 def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequence[int],
                    kernel_size: int, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
                    itemsize: int = 4) -> dict[str, dict[str, int]]:
@@ -669,9 +692,12 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     With ``P = H' W'`` output pixels, ``C = Π c_k``, ``S = Π s_k``:
 
     * ``"full"``: the kernel chain (negligible next to the rest: ``Σ_k 2 (l² s_1 c_1 ⋯) r_{k-1} s_k c_k r_k``,
-      three times for forward and backward) plus three im2col products of
-      ``2 B P S C l²`` flops (output, input gradient, kernel gradient);
-      bytes: the patch matrix ``C l² B P``.
+      three times for forward and backward) plus the dense convolution by the
+      algorithm :func:`~ttnet.nn.functional.conv2d_forward` picks: three im2col
+      products of ``2 B P S C l²`` flops (output, input gradient, kernel gradient;
+      bytes: the patch matrix ``C l² B P``), or for Winograd's F(2×2, 3×3) three
+      stacks of 16 products of ``2 T S C`` flops with ``T = B⌈H'/2⌉⌈W'/2⌉`` tiles
+      (bytes: the transformed input ``16 C T``).
     * ``"sequential"``: the spatial step ``2 B C P l² r_0`` plus the channel steps
       ``2 p_k s_k r_k r_{k-1} c_k q_k`` with ``p_k = s_1 ⋯ s_{k-1}``,
       ``q_k = c_{k+1} ⋯ c_d B P``, each three times (forward, input and core
@@ -700,10 +726,9 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     P, l2 = Ho * Wo, kh * kw
     C, S = math.prod(in_modes), math.prod(out_modes)
     build = _chain_flops(out_modes, in_modes, ranks[1:], l2)          # the kernel from the cores
-    full_flops = 3 * build + 3 * 2 * B * P * S * C * l2
-    full_bytes = C * l2 * B * P * itemsize
-    # im2col writes the patches, two products read them, col2im's input is written and read
-    full_traffic = (5 * C * l2 + 4 * S) * B * P * itemsize
+    conv_flops, conv_wide, full_bytes, full_traffic = _dense_conv_cost(
+        B, C, S, (H, W), (Ho, Wo), (kh, kw), stride, itemsize)
+    full_flops = 3 * build + conv_flops
     r0 = ranks[1]
     spatial_flops = 3 * 2 * B * C * P * l2 * r0
     # forward: x read, Z_0 written; backward: dZ_0 and x read, dx written
@@ -719,8 +744,7 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     sep_bytes = r0 * C * B * P * itemsize                             # Z_0
     # the channel products read Z_0 twice and write dZ_0; y and dy are transposed
     sep_traffic = spatial_traffic + (3 * r0 * C + 4 * S) * B * P * itemsize
-    return _costs(full=(full_flops, _wide(3 * 2 * B * P * S * C * l2, C * l2), full_bytes,
-                        full_traffic),
+    return _costs(full=(full_flops, conv_wide, full_bytes, full_traffic),
                   sequential=(seq_flops, step_wide, step_bytes, seq_traffic),
                   separable=(sep_flops, _wide(3 * 2 * B * P * S * r0 * C, r0 * C), sep_bytes,
                              sep_traffic))

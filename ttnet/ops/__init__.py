@@ -2,6 +2,11 @@
 
 * :mod:`ttnet.ops.im2col` — convolution as one matrix product: :func:`im2col`, its adjoint
   :func:`col2im`, and the direct loop :func:`conv2d_loop`;
+* :mod:`ttnet.ops.winograd` — the 3×3 stride-1 convolution as 16 smaller products by
+  Winograd's F(2×2, 3×3), forward and backward;
+* :mod:`ttnet.ops.spatial_step` — the TT-conv's first step: every input channel convolved
+  with the spatial core's filters;
+* :mod:`ttnet.ops.workspace` — scratch arrays that layers keep between batches;
 * :mod:`ttnet.ops.pool` — max pooling that records the position of each maximum
   (:func:`max_pool2d`) and its backward scatter (:func:`max_pool2d_backward`);
 * :mod:`ttnet.ops.kernel_layouts` — the conv-kernel layouts: the paper's TT-matrix view

@@ -1,0 +1,216 @@
+"""Winograd's F(2x2, 3x3): the transforms against their matrices, the convolution against the loop
+reference, float64 gradient checks, numba kernels against NumPy twins, and the dispatch."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ttnet.gradcheck import check_function
+from ttnet.nn import Conv2d
+from ttnet.nn import functional as F
+from ttnet.ops import winograd as W
+from ttnet.ops.im2col import conv2d_loop
+
+from .numba_switch import numba_path
+
+
+@st.composite
+def cases(draw, max_channels=3):
+    """((B, C, H, W), S, padding, seed) with an output of at least 1x1."""
+    B, C, S = draw(st.integers(1, 2)), draw(st.integers(1, max_channels)), draw(st.integers(1, 3))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    H = draw(st.integers(max(1, 3 - 2 * padding[0]), 8))
+    Wd = draw(st.integers(max(1, 3 - 2 * padding[1]), 8))
+    return (B, C, H, Wd), S, padding, draw(st.integers(0, 2**31))
+
+
+def draw_arrays(case, dtype=np.float64):
+    shape, S, padding, seed = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((S, shape[1], 3, 3)).astype(dtype)
+    return rng, x, w, padding
+
+
+# ---------------------------------------------------------------- the maths
+def test_the_one_dimensional_algorithm_is_a_three_tap_correlation():
+    rng = np.random.default_rng(0)
+    d, g = rng.standard_normal(4), rng.standard_normal(3)
+    y = W.OUTPUT_TRANSFORM @ ((W.FILTER_TRANSFORM @ g) * (W.INPUT_TRANSFORM @ d))
+    np.testing.assert_allclose(y, [d[0:3] @ g, d[1:4] @ g], rtol=1e-14)
+
+
+@pytest.mark.parametrize("numba", [True, False])
+def test_transforms_compute_their_matrix_formulas(numba):
+    """The additions in the kernels and twins are Bᵀ d B, Aᵀ M A and their transposes."""
+    rng = np.random.default_rng(1)
+    BT, AT = W.INPUT_TRANSFORM, W.OUTPUT_TRANSFORM
+    x = rng.standard_normal((2, 3, 6, 4))                  # padding 1: 3 x 2 tiles of 4 x 4
+    v = np.empty((4, 4, 3, 2, 3, 2))
+    m = rng.standard_normal((4, 4, 5, 2, 3, 2))
+    y = np.empty((2, 5, 6, 4))
+    dm = np.empty_like(m)
+    dx = np.empty_like(x)
+    with numba_path(numba):
+        from ttnet.ops._numba import choose
+        choose(W._input_kernel, W._input_numpy)(x, 1, 1, v)
+        choose(W._output_kernel, W._output_numpy)(m, y)
+        choose(W._output_adjoint_kernel, W._output_adjoint_numpy)(y, dm)
+        choose(W._input_adjoint_kernel, W._input_adjoint_numpy)(v, 1, 1, dx)
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    tiles = np.stack([np.stack([padded[:, :, 2 * p:2 * p + 4, 2 * q:2 * q + 4] for q in range(2)],
+                               axis=-1) for p in range(3)], axis=-2)           # b c i j p q
+    np.testing.assert_allclose(v, np.einsum("ui,bcijpq,vj->uvcbpq", BT, tiles, BT), atol=1e-13)
+    blocks = np.einsum("iu,uvsbpq,jv->bspiqj", AT, m, AT).reshape(2, 5, 6, 4)
+    np.testing.assert_allclose(y, blocks, atol=1e-13)
+    y_tiles = y.reshape(2, 5, 3, 2, 2, 2)                                       # b s p i q j
+    np.testing.assert_allclose(dm, np.einsum("iu,bspiqj,jv->uvsbpq", AT, y_tiles, AT), atol=1e-13)
+    d_tiles = np.einsum("ui,uvcbpq,vj->bcpqij", BT, v, BT)
+    expected = np.zeros_like(padded)
+    for p in range(3):
+        for q in range(2):
+            expected[:, :, 2 * p:2 * p + 4, 2 * q:2 * q + 4] += d_tiles[:, :, p, q]
+    np.testing.assert_allclose(dx, expected[:, :, 1:-1, 1:-1], atol=1e-12)
+
+
+# ---------------------------------------------------------------- the convolution
+@given(cases(), st.booleans())
+def test_forward_matches_the_loop_convolution(case, numba):
+    _, x, w, padding = draw_arrays(case)
+    with numba_path(numba):
+        y, _, _ = W.winograd_conv3x3_forward(x, w, padding)
+    np.testing.assert_allclose(y, conv2d_loop(x, w, None, 1, padding), atol=1e-12)
+
+
+@given(cases(), st.booleans())
+def test_backward_passes_a_float64_gradient_check(case, numba):
+    rng, x, w, padding = draw_arrays(case)
+    bias = rng.standard_normal(w.shape[0])
+    forward = lambda x, weight, bias: F.conv2d_forward(x, weight, bias, 1, padding,
+                                                       algorithm="winograd")
+    with numba_path(numba):
+        report = check_function(forward, {"x": x, "weight": w, "bias": bias},
+                                F.conv2d_backward, rng=rng)
+    assert report.passed(), report
+
+
+@given(cases(), st.booleans())
+def test_gradients_equal_the_im2col_gradients(case, numba):
+    rng, x, w, padding = draw_arrays(case)
+    results = {}
+    for algorithm in ("im2col", "winograd"):
+        with numba_path(numba):
+            y, cache = F.conv2d_forward(x, w, None, 1, padding, algorithm=algorithm)
+            dy = np.random.default_rng(7).standard_normal(y.shape)
+            results[algorithm] = (y,) + F.conv2d_backward(dy, cache)[:2]
+    for a, b in zip(results["winograd"], results["im2col"]):
+        np.testing.assert_allclose(a, b, atol=1e-11)
+
+
+@given(cases(), st.sampled_from([np.float32, np.float64]))
+def test_kernels_and_twins_agree_exactly(case, dtype):
+    rng, x, w, padding = draw_arrays(case, dtype)
+    results = {}
+    for numba in (True, False):
+        with numba_path(numba):
+            y, v, u = W.winograd_conv3x3_forward(x, w, padding)
+            dy = np.random.default_rng(3).standard_normal(y.shape).astype(dtype)
+            results[numba] = (y, v) + W.winograd_conv3x3_backward(dy, v, u, x.shape, padding)
+    for fast, slow in zip(results[True], results[False]):
+        assert fast.dtype == dtype
+        np.testing.assert_array_equal(fast, slow)
+
+
+def test_float32_error_is_of_the_order_of_the_im2col_error():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 32, 12, 12))
+    w = rng.standard_normal((16, 32, 3, 3)) / 17
+    exact = conv2d_loop(x, w, None, 1, 1)
+    errors = {}
+    for algorithm in ("im2col", "winograd"):
+        y, _ = F.conv2d_forward(x.astype(np.float32), w.astype(np.float32), None, 1, 1,
+                                algorithm=algorithm)
+        errors[algorithm] = np.abs(y - exact).max() / np.abs(exact).max()
+    assert errors["winograd"] < 1e-5
+    assert errors["winograd"] < 8 * errors["im2col"]
+
+
+def test_a_nan_in_the_input_reaches_the_same_outputs_as_in_the_direct_convolution():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 2, 7, 6))
+    x[0, 1, 3, 2] = x[1, 0, 0, 5] = np.nan
+    w = rng.standard_normal((3, 2, 3, 3))
+    for numba in (True, False):
+        with numba_path(numba):
+            y, _, _ = W.winograd_conv3x3_forward(x, w, 1)
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(conv2d_loop(x, w, None, 1, 1)))
+
+
+def test_transformed_stacks_are_padded_views_not_copies():
+    ws = {}
+    x = np.ones((2, 3, 8, 8), np.float32)
+    _, v, _ = W.winograd_conv3x3_forward(x, np.ones((4, 3, 3, 3), np.float32), 1, workspace=ws)
+    assert np.shares_memory(v, ws["winograd_v"])
+    assert v.strides[0] == (v[0].size + W.STACK_PADDING) * v.itemsize
+
+
+# ---------------------------------------------------------------- dispatch and errors
+def test_auto_runs_winograd_for_wide_3x3_stride_1_layers_only():
+    choose = F.conv_algorithm
+    wide = F.WINOGRAD_MIN_CHANNELS
+    assert choose("auto", (3, 3), (1, 1), wide) == "winograd"
+    assert choose("auto", (3, 3), (1, 1), wide - 1) == "im2col"
+    assert choose("auto", (3, 3), (2, 2), wide) == "im2col"
+    assert choose("auto", (5, 5), (1, 1), wide) == "im2col"
+    assert choose("im2col", (3, 3), (1, 1), wide) == "im2col"
+    assert choose("winograd", (3, 3), (1, 1), 1) == "winograd"
+    with numba_path(False):
+        assert choose("auto", (3, 3), (1, 1), wide) == "im2col"
+
+
+def test_the_cache_records_the_algorithm_that_ran():
+    x = np.zeros((1, F.WINOGRAD_MIN_CHANNELS, 5, 5), np.float32)
+    w = np.zeros((2, F.WINOGRAD_MIN_CHANNELS, 3, 3), np.float32)
+    assert F.conv2d_forward(x, w, None, 1, 1)[1]["algorithm"] == "winograd"
+    assert F.conv2d_forward(x, w, None, 2, 1)[1]["algorithm"] == "im2col"
+
+
+def test_conv2d_layer_runs_the_algorithm_it_is_given():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 16, 6, 6)).astype(np.float32)
+    outputs = {}
+    for algorithm in ("im2col", "winograd"):
+        layer = Conv2d(16, 4, 3, padding=1, rng=0, algorithm=algorithm)
+        outputs[algorithm] = layer.forward(x)
+        assert layer._cache["algorithm"] == algorithm
+    np.testing.assert_allclose(outputs["winograd"], outputs["im2col"], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"algorithm": "fft"}, ValueError, "algorithm must be one of"),
+    ({"algorithm": 3}, TypeError, "algorithm must be a string"),
+    ({"algorithm": "winograd", "stride": 2}, ValueError, "3x3 kernel at stride 1"),
+])
+def test_bad_algorithms_are_refused(kwargs, error, match):
+    x, w = np.zeros((1, 2, 5, 5)), np.zeros((3, 2, 3, 3))
+    stride = kwargs.pop("stride", 1)
+    with pytest.raises(error, match=match):
+        F.conv2d_forward(x, w, None, stride, 1, **kwargs)
+    with pytest.raises(error, match=match):
+        Conv2d(2, 3, 3, stride=stride, **kwargs)
+
+
+def test_winograd_refuses_other_kernels_and_mismatched_arrays():
+    x = np.zeros((1, 2, 5, 5))
+    with pytest.raises(ValueError, match="3x3 kernel"):
+        F.conv2d_forward(x, np.zeros((3, 2, 5, 5)), None, 1, 1, algorithm="winograd")
+    with pytest.raises(ValueError, match=r"weight must have shape \(S, 2, 3, 3\)"):
+        W.winograd_conv3x3_forward(x, np.zeros((3, 2, 5, 5)))
+    with pytest.raises(TypeError, match="weight must have x's dtype float64"):
+        W.winograd_conv3x3_forward(x, np.zeros((3, 2, 3, 3), np.float32))
+    y, v, u = W.winograd_conv3x3_forward(x, np.zeros((3, 2, 3, 3)), 1)
+    with pytest.raises(ValueError, match=r"dy must have shape \(1, 3, 5, 5\)"):
+        W.winograd_conv3x3_backward(y[:, :2], v, u, x.shape, 1)
+    with pytest.raises(ValueError, match="v must have shape"):
+        W.winograd_conv3x3_backward(y, v[:, :1], u, x.shape, 1)

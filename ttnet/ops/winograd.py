@@ -1,0 +1,381 @@
+"""The 3×3 convolution by Winograd's minimal filtering algorithm F(2×2, 3×3).
+
+A 3×3 cross-correlation computes each 2×2 block of outputs from a 4×4 tile of
+the (zero-padded) input. Written directly that is 2·2·9 = 36 multiplications
+per channel pair; Winograd's algorithm (Lavin & Gray 2016) needs 16:
+
+    Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A                                         (1)
+
+with ``d`` the 4×4 input tile, ``g`` the 3×3 filter, ``⊙`` the elementwise
+product and the constant matrices
+
+    Bᵀ = [[1, 0, -1,  0],      G = [[1,    0,   0  ],      Aᵀ = [[1, 1,  1,  0],
+          [0, 1,  1,  0],           [1/2,  1/2, 1/2],            [0, 1, -1, -1]]
+          [0, -1, 1,  0],           [1/2, -1/2, 1/2],
+          [0, 1,  0, -1]]           [0,    0,   1  ]]
+
+(one dimension: ``y₀ = d₀g₀ + d₁g₁ + d₂g₂`` and ``y₁ = d₁g₀ + d₂g₁ + d₃g₂`` from the four
+products ``(d₀−d₂)g₀``, ``(d₁+d₂)(g₀+g₁+g₂)/2``, ``(d₂−d₁)(g₀−g₁+g₂)/2``, ``(d₁−d₃)g₂``;
+the 2-D algorithm applies it along both axes). With C input and S output
+channels the sum over channels moves inside the brackets, and the layer becomes
+16 independent matrix products, one per tile position ``(u, v)``:
+
+    U[u, v] = (G g Gᵀ)[u, v]       (S × C)        the filter transform
+    V[u, v] = (Bᵀ d B)[u, v]       (C × tiles)    the input transform
+    M[u, v] = U[u, v] @ V[u, v]    (S × tiles)
+    y       = Aᵀ M A               per tile       the output transform
+
+That is 16 multiplications per 4 outputs instead of 36: 2.25× fewer than the
+im2col product, at the price of the transforms (additions only, one pass
+over memory each). ``tiles = B·⌈H'/2⌉·⌈W'/2⌉``; an odd H' or W' gets one more
+row or column of tiles, computed from zero padding and cropped.
+
+Backward. Every step of (1) is linear, so its gradient is its transpose:
+
+    dM[u, v] = (A dY Aᵀ)[u, v]     dY the 2×2 output gradient of the tile (0 where cropped)
+    dU[u, v] = dM[u, v] @ V[u, v]ᵀ    →    dg = Gᵀ dU G
+    dV[u, v] = U[u, v]ᵀ @ dM[u, v]    →    dd = B dV Bᵀ, summed over the overlapping tiles
+
+These are the exact gradients of the computation (1), which equals the
+convolution in exact arithmetic; in floating point the transforms' entries
+(0, ±1, ±1/2) add round-off of the order of the inputs' own.
+
+Each transform of the data comes as a numba kernel, parallel over the
+(image, channel) planes, and a NumPy twin with the same signature; the
+``TTNET_NUMBA`` switch picks one (:mod:`ttnet.ops._numba`). Both do the same
+additions in the same order, so they agree exactly, NaN and ±inf included.
+The transforms are written as additions rather than products with the
+matrices above, so that a NaN in the input reaches exactly the outputs whose
+window contains it, as in the direct convolution. (An infinity can become a
+NaN where the direct convolution keeps it infinite: ``∞ − ∞`` in ``d₂ − d₁``.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._checks import as_float_array, describe
+from ..blas import batched_matmul
+from ._numba import choose, numba_kernel, prange
+from .im2col import conv_output_shape, window_params
+from .workspace import scratch
+
+__all__ = ["winograd_conv3x3_forward", "winograd_conv3x3_backward", "winograd_tiles",
+           "FILTER_TRANSFORM", "INPUT_TRANSFORM", "OUTPUT_TRANSFORM"]
+
+#: G (4 × 3): the filter transform ``U = G g Gᵀ``.
+FILTER_TRANSFORM = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+#: Bᵀ (4 × 4): the input transform ``V = Bᵀ d B``.
+INPUT_TRANSFORM = np.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0],
+                            [0.0, -1.0, 1.0, 0.0], [0.0, 1.0, 0.0, -1.0]])
+#: Aᵀ (2 × 4): the output transform ``y = Aᵀ M A``.
+OUTPUT_TRANSFORM = np.array([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]])
+
+
+def winograd_tiles(out_hw: tuple[int, int]) -> tuple[int, int]:
+    """Tiles ``(⌈H'/2⌉, ⌈W'/2⌉)`` covering an output of size ``(H', W')``."""
+    return (out_hw[0] + 1) // 2, (out_hw[1] + 1) // 2
+
+
+#: Numbers of padding between the 16 matrices of a transformed stack (one 64-byte cache line
+#: of float32): see :func:`_tile_stack`.
+STACK_PADDING = 16
+
+
+def _tile_stack(workspace: dict | None, name: str, rows: int, B: int, th: int, tw: int,
+                dtype: np.dtype) -> np.ndarray:
+    """An uninitialised ``(4, 4, rows, B, th, tw)`` array whose 16 ``(u, v)`` matrices are
+    ``STACK_PADDING`` numbers apart in memory rather than adjacent.
+
+    The transform kernels write all 16 matrices at once, one number each per
+    tile. Adjacent, the matrices start a power-of-two multiple of the cache
+    line apart (64·128·16·16 floats = 8 MiB at the benchmark shape), so the 16
+    write streams fall into the same cache set and evict one another; the
+    kernels ran 3.5× slower so. Each ``(rows, B·th·tw)`` matrix stays contiguous,
+    as the matrix products need.
+    """
+    n = rows * B * th * tw
+    flat = scratch(workspace, name, (16 * (n + STACK_PADDING),), dtype)
+    return flat.reshape(16, n + STACK_PADDING)[:, :n].reshape(4, 4, rows, B, th, tw)
+
+
+# ---------------------------------------------------------------- the input transform  V = Bᵀ d B
+def _input_numpy(x, ph, pw, v) -> None:
+    """NumPy twin: the tiles as a strided view, Bᵀ applied along rows, then along columns.
+
+    ``v`` has shape (4, 4, C, B, th, tw).
+    """
+    B, C, H, W = x.shape
+    th, tw = v.shape[4:]
+    padded = np.zeros((B, C, 2 * th + 2, 2 * tw + 2), x.dtype)       # X̃, 2·th + 2 >= H + 2·ph
+    padded[:, :, ph:ph + H, pw:pw + W] = x
+    # d[i, j, c, b, p, q] = X̃[b, c, 2p + i, 2q + j]
+    d = np.lib.stride_tricks.sliding_window_view(padded, (4, 4), axis=(2, 3))[:, :, ::2, ::2]
+    d = d.transpose(4, 5, 1, 0, 2, 3)
+    r = np.stack([d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]])        # (Bᵀ d)[u, j]
+    v[:, 0], v[:, 1], v[:, 2], v[:, 3] = (r[:, 0] - r[:, 2], r[:, 1] + r[:, 2],
+                                          r[:, 2] - r[:, 1], r[:, 1] - r[:, 3])
+
+
+@numba_kernel
+def _input_kernel(x, ph, pw, v):  # pragma: no cover - compiled
+    """numba twin of :func:`_input_numpy`; parallel over the (b, c) planes.
+
+    The tile's sixteen numbers are scalars in the loop over tiles, so that they
+    stay in registers (the same additions as the twin, in the same order).
+    """
+    B, C, H, W = x.shape
+    th, tw = v.shape[4], v.shape[5]
+    for bc in prange(B * C):
+        b, c = bc // C, bc % C
+        plane = np.zeros((2 * th + 2, 2 * tw + 2), x.dtype)          # X̃[b, c]
+        plane[ph:ph + H, pw:pw + W] = x[b, c]
+        for p in range(th):
+            d0, d1, d2, d3 = plane[2 * p], plane[2 * p + 1], plane[2 * p + 2], plane[2 * p + 3]
+            out = v[:, :, c, b, p]                                     # (4, 4, tw)
+            for q in range(tw):
+                k = 2 * q                                  # (Bᵀ d)[u, j] for the columns j = 0..3
+                r00, r01, r02, r03 = d0[k] - d2[k], d0[k + 1] - d2[k + 1], d0[k + 2] - d2[k + 2], d0[k + 3] - d2[k + 3]
+                r10, r11, r12, r13 = d1[k] + d2[k], d1[k + 1] + d2[k + 1], d1[k + 2] + d2[k + 2], d1[k + 3] + d2[k + 3]
+                r20, r21, r22, r23 = d2[k] - d1[k], d2[k + 1] - d1[k + 1], d2[k + 2] - d1[k + 2], d2[k + 3] - d1[k + 3]
+                r30, r31, r32, r33 = d1[k] - d3[k], d1[k + 1] - d3[k + 1], d1[k + 2] - d3[k + 2], d1[k + 3] - d3[k + 3]
+                out[0, 0, q], out[0, 1, q], out[0, 2, q], out[0, 3, q] = r00 - r02, r01 + r02, r02 - r01, r01 - r03
+                out[1, 0, q], out[1, 1, q], out[1, 2, q], out[1, 3, q] = r10 - r12, r11 + r12, r12 - r11, r11 - r13
+                out[2, 0, q], out[2, 1, q], out[2, 2, q], out[2, 3, q] = r20 - r22, r21 + r22, r22 - r21, r21 - r23
+                out[3, 0, q], out[3, 1, q], out[3, 2, q], out[3, 3, q] = r30 - r32, r31 + r32, r32 - r31, r31 - r33
+
+
+# ---------------------------------------------------------------- its adjoint  dd = B dV Bᵀ
+def _input_adjoint_numpy(dv, ph, pw, dx) -> None:
+    """NumPy twin: B applied along rows, then along columns, and the overlapping tiles summed.
+
+    A 4×4 tile is four 2×2 blocks; tile (p, q) covers blocks p, p+1 by q, q+1.
+    The blocks are added in the order in which the kernel's tile loop reaches
+    them, so that both sum each pixel's contributions in the same order.
+    """
+    B, C, H, W = dx.shape
+    th, tw = dv.shape[4:]
+    e = dv
+    s = np.stack([e[0], e[1] - e[2] + e[3], e[1] + e[2] - e[0], -e[3]])       # (B dV)[i, v]
+    t = np.stack([s[:, 0], s[:, 1] - s[:, 2] + s[:, 3], s[:, 1] + s[:, 2] - s[:, 0], -s[:, 3]],
+                 axis=1)                                                       # (B dV Bᵀ)[i, j]
+    t = t.transpose(3, 2, 4, 0, 5, 1)                                          # b c p i q j
+    blocks = np.zeros((B, C, th + 1, 2, tw + 1, 2), dx.dtype)
+    for a in (1, 0):
+        for a2 in (1, 0):
+            blocks[:, :, a:a + th, :, a2:a2 + tw, :] += t[:, :, :, 2 * a:2 * a + 2, :,
+                                                         2 * a2:2 * a2 + 2]
+    dx[...] = blocks.reshape(B, C, 2 * th + 2, 2 * tw + 2)[:, :, ph:ph + H, pw:pw + W]
+
+
+@numba_kernel
+def _input_adjoint_kernel(dv, ph, pw, dx):  # pragma: no cover - compiled
+    """numba twin of :func:`_input_adjoint_numpy`; parallel over the (b, c) planes."""
+    B, C, H, W = dx.shape
+    th, tw = dv.shape[4], dv.shape[5]
+    for bc in prange(B * C):
+        b, c = bc // C, bc % C
+        plane = np.zeros((2 * th + 2, 2 * tw + 2), dx.dtype)          # dX̃[b, c]
+        e = np.empty((4, 4), dx.dtype)
+        s = np.empty((4, 4), dx.dtype)
+        for p in range(th):
+            for q in range(tw):
+                for u in range(4):
+                    for w in range(4):
+                        e[u, w] = dv[u, w, c, b, p, q]
+                for w in range(4):
+                    s[0, w] = e[0, w]
+                    s[1, w] = e[1, w] - e[2, w] + e[3, w]
+                    s[2, w] = e[1, w] + e[2, w] - e[0, w]
+                    s[3, w] = -e[3, w]
+                for i in range(4):
+                    row = plane[2 * p + i]
+                    row[2 * q] += s[i, 0]
+                    row[2 * q + 1] += s[i, 1] - s[i, 2] + s[i, 3]
+                    row[2 * q + 2] += s[i, 1] + s[i, 2] - s[i, 0]
+                    row[2 * q + 3] += -s[i, 3]
+        dx[b, c] = plane[ph:ph + H, pw:pw + W]
+
+
+# ---------------------------------------------------------------- the output transform  y = Aᵀ M A
+def _output_numpy(m, y) -> None:
+    """NumPy twin: Aᵀ along rows, then along columns, tiles written to their 2×2 blocks.
+
+    ``m`` has shape (4, 4, S, B, th, tw), ``y`` (B, S, H', W').
+    """
+    Ho, Wo = y.shape[2:]
+    S, B, th, tw = m.shape[2:]
+    t = np.stack([m[0] + m[1] + m[2], m[1] - m[2] - m[3]])                  # (Aᵀ M)[i, v]
+    z = np.stack([t[:, 0] + t[:, 1] + t[:, 2], t[:, 1] - t[:, 2] - t[:, 3]], axis=1)
+    full = z.transpose(3, 2, 4, 0, 5, 1).reshape(B, S, 2 * th, 2 * tw)     # b s (p i) (q j)
+    y[...] = full[:, :, :Ho, :Wo]
+
+
+@numba_kernel
+def _output_kernel(m, y):  # pragma: no cover - compiled
+    """numba twin of :func:`_output_numpy`; parallel over the (b, s) planes."""
+    B, S, Ho, Wo = y.shape
+    th, tw = m.shape[4], m.shape[5]
+    for bs in prange(B * S):
+        b, s = bs // S, bs % S
+        plane = np.empty((2 * th, 2 * tw), y.dtype)
+        t = np.empty((2, 4), y.dtype)
+        for p in range(th):
+            for q in range(tw):
+                for w in range(4):
+                    t[0, w] = m[0, w, s, b, p, q] + m[1, w, s, b, p, q] + m[2, w, s, b, p, q]
+                    t[1, w] = m[1, w, s, b, p, q] - m[2, w, s, b, p, q] - m[3, w, s, b, p, q]
+                for i in range(2):
+                    plane[2 * p + i, 2 * q] = t[i, 0] + t[i, 1] + t[i, 2]
+                    plane[2 * p + i, 2 * q + 1] = t[i, 1] - t[i, 2] - t[i, 3]
+        y[b, s] = plane[:Ho, :Wo]
+
+
+# ---------------------------------------------------------------- its adjoint  dM = A dY Aᵀ
+def _output_adjoint_numpy(dy, dm) -> None:
+    """NumPy twin: the 2×2 output gradients of each tile (0 where cropped), A along both axes."""
+    B, S, Ho, Wo = dy.shape
+    th, tw = dm.shape[4:]
+    full = np.zeros((B, S, 2 * th, 2 * tw), dy.dtype)
+    full[:, :, :Ho, :Wo] = dy
+    e = full.reshape(B, S, th, 2, tw, 2).transpose(3, 5, 1, 0, 2, 4)        # i j s b p q
+    s = np.stack([e[0], e[0] + e[1], e[0] - e[1], -e[1]])                    # (A dY)[u, j]
+    dm[:, 0], dm[:, 1], dm[:, 2], dm[:, 3] = (s[:, 0], s[:, 0] + s[:, 1], s[:, 0] - s[:, 1],
+                                              -s[:, 1])
+
+
+@numba_kernel
+def _output_adjoint_kernel(dy, dm):  # pragma: no cover - compiled
+    """numba twin of :func:`_output_adjoint_numpy`; parallel over the (b, s) planes."""
+    B, S, Ho, Wo = dy.shape
+    th, tw = dm.shape[4], dm.shape[5]
+    for bs in prange(B * S):
+        b, s = bs // S, bs % S
+        plane = np.zeros((2 * th, 2 * tw), dy.dtype)
+        plane[:Ho, :Wo] = dy[b, s]
+        for p in range(th):
+            e0, e1 = plane[2 * p], plane[2 * p + 1]
+            out = dm[:, :, s, b, p]                                    # (4, 4, tw)
+            for q in range(tw):
+                k = 2 * q                                  # (A dY)[u, j] for the columns j = 0, 1
+                r00, r01 = e0[k], e0[k + 1]
+                r10, r11 = e0[k] + e1[k], e0[k + 1] + e1[k + 1]
+                r20, r21 = e0[k] - e1[k], e0[k + 1] - e1[k + 1]
+                r30, r31 = -e1[k], -e1[k + 1]
+                out[0, 0, q], out[0, 1, q], out[0, 2, q], out[0, 3, q] = r00, r00 + r01, r00 - r01, -r01
+                out[1, 0, q], out[1, 1, q], out[1, 2, q], out[1, 3, q] = r10, r10 + r11, r10 - r11, -r11
+                out[2, 0, q], out[2, 1, q], out[2, 2, q], out[2, 3, q] = r20, r20 + r21, r20 - r21, -r21
+                out[3, 0, q], out[3, 1, q], out[3, 2, q], out[3, 3, q] = r30, r30 + r31, r30 - r31, -r31
+
+
+# ---------------------------------------------------------------- the filter transform  U = G g Gᵀ
+def _filter_transform(weight: np.ndarray) -> np.ndarray:
+    """``U[u, v] = (G g Gᵀ)[u, v]`` for every channel pair: (S, C, 3, 3) → (16, S, C)."""
+    G = FILTER_TRANSFORM.astype(weight.dtype)
+    S, C = weight.shape[:2]
+    return np.einsum("ui,scij,vj->uvsc", G, weight, G, optimize=True).reshape(16, S, C)
+
+
+def _filter_transform_backward(du: np.ndarray) -> np.ndarray:
+    """``dg = Gᵀ dU G``: (16, S, C) → (S, C, 3, 3)."""
+    G = FILTER_TRANSFORM.astype(du.dtype)
+    S, C = du.shape[1:]
+    return np.einsum("ui,uvsc,vj->scij", G, du.reshape(4, 4, S, C), G, optimize=True)
+
+
+# ---------------------------------------------------------------- entry points
+def _check_inputs(x: Any, weight: Any, padding: Any):
+    """``x (B, C, H, W)`` and ``weight (S, C, 3, 3)`` of one float dtype, padding, out size."""
+    x = as_float_array(x, "x", ndim=4, finite=False)
+    weight = as_float_array(weight, "weight", ndim=4, finite=False)
+    if weight.shape[1:] != (x.shape[1], 3, 3):
+        raise ValueError(f"weight must have shape (S, {x.shape[1]}, 3, 3) for x of shape "
+                         f"{x.shape} (Winograd F(2x2, 3x3) is for 3x3 kernels), got "
+                         f"{describe(weight)}")
+    if weight.dtype != x.dtype:
+        raise TypeError(f"weight must have x's dtype {x.dtype}, got {describe(weight)}")
+    _, _, padding = window_params(3, 1, padding)
+    out_hw = conv_output_shape(x.shape[2:], 3, 1, padding)
+    return x, weight, padding, out_hw
+
+
+def winograd_conv3x3_forward(x: Any, weight: Any, padding: Any = 0, *,
+                             workspace: dict | None = None
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """3×3, stride-1 cross-correlation of an NCHW batch by F(2×2, 3×3), equation (1).
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, C, H, W), float
+    weight : ndarray, shape (S, C, 3, 3), x's dtype
+    padding : int or pair of int, >= 0
+    workspace : dict, optional
+        Scratch arrays reused between calls (see
+        :func:`ttnet.ops.workspace.scratch`); the returned ``v`` then lives in it.
+
+    Returns
+    -------
+    y : ndarray, shape (B, S, H', W'), ``H' = H + 2·ph − 2``
+    v : ndarray, shape (16, C, B·th·tw)
+        The transformed input tiles ``Bᵀ d B`` (``(th, tw) = ⌈H'/2⌉, ⌈W'/2⌉``), kept
+        for the backward pass.
+    u : ndarray, shape (16, S, C)
+        The transformed filters ``G g Gᵀ``.
+    """
+    x, weight, (ph, pw), out_hw = _check_inputs(x, weight, padding)
+    B, C = x.shape[:2]
+    S = weight.shape[0]
+    th, tw = winograd_tiles(out_hw)
+    v = _tile_stack(workspace, "winograd_v", C, B, th, tw, x.dtype)
+    choose(_input_kernel, _input_numpy)(np.ascontiguousarray(x), ph, pw, v)
+    v = v.reshape(16, C, B * th * tw)
+    u = _filter_transform(weight)
+    m = batched_matmul(u, v, out=scratch(workspace, "winograd_m", (16, S, B * th * tw),
+                                          x.dtype))                    # (16, S, B·th·tw)
+    y = np.empty((B, S) + out_hw, dtype=x.dtype)
+    choose(_output_kernel, _output_numpy)(m.reshape(4, 4, S, B, th, tw), y)
+    return y, v, u
+
+
+def winograd_conv3x3_backward(dy: Any, v: np.ndarray, u: np.ndarray,
+                              x_shape: tuple[int, int, int, int], padding: Any = 0, *,
+                              workspace: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Gradients of :func:`winograd_conv3x3_forward` (module docstring): ``(dx, dweight)``.
+
+    Parameters
+    ----------
+    dy : ndarray, shape (B, S, H', W')
+    v, u : the forward pass's transformed input and filters
+    x_shape : (B, C, H, W), the forward input's shape
+    padding : the forward pass's padding
+    workspace : dict, optional
+        Scratch arrays reused between calls (may be the forward pass's).
+
+    Returns
+    -------
+    dx : ndarray, shape (B, C, H, W)
+    dweight : ndarray, shape (S, C, 3, 3)
+    """
+    dy = as_float_array(dy, "dy", ndim=4, finite=False)
+    B, C, H, W = x_shape
+    _, _, (ph, pw) = window_params(3, 1, padding)
+    out_hw = conv_output_shape((H, W), 3, 1, (ph, pw))
+    S = u.shape[1]
+    th, tw = winograd_tiles(out_hw)
+    expected = {"dy": ((B, S) + out_hw, dy), "v": ((16, C, B * th * tw), v), "u": ((16, S, C), u)}
+    for name, (shape, array) in expected.items():
+        if array.shape != shape or array.dtype != u.dtype:
+            raise ValueError(f"{name} must have shape {shape} and dtype {u.dtype}, got "
+                             f"{describe(array)}")
+    dm = _tile_stack(workspace, "winograd_dm", S, B, th, tw, dy.dtype)
+    choose(_output_adjoint_kernel, _output_adjoint_numpy)(np.ascontiguousarray(dy), dm)
+    dm = dm.reshape(16, S, B * th * tw)
+    dweight = _filter_transform_backward(batched_matmul(dm, v.transpose(0, 2, 1)))
+    dv = batched_matmul(u.transpose(0, 2, 1), dm,
+                        out=scratch(workspace, "winograd_dv", (16, C, B * th * tw), dy.dtype))
+    dv = dv.reshape(4, 4, C, B, th, tw)
+    dx = np.empty(x_shape, dtype=dy.dtype)
+    choose(_input_adjoint_kernel, _input_adjoint_numpy)(dv, ph, pw, dx)
+    return dx, dweight
