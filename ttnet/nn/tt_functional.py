@@ -139,9 +139,9 @@ def _steps_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequen
 #: float32) by ``benchmarks/bench_tt_algorithms.py --fit``: the rate of wide matrix
 #: products, the rate of the other arithmetic (narrow products, the spatial step's loops,
 #: building weights from cores), and the bandwidth of the passes over memory.
-WIDE_FLOPS_PER_SECOND = 177e9
-OTHER_FLOPS_PER_SECOND = 64e9
-BYTES_PER_SECOND = 12.1e9
+WIDE_FLOPS_PER_SECOND = 137e9
+OTHER_FLOPS_PER_SECOND = 58.6e9
+BYTES_PER_SECOND = 7.63e9
 
 
 def estimated_seconds(flops: int, wide_flops: int, traffic: int) -> float:
