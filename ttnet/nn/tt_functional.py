@@ -412,7 +412,9 @@ def _tt_conv2d_inputs(x: Any, cores: Any) -> tuple[np.ndarray, list[np.ndarray]]
 def tt_conv2d_full_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
                            stride: Any = 1, padding: Any = 0,
                            workspace: dict | None = None) -> tuple[np.ndarray, Cache]:
-    """TT-conv layer by the "full" algorithm: build the kernel, then the im2col convolution.
+    """TT-conv layer by the "full" algorithm: build the kernel, then the dense convolution
+    (:func:`ttnet.nn.functional.conv2d_forward`: im2col, or Winograd's F(2×2, 3×3) for a 3×3
+    kernel at stride 1 on 16 or more input channels).
 
     Parameters
     ----------
@@ -421,7 +423,7 @@ def tt_conv2d_full_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None
     bias : ndarray, shape (S,), optional
     stride, padding : int or pair
     workspace : dict, optional
-        Scratch buffers of the im2col convolution, reused between calls (see
+        Scratch buffers of the dense convolution, reused between calls (see
         :func:`ttnet.nn.functional.conv2d_forward`).
 
     Returns
@@ -438,7 +440,7 @@ def tt_conv2d_full_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None
 
 def tt_conv2d_full_backward(dout: Any, cache: Cache
                             ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
-    """Gradients of :func:`tt_conv2d_full_forward`: the im2col convolution's gradients,
+    """Gradients of :func:`tt_conv2d_full_forward`: the dense convolution's gradients,
     then the kernel gradient turned into core gradients (:func:`tt_conv_kernel_backward`).
 
     Returns
