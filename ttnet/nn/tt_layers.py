@@ -247,7 +247,7 @@ class TTConv2d(_TTMatrixLayer):
     stride, padding : int or pair
     bias : bool
     algorithm : {"auto", "full", "sequential", "separable"}
-        ``"full"`` builds the kernel and runs the im2col convolution;
+        ``"full"`` builds the kernel and runs the dense convolution (im2col or Winograd);
         ``"sequential"`` convolves each channel with the spatial core and then
         contracts the channel cores one by one; ``"separable"`` does the same
         spatial step and then applies the channel cores' matrix in one product
