@@ -203,7 +203,8 @@ def _conv2d_inputs(x: Any, weight: Any, bias: Any,
 def conv2d_forward(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, *,
                    workspace: dict | None = None, algorithm: str = "auto"
                    ) -> tuple[np.ndarray, Cache]:
-    """2-D cross-correlation of an NCHW batch as one matrix product (Garipov et al. 2016, Fig. 1).
+    """2-D cross-correlation of an NCHW batch: one matrix product (Garipov et al. 2016, Fig. 1),
+    or 16 smaller ones by Winograd's algorithm.
 
     ``Y[b, s, p, q] = Σ_{c,i,j} K[s, c, i, j] · X̃[b, c, p·sh + i, q·sw + j] + bias[s]``,
     computed as ``K.reshape(S, C·kh·kw) @ im2col(x)`` (see :mod:`ttnet.ops.im2col`), or,
