@@ -25,7 +25,7 @@ import time
 import ttnet  # noqa: F401  (first, so that its OPENBLAS_THREAD_TIMEOUT default applies)
 import numpy as np
 
-from ttnet.nn import Conv2d
+from ttnet.nn import BatchNorm2d, Conv2d, MaxPool2d
 from ttnet.nn import tt_functional as TF
 from ttnet.nn.tt_layers import TTConv2d, TTLinear
 
@@ -46,6 +46,8 @@ def cases(batch: int):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, 64, 32, 32)).astype(np.float32)
     yield "Conv2d 64->64 @32x32", Conv2d(64, 64, 3, padding=1, bias=False, rng=0), x
+    yield "BatchNorm2d 64 @32x32", BatchNorm2d(64), x           # numba kernels, no products
+    yield "MaxPool2d 3/2 @32x32", MaxPool2d(3, stride=2), x
     for algorithm in TF.CONV_ALGORITHMS:
         yield (f"TTConv2d ranks 8, {algorithm}",
                TTConv2d((4, 4, 4), (4, 4, 4), 8, 3, padding=1, bias=False, algorithm=algorithm,

@@ -19,7 +19,8 @@ def test_quick_run_times_every_layer_idle_and_busy(bench, capsys):
     out = capsys.readouterr().out
     assert "1 competing processes" in out
     rows = [line for line in out.splitlines() if line.rstrip().endswith("x")]
-    assert len(rows) == 1 + 3 + 2           # Conv2d, TTConv2d's and TTLinear's algorithms
+    # Conv2d, BatchNorm2d, MaxPool2d, TTConv2d's and TTLinear's algorithms
+    assert len(rows) == 3 + 3 + 2
 
 
 def test_bad_arguments_are_refused(bench):
