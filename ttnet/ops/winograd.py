@@ -46,9 +46,11 @@ Each transform of the data comes as a numba kernel, parallel over the
 additions in the same order, so they agree exactly, NaN and ±inf included.
 With the kernels the whole convolution runs 3.0–3.8× faster than with the
 twins at batch 128 (``benchmarks/bench_layers.py``), and 1.1–1.6× faster than
-the im2col product on layers of 64 or 128 channels; with 1 to 16 input
-channels im2col is faster, which is why ``conv2d_forward`` runs Winograd's
-algorithm only from :data:`ttnet.nn.functional.WINOGRAD_MIN_CHANNELS` up.
+the im2col product on layers of 64 or 128 channels. On thin layers the 16
+products are too narrow to pay for the transforms: im2col was 1.8× faster at 4
+input channels, 1.2× at 16, and Winograd 1.1× faster at 32 (the same
+benchmark's channel sweep), so ``conv2d_forward`` runs Winograd's algorithm
+only from :data:`ttnet.nn.functional.WINOGRAD_MIN_CHANNELS` input channels up.
 The transforms are written as additions rather than products with the
 matrices above, so that a NaN in the input reaches exactly the outputs whose
 window contains it, as in the direct convolution. (An infinity can become a
