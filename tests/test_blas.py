@@ -139,3 +139,9 @@ def test_batched_matmul_refuses_a_bad_out():
         blas.batched_matmul(a, b, out=np.empty((2, 3, 5), np.float32))
     with pytest.raises(ValueError, match=r"out must have shape \(2, 3, 5\)"):
         blas.batched_matmul(a, b, out=np.empty((2, 5, 3)))
+
+
+def test_batched_matmul_refuses_an_out_that_overlaps_its_inputs():
+    b = np.ones((2, 4, 4))
+    with pytest.raises(ValueError, match="out must not overlap a or b"):
+        blas.batched_matmul(np.ones((2, 4, 4)), b, out=b)

@@ -179,6 +179,8 @@ def batched_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) 
         raise TypeError(f"out must be an ndarray or None, got {describe(out)}")
     elif out.shape != shape or out.dtype != b.dtype:
         raise ValueError(f"out must have shape {shape} and dtype {b.dtype}, got {describe(out)}")
+    elif np.shares_memory(out, a) or np.shares_memory(out, b):
+        raise ValueError("out must not overlap a or b (the threads would read what others write)")
     if p == 1:
         return np.matmul(a, b, out=out)
     threads = min(_blas_threads(), p)

@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ttnet.gradcheck import check_function
+from ttnet.gradcheck import check_function, check_module
 from ttnet.nn import Conv2d
 from ttnet.nn import functional as F
+from ttnet.ops import _numba
 from ttnet.ops import winograd as W
 from ttnet.ops.im2col import conv2d_loop
 
@@ -156,24 +157,59 @@ def test_transformed_stacks_are_padded_views_not_copies():
 
 
 # ---------------------------------------------------------------- dispatch and errors
+needs_numba = pytest.mark.skipif(not _numba.numba_available(),
+                                 reason="'auto' runs Winograd only with the numba kernels")
+
+
+@needs_numba
 def test_auto_runs_winograd_for_wide_3x3_stride_1_layers_only():
     choose = F.conv_algorithm
     wide = F.WINOGRAD_MIN_CHANNELS
-    assert choose("auto", (3, 3), (1, 1), wide) == "winograd"
-    assert choose("auto", (3, 3), (1, 1), wide - 1) == "im2col"
-    assert choose("auto", (3, 3), (2, 2), wide) == "im2col"
-    assert choose("auto", (5, 5), (1, 1), wide) == "im2col"
-    assert choose("im2col", (3, 3), (1, 1), wide) == "im2col"
-    assert choose("winograd", (3, 3), (1, 1), 1) == "winograd"
+    with numba_path(True):
+        assert choose("auto", (3, 3), (1, 1), wide) == "winograd"
+        assert choose("auto", 3, 1, wide) == "winograd"             # ints read as pairs
+        assert choose("auto", (3, 3), (1, 1), wide - 1) == "im2col"
+        assert choose("auto", (3, 3), (2, 2), wide) == "im2col"
+        assert choose("auto", (5, 5), (1, 1), wide) == "im2col"
+        assert choose("im2col", (3, 3), (1, 1), wide) == "im2col"
+        assert choose("winograd", (3, 3), (1, 1), 1) == "winograd"
     with numba_path(False):
         assert choose("auto", (3, 3), (1, 1), wide) == "im2col"
 
 
+@needs_numba
 def test_the_cache_records_the_algorithm_that_ran():
     x = np.zeros((1, F.WINOGRAD_MIN_CHANNELS, 5, 5), np.float32)
     w = np.zeros((2, F.WINOGRAD_MIN_CHANNELS, 3, 3), np.float32)
-    assert F.conv2d_forward(x, w, None, 1, 1)[1]["algorithm"] == "winograd"
-    assert F.conv2d_forward(x, w, None, 2, 1)[1]["algorithm"] == "im2col"
+    with numba_path(True):
+        assert F.conv2d_forward(x, w, None, 1, 1)[1]["algorithm"] == "winograd"
+        assert F.conv2d_forward(x, w, None, 2, 1)[1]["algorithm"] == "im2col"
+
+
+@pytest.mark.parametrize("numba", [True, False])
+def test_conv2d_layer_by_winograd_passes_a_gradient_check(numba):
+    rng = np.random.default_rng(8)
+    layer = Conv2d(3, 2, 3, padding=1, dtype=np.float64, rng=rng, algorithm="winograd")
+    with numba_path(numba):
+        result = check_module(layer, rng.standard_normal((2, 3, 5, 4)), rng=9)
+    assert result.passed(), result
+
+
+def test_a_layer_reusing_its_workspace_gives_the_gradients_of_a_fresh_call():
+    rng = np.random.default_rng(10)
+    layer = Conv2d(4, 3, 3, padding=1, dtype=np.float64, rng=rng, algorithm="winograd")
+    for _ in range(2):                      # the second cycle runs in the first one's buffers
+        x = rng.standard_normal((2, 4, 6, 6))
+        dy = rng.standard_normal((2, 3, 6, 6))
+        y = layer.forward(x)
+        dx = layer.backward(dy)
+        y0, cache = F.conv2d_forward(x, layer.params["weight"], layer.params["bias"], 1, 1,
+                                     algorithm="winograd")
+        dx0, dw0, db0 = F.conv2d_backward(dy, cache)
+        np.testing.assert_array_equal(y, y0)
+        np.testing.assert_array_equal(dx, dx0)
+        np.testing.assert_array_equal(layer.grads["weight"], dw0)
+        np.testing.assert_array_equal(layer.grads["bias"], db0)
 
 
 def test_conv2d_layer_runs_the_algorithm_it_is_given():
@@ -209,8 +245,26 @@ def test_winograd_refuses_other_kernels_and_mismatched_arrays():
         W.winograd_conv3x3_forward(x, np.zeros((3, 2, 5, 5)))
     with pytest.raises(TypeError, match="weight must have x's dtype float64"):
         W.winograd_conv3x3_forward(x, np.zeros((3, 2, 3, 3), np.float32))
+    with pytest.raises(ValueError, match="at least one image and one channel"):
+        W.winograd_conv3x3_forward(np.zeros((0, 2, 5, 5)), np.zeros((3, 2, 3, 3)))
+    with pytest.raises(TypeError, match="workspace must be a dict or None"):
+        W.winograd_conv3x3_forward(x, np.zeros((3, 2, 3, 3)), workspace=[])
     y, v, u = W.winograd_conv3x3_forward(x, np.zeros((3, 2, 3, 3)), 1)
     with pytest.raises(ValueError, match=r"dy must have shape \(1, 3, 5, 5\)"):
         W.winograd_conv3x3_backward(y[:, :2], v, u, x.shape, 1)
     with pytest.raises(ValueError, match="v must have shape"):
         W.winograd_conv3x3_backward(y, v[:, :1], u, x.shape, 1)
+    with pytest.raises(ValueError, match=r"u must have shape \(16, 3, 2\)"):
+        W.winograd_conv3x3_backward(y, v, u[:, :, :1], x.shape, 1)
+    with pytest.raises(ValueError, match="u must have 3 dimensions"):
+        W.winograd_conv3x3_backward(y, v, u[0], x.shape, 1)
+    with pytest.raises(TypeError, match="u must have dy's dtype float64"):
+        W.winograd_conv3x3_backward(y, v, u.astype(np.float32), x.shape, 1)
+    with pytest.raises(ValueError, match="x_shape must have 4 entries"):
+        W.winograd_conv3x3_backward(y, v, u, x.shape[:3], 1)
+    with pytest.raises(ValueError, match=r"x_shape\[1\] must be >= 1"):
+        W.winograd_conv3x3_backward(y, v, u, (1, -2, 5, 5), 1)
+    with pytest.raises(TypeError, match="x_shape must be a sequence"):
+        W.winograd_conv3x3_backward(y, v, u, None, 1)
+    with pytest.raises(ValueError, match=r"out_hw\[0\] must be >= 1"):
+        W.winograd_tiles((-3, 5))

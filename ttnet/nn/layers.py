@@ -101,8 +101,9 @@ class Conv2d(Module):
         Draws the He-normal initial kernel; the bias starts at zero.
     algorithm : {"auto", "im2col", "winograd"}
         How to compute the convolution (:func:`ttnet.nn.functional.conv_algorithm`);
-        ``"auto"`` runs Winograd's algorithm for 3×3 stride-1 kernels on 16 or more
-        input channels, im2col otherwise.
+        ``"auto"`` runs Winograd's algorithm for 3×3 stride-1 kernels on
+        ``WINOGRAD_MIN_CHANNELS`` (32) or more input channels when the numba kernels
+        are on, im2col otherwise.
 
     Attributes
     ----------
@@ -156,7 +157,8 @@ class Conv2d(Module):
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, bias={'bias' in self.params}, "
-                f"dtype={self.params['weight'].dtype}")
+                f"dtype={self.params['weight'].dtype}"
+                + (f", algorithm={self.algorithm!r}" if self.algorithm != "auto" else ""))
 
 
 class _BatchNorm(Module):

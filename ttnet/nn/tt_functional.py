@@ -414,7 +414,7 @@ def tt_conv2d_full_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None
                            workspace: dict | None = None) -> tuple[np.ndarray, Cache]:
     """TT-conv layer by the "full" algorithm: build the kernel, then the dense convolution
     (:func:`ttnet.nn.functional.conv2d_forward`: im2col, or Winograd's F(2×2, 3×3) for a 3×3
-    kernel at stride 1 on 16 or more input channels).
+    kernel at stride 1 on 32 or more input channels with numba on).
 
     Parameters
     ----------
@@ -676,8 +676,9 @@ def _dense_conv_cost(B: int, C: int, S: int, in_hw: tuple[int, int], out_hw: tup
         T = B * th * tw
         products = 2 * 16 * T * S * C                      # one stack of 16 products
         wide = sum(_wide(products, inner) for inner in (C, S, T))      # M, dV, dU
-        # the transformed input and its gradient are written once and read twice each, as
-        # are the transformed output and its gradient; x, y, dy and dx pass once
+        # 16·T·C numbers: V written, read by the forward product and by dU, dV written and
+        # read (5 passes); 16·T·S: M written and read, dM written and read by dU and dV
+        # (5 passes); x, y, dy and dx pass once each
         traffic = (16 * T * 5 * (C + S) + 2 * (x_size + y_size)) * itemsize
         return 3 * products, wide, 16 * C * T * itemsize, traffic
     products = 2 * B * P * S * C * l2

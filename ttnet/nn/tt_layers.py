@@ -273,7 +273,7 @@ class TTConv2d(_TTMatrixLayer):
             raise ValueError(f"kernel_size must be square for TTConv2d (the spatial core holds "
                              f"l² entries), got {(kh, kw)}")
         self.kernel_size = kh
-        self._workspace: dict[str, np.ndarray] = {}  # reused im2col buffers ("full")
+        self._workspace: dict[str, np.ndarray] = {}  # the dense convolution's buffers ("full")
         self.in_modes, self.out_modes = in_modes, out_modes
         self.in_channels, self.out_channels = math.prod(in_modes), math.prod(out_modes)
         d = len(in_modes)
@@ -387,7 +387,7 @@ class NaiveTTConv2d(_TTLayer):
         if kh != kw:
             raise ValueError(f"kernel_size must be square for NaiveTTConv2d, got {(kh, kw)}")
         self.kernel_size = kh
-        self._workspace: dict[str, np.ndarray] = {}  # reused im2col buffers
+        self._workspace: dict[str, np.ndarray] = {}  # the dense convolution's buffers
         r = (1,) + internal_ranks(ranks, 3) + (1,)
         dtype = check_dtype(dtype)
         modes = (kh, kh, self.in_channels, self.out_channels)

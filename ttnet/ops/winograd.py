@@ -50,7 +50,7 @@ the im2col product on layers of 64 or 128 channels. On thin layers the 16
 products are too narrow to pay for the transforms: im2col was 1.8× faster at 4
 input channels, 1.2× at 16, and Winograd 1.1× faster at 32 (the same
 benchmark's channel sweep), so ``conv2d_forward`` runs Winograd's algorithm
-only from :data:`ttnet.nn.functional.WINOGRAD_MIN_CHANNELS` input channels up.
+only from :data:`ttnet.nn.functional.WINOGRAD_MIN_CHANNELS` (32) input channels up.
 The transforms are written as additions rather than products with the
 matrices above, so that a NaN in the input reaches exactly the outputs whose
 window contains it, as in the direct convolution. (An infinity can become a
@@ -63,14 +63,14 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_float_array, describe
+from .._checks import as_float_array, check_int_sequence, describe
 from ..blas import batched_matmul
 from ._numba import choose, numba_kernel, prange
 from .im2col import conv_output_shape, window_params
 from .workspace import scratch
 
 __all__ = ["winograd_conv3x3_forward", "winograd_conv3x3_backward", "winograd_tiles",
-           "FILTER_TRANSFORM", "INPUT_TRANSFORM", "OUTPUT_TRANSFORM"]
+           "FILTER_TRANSFORM", "INPUT_TRANSFORM", "OUTPUT_TRANSFORM", "STACK_PADDING"]
 
 #: G (4 × 3): the filter transform ``U = G g Gᵀ``.
 FILTER_TRANSFORM = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -82,8 +82,9 @@ OUTPUT_TRANSFORM = np.array([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]])
 
 
 def winograd_tiles(out_hw: tuple[int, int]) -> tuple[int, int]:
-    """Tiles ``(⌈H'/2⌉, ⌈W'/2⌉)`` covering an output of size ``(H', W')``."""
-    return (out_hw[0] + 1) // 2, (out_hw[1] + 1) // 2
+    """Tiles ``(⌈H'/2⌉, ⌈W'/2⌉)`` covering an output of size ``(H', W')`` (each >= 1)."""
+    Ho, Wo = check_int_sequence(out_hw, "out_hw", length=2, minimum=1)
+    return (Ho + 1) // 2, (Wo + 1) // 2
 
 
 #: Numbers of padding between the 16 matrices of a transformed stack (one 64-byte cache line
@@ -126,12 +127,19 @@ def _input_numpy(x, ph, pw, v) -> None:
                                           r[:, 2] - r[:, 1], r[:, 1] - r[:, 3])
 
 
+@numba_kernel(parallel=False)
+def _bt(d0, d1, d2, d3):  # pragma: no cover - compiled
+    """Bᵀ times the 4-vector ``(d0, d1, d2, d3)``: the input transform along one axis."""
+    return d0 - d2, d1 + d2, d2 - d1, d1 - d3
+
+
 @numba_kernel
 def _input_kernel(x, ph, pw, v):  # pragma: no cover - compiled
     """numba twin of :func:`_input_numpy`; parallel over the (b, c) planes.
 
     The tile's sixteen numbers are scalars in the loop over tiles, so that they
-    stay in registers (the same additions as the twin, in the same order).
+    stay in registers (the same additions as the twin, in the same order: down
+    the columns first, then along the rows).
     """
     B, C, H, W = x.shape
     th, tw = v.shape[4], v.shape[5]
@@ -143,15 +151,15 @@ def _input_kernel(x, ph, pw, v):  # pragma: no cover - compiled
             d0, d1, d2, d3 = plane[2 * p], plane[2 * p + 1], plane[2 * p + 2], plane[2 * p + 3]
             out = v[:, :, c, b, p]                                     # (4, 4, tw)
             for q in range(tw):
-                k = 2 * q                                  # (Bᵀ d)[u, j] for the columns j = 0..3
-                r00, r01, r02, r03 = d0[k] - d2[k], d0[k + 1] - d2[k + 1], d0[k + 2] - d2[k + 2], d0[k + 3] - d2[k + 3]
-                r10, r11, r12, r13 = d1[k] + d2[k], d1[k + 1] + d2[k + 1], d1[k + 2] + d2[k + 2], d1[k + 3] + d2[k + 3]
-                r20, r21, r22, r23 = d2[k] - d1[k], d2[k + 1] - d1[k + 1], d2[k + 2] - d1[k + 2], d2[k + 3] - d1[k + 3]
-                r30, r31, r32, r33 = d1[k] - d3[k], d1[k + 1] - d3[k + 1], d1[k + 2] - d3[k + 2], d1[k + 3] - d3[k + 3]
-                out[0, 0, q], out[0, 1, q], out[0, 2, q], out[0, 3, q] = r00 - r02, r01 + r02, r02 - r01, r01 - r03
-                out[1, 0, q], out[1, 1, q], out[1, 2, q], out[1, 3, q] = r10 - r12, r11 + r12, r12 - r11, r11 - r13
-                out[2, 0, q], out[2, 1, q], out[2, 2, q], out[2, 3, q] = r20 - r22, r21 + r22, r22 - r21, r21 - r23
-                out[3, 0, q], out[3, 1, q], out[3, 2, q], out[3, 3, q] = r30 - r32, r31 + r32, r32 - r31, r31 - r33
+                k = 2 * q                              # the tile's columns are k, …, k + 3
+                r00, r10, r20, r30 = _bt(d0[k], d1[k], d2[k], d3[k])   # (Bᵀ d)[:, j]
+                r01, r11, r21, r31 = _bt(d0[k + 1], d1[k + 1], d2[k + 1], d3[k + 1])
+                r02, r12, r22, r32 = _bt(d0[k + 2], d1[k + 2], d2[k + 2], d3[k + 2])
+                r03, r13, r23, r33 = _bt(d0[k + 3], d1[k + 3], d2[k + 3], d3[k + 3])
+                out[0, 0, q], out[0, 1, q], out[0, 2, q], out[0, 3, q] = _bt(r00, r01, r02, r03)
+                out[1, 0, q], out[1, 1, q], out[1, 2, q], out[1, 3, q] = _bt(r10, r11, r12, r13)
+                out[2, 0, q], out[2, 1, q], out[2, 2, q], out[2, 3, q] = _bt(r20, r21, r22, r23)
+                out[3, 0, q], out[3, 1, q], out[3, 2, q], out[3, 3, q] = _bt(r30, r31, r32, r33)
 
 
 # ---------------------------------------------------------------- its adjoint  dd = B dV Bᵀ
@@ -164,8 +172,7 @@ def _input_adjoint_numpy(dv, ph, pw, dx) -> None:
     """
     B, C, H, W = dx.shape
     th, tw = dv.shape[4:]
-    e = dv
-    s = np.stack([e[0], e[1] - e[2] + e[3], e[1] + e[2] - e[0], -e[3]])       # (B dV)[i, v]
+    s = np.stack([dv[0], dv[1] - dv[2] + dv[3], dv[1] + dv[2] - dv[0], -dv[3]])   # (B dV)[i, v]
     t = np.stack([s[:, 0], s[:, 1] - s[:, 2] + s[:, 3], s[:, 1] + s[:, 2] - s[:, 0], -s[:, 3]],
                  axis=1)                                                       # (B dV Bᵀ)[i, j]
     t = t.transpose(3, 2, 4, 0, 5, 1)                                          # b c p i q j
@@ -253,6 +260,12 @@ def _output_adjoint_numpy(dy, dm) -> None:
                                               -s[:, 1])
 
 
+@numba_kernel(parallel=False)
+def _a(e0, e1):  # pragma: no cover - compiled
+    """A times the 2-vector ``(e0, e1)``: the output transform's adjoint along one axis."""
+    return e0, e0 + e1, e0 - e1, -e1
+
+
 @numba_kernel
 def _output_adjoint_kernel(dy, dm):  # pragma: no cover - compiled
     """numba twin of :func:`_output_adjoint_numpy`; parallel over the (b, s) planes."""
@@ -266,16 +279,13 @@ def _output_adjoint_kernel(dy, dm):  # pragma: no cover - compiled
             e0, e1 = plane[2 * p], plane[2 * p + 1]
             out = dm[:, :, s, b, p]                                    # (4, 4, tw)
             for q in range(tw):
-                k = 2 * q                                  # (A dY)[u, j] for the columns j = 0, 1
-                r00, r01 = e0[k], e0[k + 1]
-                r10, r11 = e0[k] + e1[k], e0[k + 1] + e1[k + 1]
-                r20, r21 = e0[k] - e1[k], e0[k + 1] - e1[k + 1]
-                r30, r31 = -e1[k], -e1[k + 1]
-                out[0, 0, q], out[0, 1, q], out[0, 2, q], out[0, 3, q] = r00, r00 + r01, r00 - r01, -r01
-                out[1, 0, q], out[1, 1, q], out[1, 2, q], out[1, 3, q] = r10, r10 + r11, r10 - r11, -r11
-                out[2, 0, q], out[2, 1, q], out[2, 2, q], out[2, 3, q] = r20, r20 + r21, r20 - r21, -r21
-                out[3, 0, q], out[3, 1, q], out[3, 2, q], out[3, 3, q] = r30, r30 + r31, r30 - r31, -r31
-
+                k = 2 * q                              # the tile's columns are k, k + 1
+                r00, r10, r20, r30 = _a(e0[k], e1[k])                  # (A dY)[:, j]
+                r01, r11, r21, r31 = _a(e0[k + 1], e1[k + 1])
+                out[0, 0, q], out[0, 1, q], out[0, 2, q], out[0, 3, q] = _a(r00, r01)
+                out[1, 0, q], out[1, 1, q], out[1, 2, q], out[1, 3, q] = _a(r10, r11)
+                out[2, 0, q], out[2, 1, q], out[2, 2, q], out[2, 3, q] = _a(r20, r21)
+                out[3, 0, q], out[3, 1, q], out[3, 2, q], out[3, 3, q] = _a(r30, r31)
 
 # ---------------------------------------------------------------- the filter transform  U = G g Gᵀ
 def _filter_transform(weight: np.ndarray) -> np.ndarray:
@@ -293,10 +303,24 @@ def _filter_transform_backward(du: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- entry points
-def _check_inputs(x: Any, weight: Any, padding: Any):
-    """``x (B, C, H, W)`` and ``weight (S, C, 3, 3)`` of one float dtype, padding, out size."""
+def _check_workspace(workspace: Any) -> None:
+    if workspace is not None and not isinstance(workspace, dict):
+        raise TypeError(f"workspace must be a dict or None, got {describe(workspace)}")
+
+
+def _check_inputs(x: Any, weight: Any, padding: Any, workspace: Any):
+    """``x (B, C, H, W)`` and ``weight (S, C, 3, 3)`` of one float dtype, padding, out size.
+
+    The entry points check their arguments themselves (rather than trusting
+    :func:`ttnet.nn.functional.conv2d_forward`, which checks them too) because
+    they are public: a caller may use them directly.
+    """
     x = as_float_array(x, "x", ndim=4, finite=False)
     weight = as_float_array(weight, "weight", ndim=4, finite=False)
+    if min(x.shape[:2]) < 1 or weight.shape[0] < 1:
+        raise ValueError(f"x and weight need at least one image and one channel, got x of "
+                         f"shape {x.shape} and weight of shape {weight.shape}")
+    _check_workspace(workspace)
     if weight.shape[1:] != (x.shape[1], 3, 3):
         raise ValueError(f"weight must have shape (S, {x.shape[1]}, 3, 3) for x of shape "
                          f"{x.shape} (Winograd F(2x2, 3x3) is for 3x3 kernels), got "
@@ -331,7 +355,7 @@ def winograd_conv3x3_forward(x: Any, weight: Any, padding: Any = 0, *,
     u : ndarray, shape (16, S, C)
         The transformed filters ``G g Gᵀ``.
     """
-    x, weight, (ph, pw), out_hw = _check_inputs(x, weight, padding)
+    x, weight, (ph, pw), out_hw = _check_inputs(x, weight, padding, workspace)
     B, C = x.shape[:2]
     S = weight.shape[0]
     th, tw = winograd_tiles(out_hw)
@@ -366,16 +390,22 @@ def winograd_conv3x3_backward(dy: Any, v: np.ndarray, u: np.ndarray,
     dweight : ndarray, shape (S, C, 3, 3)
     """
     dy = as_float_array(dy, "dy", ndim=4, finite=False)
-    B, C, H, W = x_shape
+    u = as_float_array(u, "u", ndim=3, finite=False)
+    v = as_float_array(v, "v", ndim=3, finite=False)
+    B, C, H, W = check_int_sequence(x_shape, "x_shape", length=4, minimum=1)
     _, _, (ph, pw) = window_params(3, 1, padding)
+    _check_workspace(workspace)
     out_hw = conv_output_shape((H, W), 3, 1, (ph, pw))
     S = u.shape[1]
     th, tw = winograd_tiles(out_hw)
-    expected = {"dy": ((B, S) + out_hw, dy), "v": ((16, C, B * th * tw), v), "u": ((16, S, C), u)}
-    for name, (shape, array) in expected.items():
-        if array.shape != shape or array.dtype != u.dtype:
-            raise ValueError(f"{name} must have shape {shape} and dtype {u.dtype}, got "
-                             f"{describe(array)}")
+    # v cannot be checked against H and W, only against the number of tiles they give
+    expected = {"u": (16, S, C), "dy": (B, S) + out_hw, "v": (16, C, B * th * tw)}
+    for name, array in (("u", u), ("dy", dy), ("v", v)):
+        if array.shape != expected[name]:
+            raise ValueError(f"{name} must have shape {expected[name]} for x_shape "
+                             f"{(B, C, H, W)} and padding {(ph, pw)}, got {describe(array)}")
+        if array.dtype != dy.dtype:
+            raise TypeError(f"{name} must have dy's dtype {dy.dtype}, got {describe(array)}")
     dm = _tile_stack(workspace, "winograd_dm", S, B, th, tw, dy.dtype)
     choose(_output_adjoint_kernel, _output_adjoint_numpy)(np.ascontiguousarray(dy), dm)
     dm = dm.reshape(16, S, B * th * tw)
@@ -383,6 +413,6 @@ def winograd_conv3x3_backward(dy: Any, v: np.ndarray, u: np.ndarray,
     dv = batched_matmul(u.transpose(0, 2, 1), dm,
                         out=scratch(workspace, "winograd_dv", (16, C, B * th * tw), dy.dtype))
     dv = dv.reshape(4, 4, C, B, th, tw)
-    dx = np.empty(x_shape, dtype=dy.dtype)
+    dx = np.empty((B, C, H, W), dtype=dy.dtype)
     choose(_input_adjoint_kernel, _input_adjoint_numpy)(dv, ph, pw, dx)
     return dx, dweight
