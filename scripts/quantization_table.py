@@ -162,7 +162,8 @@ def main(argv=None) -> int:
         writer.writeheader()
         writer.writerows(rows)
     methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] != "float32"))
-    lines = ["Test accuracy (%) by network, bit width and method; size of the weights file "
+    lines = ["# Quantization: accuracy and size at k bits", "",
+             "Test accuracy (%) by network, bit width and method; size of the weights file "
              "contents (cores or weights, scales, BatchNorm, biases) in KB.", "",
              "| network | bits | size (KB) | " + " | ".join(methods) + " |",
              "|---|---:|---:|" + "---:|" * len(methods)]

@@ -45,6 +45,7 @@ def test_table_has_every_method_and_bit_width_and_the_onnx_check(tmp_path, monke
     assert (tmp_path / "qat" / "tiny-qat3" / "last.npz").is_file()
 
     table = (results / "table.md").read_text(encoding="utf-8")
+    assert table.startswith("# ")                        # a title: the docs site lists the page
     assert "| tiny | 3 |" in table and "PTQ-mse" in table and "ONNX Runtime" in table
     onnx = json.loads((results / "onnx.json").read_text(encoding="utf-8"))
     assert onnx["float"]["max_rel_logit_diff"] < 1e-4
