@@ -29,7 +29,7 @@ from ..ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
 from ..ops.pool import max_pool2d, max_pool2d_backward, pool_params, window_slice
 from ..ops.winograd import winograd_conv3x3_backward, winograd_conv3x3_forward
-from ..ops.workspace import scratch
+from ..ops.workspace import check_workspace, scratch
 
 __all__ = [
     "linear_forward", "linear_backward",
@@ -198,8 +198,7 @@ def _conv2d_inputs(x: Any, weight: Any, bias: Any,
                          f"(weight shape is (S, C, kh, kw), x is NCHW)")
     check_same_dtype(x, weight, "weight", given)
     bias = check_bias(bias, S, x)
-    if workspace is not None and not isinstance(workspace, dict):
-        raise TypeError(f"workspace must be a dict or None, got {type(workspace).__name__}")
+    check_workspace(workspace)
     return x, weight, bias
 
 

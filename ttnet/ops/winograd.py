@@ -67,7 +67,7 @@ from .._checks import as_float_array, check_int_sequence, describe
 from ..blas import batched_matmul
 from ._numba import choose, numba_kernel, prange
 from .im2col import conv_output_shape, window_params
-from .workspace import scratch
+from .workspace import check_workspace, scratch
 
 __all__ = ["winograd_conv3x3_forward", "winograd_conv3x3_backward", "winograd_tiles",
            "FILTER_TRANSFORM", "INPUT_TRANSFORM", "OUTPUT_TRANSFORM", "STACK_PADDING"]
@@ -303,11 +303,6 @@ def _filter_transform_backward(du: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- entry points
-def _check_workspace(workspace: Any) -> None:
-    if workspace is not None and not isinstance(workspace, dict):
-        raise TypeError(f"workspace must be a dict or None, got {describe(workspace)}")
-
-
 def _check_inputs(x: Any, weight: Any, padding: Any, workspace: Any):
     """``x (B, C, H, W)`` and ``weight (S, C, 3, 3)`` of one float dtype, padding, out size.
 
@@ -320,7 +315,7 @@ def _check_inputs(x: Any, weight: Any, padding: Any, workspace: Any):
     if min(x.shape[:2]) < 1 or weight.shape[0] < 1:
         raise ValueError(f"x and weight need at least one image and one channel, got x of "
                          f"shape {x.shape} and weight of shape {weight.shape}")
-    _check_workspace(workspace)
+    check_workspace(workspace)
     if weight.shape[1:] != (x.shape[1], 3, 3):
         raise ValueError(f"weight must have shape (S, {x.shape[1]}, 3, 3) for x of shape "
                          f"{x.shape} (Winograd F(2x2, 3x3) is for 3x3 kernels), got "
@@ -394,7 +389,7 @@ def winograd_conv3x3_backward(dy: Any, v: np.ndarray, u: np.ndarray,
     v = as_float_array(v, "v", ndim=3, finite=False)
     B, C, H, W = check_int_sequence(x_shape, "x_shape", length=4, minimum=1)
     _, _, (ph, pw) = window_params(3, 1, padding)
-    _check_workspace(workspace)
+    check_workspace(workspace)
     out_hw = conv_output_shape((H, W), 3, 1, (ph, pw))
     S = u.shape[1]
     th, tw = winograd_tiles(out_hw)

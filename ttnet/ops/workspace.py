@@ -7,9 +7,20 @@ dict and reuse them from one batch to the next.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["scratch"]
+from .._checks import describe
+
+__all__ = ["scratch", "check_workspace"]
+
+
+def check_workspace(workspace: Any) -> None:
+    """Raise ``TypeError`` unless ``workspace`` is a dict or None (checked at the public
+    entry points that take one, before :func:`scratch` uses it)."""
+    if workspace is not None and not isinstance(workspace, dict):
+        raise TypeError(f"workspace must be a dict or None, got {describe(workspace)}")
 
 
 def scratch(workspace: dict | None, name: str, shape: tuple[int, ...],
