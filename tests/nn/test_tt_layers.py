@@ -325,14 +325,17 @@ def test_auto_picks_the_algorithm_the_time_model_predicts_fastest():
     assert set(costs) == {"full", "sequential", "separable"}
     for name, cost in costs.items():
         assert cost["seconds"] == TF.estimated_seconds(cost["flops"], cost["wide_flops"],
-                                                       cost["traffic"]), name
+                                                       cost["traffic"], cost["spatial_flops"]), name
     assert conv.choose_algorithm((128, 64, 32, 32)) == TF.fastest_algorithm(costs) == "full"
-    # ranks 4: the separable channel product does more operations than the core steps but
-    # moves far less memory; operations alone would pick the sequential algorithm
+    # ranks 4: the sequential algorithm does the fewest operations, but its narrow core steps
+    # move the most memory and its spatial step runs at a fraction of the product rate;
+    # operations alone would pick it, the time model picks the dense kernel (measured fastest
+    # by benchmarks/bench_tt_algorithms.py)
     low = TTConv2d((4, 4, 4), (4, 4, 4), 4, 3, padding=1, rng=0)
     costs = low.cost((128, 64, 32, 32))
-    assert costs["sequential"]["flops"] < costs["separable"]["flops"]
-    assert low.choose_algorithm((128, 64, 32, 32)) == "separable"
+    assert min(costs, key=lambda name: costs[name]["flops"]) == "sequential"
+    assert costs["sequential"]["traffic"] == max(cost["traffic"] for cost in costs.values())
+    assert low.choose_algorithm((128, 64, 32, 32)) == "full"
     fc = TTLinear((8, 8, 8, 16), (4, 6, 8, 8), 40, rng=0)
     assert set(fc.cost((128, 8192))) == {"full", "sequential"}
     assert fc.choose_algorithm((128, 8192)) == "full"

@@ -135,36 +135,46 @@ def _steps_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequen
     return flops, wide, nbytes, traffic
 
 
-#: The time model's three machine constants, measured on the development machine (2 cores,
+#: The time model's four machine constants, measured on the development machine (2 cores,
 #: float32) by ``benchmarks/bench_tt_algorithms.py --fit``: the rate of wide matrix
-#: products, the rate of the other arithmetic (narrow products, the spatial step's loops,
-#: building weights from cores), and the bandwidth of the passes over memory.
-WIDE_FLOPS_PER_SECOND = 137e9
-OTHER_FLOPS_PER_SECOND = 58.6e9
-BYTES_PER_SECOND = 7.63e9
+#: products, the rate of the TT-conv's spatial step (numba loops, a few multiply-adds per
+#: input pixel), the rate of the other arithmetic (narrow products, building weights from
+#: cores), and the bandwidth of the passes over memory.
+WIDE_FLOPS_PER_SECOND = 107e9
+SPATIAL_FLOPS_PER_SECOND = 12.6e9
+OTHER_FLOPS_PER_SECOND = 53.9e9
+BYTES_PER_SECOND = 8.11e9
 
 
-def estimated_seconds(flops: int, wide_flops: int, traffic: int) -> float:
-    """The time model: ``wide_flops / WIDE_FLOPS_PER_SECOND + (flops - wide_flops) /
+def estimated_seconds(flops: int, wide_flops: int, traffic: int, spatial_flops: int = 0) -> float:
+    """The time model: ``wide_flops / WIDE_FLOPS_PER_SECOND + spatial_flops /
+    SPATIAL_FLOPS_PER_SECOND + (flops − wide_flops − spatial_flops) /
     OTHER_FLOPS_PER_SECOND + traffic / BYTES_PER_SECOND``.
 
     Operations alone mislead: a core step with an inner dimension of 16 does
     few operations but moves its whole input and output through memory, which
     takes longer than the operations, while a product with a wide inner
-    dimension runs several times faster per operation (docs/tt_layers.md §4).
+    dimension runs several times faster per operation, and the TT-conv's spatial
+    step (short loops over each image row) several times slower
+    (docs/tt_layers.md §4). ``spatial_flops`` is 0 for every algorithm but the
+    TT-conv's sequential and separable ones.
 
     Raises
     ------
     TypeError, ValueError
-        An argument that is not a non-negative int, or ``wide_flops > flops``.
+        An argument that is not a non-negative int, or ``wide_flops + spatial_flops
+        > flops``.
     """
     flops = check_int(flops, "flops", minimum=0)
     wide_flops = check_int(wide_flops, "wide_flops", minimum=0)
     traffic = check_int(traffic, "traffic", minimum=0)
-    if wide_flops > flops:
-        raise ValueError(f"wide_flops ({wide_flops}) cannot exceed flops ({flops})")
-    return (wide_flops / WIDE_FLOPS_PER_SECOND + (flops - wide_flops) / OTHER_FLOPS_PER_SECOND
-            + traffic / BYTES_PER_SECOND)
+    spatial_flops = check_int(spatial_flops, "spatial_flops", minimum=0)
+    if wide_flops + spatial_flops > flops:
+        raise ValueError(f"wide_flops + spatial_flops ({wide_flops} + {spatial_flops}) cannot "
+                         f"exceed flops ({flops})")
+    other_flops = flops - wide_flops - spatial_flops
+    return (wide_flops / WIDE_FLOPS_PER_SECOND + spatial_flops / SPATIAL_FLOPS_PER_SECOND
+            + other_flops / OTHER_FLOPS_PER_SECOND + traffic / BYTES_PER_SECOND)
 
 
 def fastest_algorithm(costs: dict[str, dict[str, Any]]) -> str:
@@ -184,12 +194,13 @@ def fastest_algorithm(costs: dict[str, dict[str, Any]]) -> str:
     return min(costs, key=lambda name: costs[name]["seconds"])
 
 
-def _costs(**algorithms: tuple[int, int, int, int]) -> dict[str, dict[str, Any]]:
-    """``{name: {"flops", "wide_flops", "bytes", "traffic", "seconds"}}`` from
-    ``name=(flops, wide_flops, bytes, traffic)``."""
-    return {name: {"flops": flops, "wide_flops": wide, "bytes": nbytes, "traffic": traffic,
-                   "seconds": estimated_seconds(flops, wide, traffic)}
-            for name, (flops, wide, nbytes, traffic) in algorithms.items()}
+def _costs(**algorithms: tuple[int, int, int, int, int]) -> dict[str, dict[str, Any]]:
+    """``{name: {"flops", "wide_flops", "spatial_flops", "bytes", "traffic", "seconds"}}``
+    from ``name=(flops, wide_flops, spatial_flops, bytes, traffic)``."""
+    return {name: {"flops": flops, "wide_flops": wide, "spatial_flops": spatial,
+                   "bytes": nbytes, "traffic": traffic,
+                   "seconds": estimated_seconds(flops, wide, traffic, spatial)}
+            for name, (flops, wide, spatial, nbytes, traffic) in algorithms.items()}
 
 
 # ---------------------------------------------------------------- TT-FC
@@ -349,7 +360,8 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     dict
         ``{"full": {…}, "sequential": {…}}``. Each entry holds ``"flops"`` (all of
         them), ``"wide_flops"`` (those in products with an inner dimension of at
-        least :data:`WIDE_PRODUCT`), ``"bytes"`` (the memory held between forward
+        least :data:`WIDE_PRODUCT`), ``"spatial_flops"`` (those of the TT-conv's
+        spatial step; 0 here), ``"bytes"`` (the memory held between forward
         and backward), ``"traffic"`` (the bytes read and written by the passes over
         intermediates) and ``"seconds"`` (the time model's prediction,
         :func:`estimated_seconds`).
@@ -367,8 +379,8 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     full_flops = 3 * build + 3 * 2 * batch * M * N
     full_bytes = (size + batch * N) * itemsize                     # chain, W and x
     full_traffic = 5 * M * N * itemsize                 # W built, read twice; dW written, read
-    return _costs(full=(full_flops, _wide(3 * 2 * batch * M * N, N), full_bytes, full_traffic),
-                  sequential=(seq_flops, seq_wide, seq_bytes, seq_traffic))
+    return _costs(full=(full_flops, _wide(3 * 2 * batch * M * N, N), 0, full_bytes, full_traffic),
+                  sequential=(seq_flops, seq_wide, 0, seq_bytes, seq_traffic))
 
 
 # ---------------------------------------------------------------- TT-conv
@@ -710,8 +722,9 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
       and three products of ``2 B P S r_0 C`` flops; bytes: the spatial step's
       output.
 
-    Each entry is ``{"flops", "wide_flops", "bytes", "traffic", "seconds"}`` as in
-    :func:`tt_linear_cost`.
+    Each entry is ``{"flops", "wide_flops", "spatial_flops", "bytes", "traffic",
+    "seconds"}`` as in :func:`tt_linear_cost`; ``"spatial_flops"`` is the spatial
+    step's ``3 · 2 B C P l² r_0`` in the sequential and separable algorithms.
 
     Parameters
     ----------
@@ -747,10 +760,10 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     sep_bytes = r0 * C * B * P * itemsize                             # Z_0
     # the channel products read Z_0 twice and write dZ_0; y and dy are transposed
     sep_traffic = spatial_traffic + (3 * r0 * C + 4 * S) * B * P * itemsize
-    return _costs(full=(full_flops, conv_wide, full_bytes, full_traffic),
-                  sequential=(seq_flops, step_wide, step_bytes, seq_traffic),
-                  separable=(sep_flops, _wide(3 * 2 * B * P * S * r0 * C, r0 * C), sep_bytes,
-                             sep_traffic))
+    sep_wide = _wide(3 * 2 * B * P * S * r0 * C, r0 * C)
+    return _costs(full=(full_flops, conv_wide, 0, full_bytes, full_traffic),
+                  sequential=(seq_flops, step_wide, spatial_flops, step_bytes, seq_traffic),
+                  separable=(sep_flops, sep_wide, spatial_flops, sep_bytes, sep_traffic))
 
 
 # ---------------------------------------------------------------- naive TT-conv
