@@ -10,7 +10,8 @@ channel axis, ``(0, 2, 3)`` of an NCHW array. NumPy does each reduction and each
 elementwise step as a separate pass over memory with strided access; the
 kernels do one channel per task (``prange`` over channels), walking that
 channel's ``B`` contiguous ``H·W`` blocks, so the forward pass reads the input
-three times and the backward pass reads its inputs twice.
+three times and the backward pass reads its inputs twice. They see the array
+as ``(B, C, H·W)``.
 
 Both paths compute exactly the same quantities, so they agree on every input,
 NaN and ±inf included (``tests/ops/test_twins_nonfinite.py``):
@@ -48,6 +49,18 @@ __all__ = ["batchnorm_normalize", "batchnorm_gradients", "batchnorm_normalize_nu
            "batchnorm_gradients_numpy"]
 
 
+def _channel_axes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The axes a per-channel sum runs over (all but axis 1) and the shape that
+    broadcasts a (C,) vector against x."""
+    return (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
+
+
+def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``Σ a·b`` per channel (axis 1), the products formed and summed in float64."""
+    B, C = a.shape[:2]
+    return np.einsum("bcl,bcl->c", a.reshape(B, C, -1), b.reshape(B, C, -1), dtype=np.float64)
+
+
 # ---------------------------------------------------------------------------
 # forward: x̂ = (x − μ) / √(σ² + ε), y = γ x̂ + β
 # ---------------------------------------------------------------------------
@@ -66,7 +79,7 @@ def batchnorm_normalize_numpy(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray
 
     Parameters
     ----------
-    x : ndarray, shape (B, C, H, W)
+    x : ndarray, shape (B, C, ...) (the kernels get ``(B, C, H·W)``)
     gamma, beta : ndarray, shape (C,), dtype of x
     eps : float > 0
     training : bool
@@ -76,13 +89,13 @@ def batchnorm_normalize_numpy(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray
     -------
     out, x_hat : shape and dtype of x; mean, var, inv_std : shape (C,), dtype of x
     """
-    axes, per_channel = (0, 2, 3), (1, -1, 1, 1)
+    axes, per_channel = _channel_axes(x)
     m = x.size // x.shape[1]
     if training:
         mean = x.mean(axis=axes, dtype=np.float64).astype(x.dtype)                   # μ
     x_mu = x - mean.reshape(per_channel)                                            # x − μ
     if training:
-        var = (np.einsum("bchw,bchw->c", x_mu, x_mu, dtype=np.float64) / m).astype(x.dtype)
+        var = (_channel_dot(x_mu, x_mu) / m).astype(x.dtype)
     inv_std = (1.0 / np.sqrt(var.astype(np.float64) + eps)).astype(x.dtype)        # 1/√(σ²+ε)
     x_hat = x_mu * inv_std.reshape(per_channel)
     out = x_hat * gamma.reshape(per_channel) + beta.reshape(per_channel)
@@ -93,34 +106,41 @@ def batchnorm_normalize_numpy(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray
 def _normalize_kernel(x, gamma, beta, eps, training, mean, var, inv_std, x_hat,
                       out):  # pragma: no cover - compiled
     """numba twin of :func:`batchnorm_normalize_numpy`, writing into its last five arguments;
-    one channel per task, float64 sums."""
-    B, C, H, W = x.shape
-    m = B * H * W
+    one channel per task, float64 sums.
+
+    ``x`` is ``(B, C, L)`` (the pixels of a channel in one row). Each sum runs in a row
+    of L partial sums, one per pixel, which the loop over the batch updates
+    together, then adds up: a single running sum cannot be vectorised (each
+    addition waits for the one before), a row of independent ones can, and the
+    passes run 3–4× faster (``benchmarks/bench_layers.py``).
+    """
+    B, C, L = x.shape
+    m = B * L
     for c in prange(C):
+        partial = np.zeros(L)                                       # float64 partial sums
         if training:
-            total = 0.0
             for b in range(B):
-                for i in range(H):
-                    for j in range(W):
-                        total += x[b, c, i, j]
-            mean[c] = total / m
+                row = x[b, c]
+                for i in range(L):
+                    partial[i] += row[i]
+            mean[c] = partial.sum() / m
         mu = mean[c]                                                # x's dtype
         if training:
-            squares = 0.0
+            partial[:] = 0.0
             for b in range(B):
-                for i in range(H):
-                    for j in range(W):
-                        d = np.float64(x[b, c, i, j] - mu)          # x − μ in x's dtype
-                        squares += d * d
-            var[c] = squares / m
+                row = x[b, c]
+                for i in range(L):
+                    d = np.float64(row[i] - mu)                     # x − μ in x's dtype
+                    partial[i] += d * d
+            var[c] = partial.sum() / m
         inv_std[c] = 1.0 / np.sqrt(np.float64(var[c]) + eps)
         inv, g, s = inv_std[c], gamma[c], beta[c]
         for b in range(B):
-            for i in range(H):
-                for j in range(W):
-                    xh = (x[b, c, i, j] - mu) * inv
-                    x_hat[b, c, i, j] = xh
-                    out[b, c, i, j] = xh * g + s
+            row, row_hat, row_out = x[b, c], x_hat[b, c], out[b, c]
+            for i in range(L):
+                xh = (row[i] - mu) * inv
+                row_hat[i] = xh
+                row_out[i] = xh * g + s
 
 
 def batchnorm_normalize(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float,
@@ -144,11 +164,11 @@ def batchnorm_normalize(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps:
     out, x_hat : ndarrays of the shape and dtype of x
     mean, var, inv_std : ndarrays, shape (C,), dtype of x (``inv_std = 1/√(σ² + ε)``)
     """
-    x4 = np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1, 1)
+    x3 = np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
     if not training:
         mean, var = np.array(mean, dtype=x.dtype), np.array(var, dtype=x.dtype)
     out, x_hat, mean, var, inv_std = choose(_normalize_with_kernel, batchnorm_normalize_numpy)(
-        x4, gamma, beta, float(eps), bool(training), mean, var)
+        x3, gamma, beta, float(eps), bool(training), mean, var)
     return out.reshape(x.shape), x_hat.reshape(x.shape), mean, var, inv_std
 
 
@@ -181,7 +201,7 @@ def batchnorm_gradients_numpy(dout: np.ndarray, x_hat: np.ndarray, gamma: np.nda
 
     Parameters
     ----------
-    dout, x_hat : ndarray, shape (B, C, H, W)
+    dout, x_hat : ndarray, shape (B, C, ...)
     gamma, inv_std : ndarray, shape (C,)
     training : bool
 
@@ -189,10 +209,10 @@ def batchnorm_gradients_numpy(dout: np.ndarray, x_hat: np.ndarray, gamma: np.nda
     -------
     dx : shape of dout; dgamma, dbeta : shape (C,), dtype of dout
     """
-    axes, per_channel = (0, 2, 3), (1, -1, 1, 1)
+    axes, per_channel = _channel_axes(dout)
     m = dout.size // dout.shape[1]
     sum_dy = dout.sum(axis=axes, dtype=np.float64)                              # dβ
-    sum_dy_xh = np.einsum("bchw,bchw->c", dout, x_hat, dtype=np.float64)        # dγ
+    sum_dy_xh = _channel_dot(dout, x_hat)                                      # dγ
     zero = np.zeros(dout.shape[1], dtype=dout.dtype)
     shift = (sum_dy / m).astype(dout.dtype) if training else zero
     slope = (sum_dy_xh / m).astype(dout.dtype) if training else zero
@@ -207,19 +227,21 @@ def batchnorm_gradients_numpy(dout: np.ndarray, x_hat: np.ndarray, gamma: np.nda
 def _gradients_kernel(dout, x_hat, gamma, inv_std, training, dx, dgamma,
                       dbeta):  # pragma: no cover - compiled
     """numba twin of :func:`batchnorm_gradients_numpy`, writing into its last three arguments;
-    one channel per task, float64 sums."""
-    B, C, H, W = dout.shape
-    m = B * H * W
+    one channel per task, float64 sums in rows of partial sums as in
+    :func:`_normalize_kernel` (arrays ``(B, C, L)``)."""
+    B, C, L = dout.shape
+    m = B * L
     zero = dout.dtype.type(0)
     for c in prange(C):
-        sum_dy = 0.0
-        sum_dy_xh = 0.0
+        partial_dy = np.zeros(L)
+        partial_dy_xh = np.zeros(L)
         for b in range(B):
-            for i in range(H):
-                for j in range(W):
-                    d = np.float64(dout[b, c, i, j])
-                    sum_dy += d
-                    sum_dy_xh += d * np.float64(x_hat[b, c, i, j])
+            row, row_hat = dout[b, c], x_hat[b, c]
+            for i in range(L):
+                d = np.float64(row[i])
+                partial_dy[i] += d
+                partial_dy_xh[i] += d * np.float64(row_hat[i])
+        sum_dy, sum_dy_xh = partial_dy.sum(), partial_dy_xh.sum()
         dbeta[c] = sum_dy
         dgamma[c] = sum_dy_xh
         scale = gamma[c] * inv_std[c]                              # dout's dtype from here on
@@ -227,9 +249,9 @@ def _gradients_kernel(dout, x_hat, gamma, inv_std, training, dx, dgamma,
         if training:
             shift, slope = dout.dtype.type(sum_dy / m), dout.dtype.type(sum_dy_xh / m)
         for b in range(B):
-            for i in range(H):
-                for j in range(W):
-                    dx[b, c, i, j] = scale * (dout[b, c, i, j] - shift - x_hat[b, c, i, j] * slope)
+            row, row_hat, row_dx = dout[b, c], x_hat[b, c], dx[b, c]
+            for i in range(L):
+                row_dx[i] = scale * (row[i] - shift - row_hat[i] * slope)
 
 
 def batchnorm_gradients(dout: np.ndarray, x_hat: np.ndarray, gamma: np.ndarray,
@@ -249,11 +271,11 @@ def batchnorm_gradients(dout: np.ndarray, x_hat: np.ndarray, gamma: np.ndarray,
     -------
     dx : ndarray, the shape of dout; dgamma, dbeta : ndarray, shape (C,)
     """
-    shape4 = (dout.shape[0], dout.shape[1], -1, 1)
-    d4 = np.ascontiguousarray(dout).reshape(shape4)
-    xh4 = np.ascontiguousarray(x_hat).reshape(shape4)
+    shape3 = (dout.shape[0], dout.shape[1], -1)
+    d3 = np.ascontiguousarray(dout).reshape(shape3)
+    xh3 = np.ascontiguousarray(x_hat).reshape(shape3)
     dx, dgamma, dbeta = choose(_gradients_with_kernel, batchnorm_gradients_numpy)(
-        d4, xh4, gamma, inv_std, bool(training))
+        d3, xh3, gamma, inv_std, bool(training))
     return dx.reshape(dout.shape), dgamma, dbeta
 
 
