@@ -51,9 +51,8 @@ def torch_layer_step(torch, module, x: np.ndarray) -> Callable[[], object]:
     """Forward + backward of a torch module with an all-ones output gradient (input gradient
     included), as :func:`layer_timing.ttnet_layer_step` times ttnet's layers.
 
-    The gradient is a contiguous tensor, as in training: ``module(x).sum().backward()``
-    would hand the layer a broadcast (stride-0) gradient, which PyTorch's convolution
-    takes a slower path for (about 20 % slower for Conv2d 64→64 in one measurement)."""
+    The gradient is a contiguous tensor, as a layer gets in training (``module(x).sum()
+    .backward()`` would hand it a broadcast, stride-0 one)."""
     xt = torch.from_numpy(x).requires_grad_(True)
     with torch.no_grad():
         grad = torch.ones_like(module(xt))
