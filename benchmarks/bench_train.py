@@ -5,6 +5,7 @@ Run from the repository root::
     PYTHONPATH=. python benchmarks/bench_train.py               # 5 timed steps per case
     PYTHONPATH=. python benchmarks/bench_train.py --repeats 10
     PYTHONPATH=. python benchmarks/bench_train.py --quick       # 1 timed step per case
+    PYTHONPATH=. python benchmarks/bench_train.py --profile --models conv-fc   # time per layer type
 
 One *step* is what the trainer does per minibatch: forward, softmax
 cross-entropy, backward, and an SGD update with momentum 0.9 (no EMA, no data
@@ -121,14 +122,61 @@ def time_steps(name: str, input_shape: tuple[int, int, int], repeats: int,
             "gflop": gflop, "n_params": model.n_params}
 
 
-def main() -> None:
+def profile_step(name: str, input_shape: tuple[int, int, int], repeats: int,
+                 batch: int = BATCH) -> tuple[float, dict[str, tuple[float, float]]]:
+    """Where one training step of ``name`` spends its time, by layer type.
+
+    Runs the step layer by layer (the model's children in order, then the loss, then
+    the backward passes in reverse), timing each forward and backward call; returns the
+    median total step time in seconds (update excluded) and, per layer class name, the
+    median summed forward and backward seconds.
+    """
+    rng = np.random.default_rng(0)
+    model = models.build(name, input_shape=input_shape, num_classes=10, rng=0)
+    layers = list(model.children())
+    loss_fn = SoftmaxCrossEntropy()
+    x = rng.standard_normal((batch, *input_shape), dtype=np.float32)
+    y = rng.integers(0, 10, size=batch)
+    model.train()
+
+    def step() -> dict[tuple[str, str], float]:
+        spent: dict[tuple[str, str], float] = {}
+        h = x
+        for layer in layers:
+            start = time.perf_counter()
+            h = layer.forward(h)
+            key = (type(layer).__name__, "forward")
+            spent[key] = spent.get(key, 0.0) + time.perf_counter() - start
+        loss_fn.forward(h, y)
+        grad = loss_fn.backward()
+        for layer in reversed(layers):
+            start = time.perf_counter()
+            grad = layer.backward(grad)
+            key = (type(layer).__name__, "backward")
+            spent[key] = spent.get(key, 0.0) + time.perf_counter() - start
+        return spent
+
+    step()                                            # warm-up
+    runs = [step() for _ in range(repeats)]
+    total = statistics.median(sum(run.values()) for run in runs)
+    by_type: dict[str, tuple[float, float]] = {}
+    for kind in dict.fromkeys(type(layer).__name__ for layer in layers):
+        by_type[kind] = tuple(statistics.median(run.get((kind, d), 0.0) for run in runs)
+                              for d in ("forward", "backward"))
+    return total, by_type
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per case (default 5)")
     parser.add_argument("--quick", action="store_true",
                         help="1 timed step per case and 1 matmul repeat (a smoke run)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=models.MODEL_NAMES,
                         metavar="NAME", help=f"models to time (default: {' '.join(MODELS)})")
-    args = parser.parse_args()
+    parser.add_argument("--profile", action="store_true",
+                        help="also print, for each model at 3x32x32, the time of each layer "
+                             "type in a step")
+    args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
     repeats = 1 if args.quick else args.repeats
@@ -167,6 +215,16 @@ def main() -> None:
                 flops = f"{r['gflop']:>10.1f} {rate:>8.1f} {rate / matmul:>9.2f}"
             print(f"{name:<14} {shape_text:<8} {r['n_params']:>11,} {1e3 * r['median']:>10.0f} "
                   f"{1e3 * r['best']:>9.0f} {r['images_per_s']:>9.1f} {flops}", flush=True)
+
+    if args.profile:
+        for name in args.models:
+            total, by_type = profile_step(name, (3, 32, 32), repeats)
+            print(f"\nprofile: {name} at 3x32x32, one step without the update, median of "
+                  f"{repeats}: {1e3 * total:.0f} ms")
+            print(f"{'layer type':<16} {'forward ms':>10} {'backward ms':>11} {'share':>6}")
+            for kind, (fwd, bwd) in sorted(by_type.items(), key=lambda kv: -sum(kv[1])):
+                print(f"{kind:<16} {1e3 * fwd:>10.1f} {1e3 * bwd:>11.1f} "
+                      f"{(fwd + bwd) / total:>6.0%}")
 
     name, shape, target = TARGET
     if (name, shape) in results:

@@ -16,21 +16,23 @@ def bench():
 
 def test_fit_recovers_the_constants_that_made_the_times(bench):
     rng = np.random.default_rng(0)
-    wide_rate, other_rate, bandwidth = 150e9, 40e9, 10e9
+    rates = (150e9, 12e9, 40e9, 10e9)        # wide products, spatial step, other, bandwidth
     rows = []
     for _ in range(30):
-        wide, other, traffic = rng.uniform(1e8, 1e10), rng.uniform(1e7, 1e9), rng.uniform(1e7, 1e9)
-        seconds = wide / wide_rate + other / other_rate + traffic / bandwidth
-        rows.append((wide, other, traffic, seconds))
+        work = (rng.uniform(1e8, 1e10), rng.uniform(1e7, 1e9), rng.uniform(1e7, 1e9),
+                rng.uniform(1e7, 1e9))
+        rows.append((*work, sum(w / rate for w, rate in zip(work, rates))))
     fitted = bench.fit(rows)
-    np.testing.assert_allclose(fitted, (wide_rate, other_rate, bandwidth), rtol=1e-6)
+    np.testing.assert_allclose(fitted, rates, rtol=1e-6)
 
 
 def test_fit_keeps_constants_positive(bench):
     # times that need a negative memory term: the fit drops that term instead (infinite bandwidth)
-    rows = [(1e9, 0.0, 1e9, 1e9 / 100e9), (2e9, 0.0, 1e8, 2e9 / 100e9 + 1e-3)]
-    wide, other, bandwidth = bench.fit(rows)
-    assert wide > 0 and other > 0 and bandwidth > 0
+    rows = [(1e9, 1e8, 0.0, 1e9, 1e9 / 100e9 + 1e8 / 10e9),
+            (2e9, 1e8, 0.0, 1e8, 2e9 / 100e9 + 1e8 / 10e9 + 1e-3),
+            (1e9, 3e8, 0.0, 1e8, 1e9 / 100e9 + 3e8 / 10e9 + 1e-3)]
+    fitted = bench.fit(rows)
+    assert len(fitted) == 4 and all(rate > 0 for rate in fitted)
 
 
 def test_quick_run_prints_the_verdict(bench, capsys):
