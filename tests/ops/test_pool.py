@@ -144,3 +144,12 @@ def test_padding_never_takes_the_gradient_even_for_minus_infinity(numba):
         dx = max_pool2d_backward(np.ones_like(out), argmax, x.shape, 3, 1, 1)
     assert np.all(out == -np.inf)
     assert dx.sum() == 4.0
+
+
+def test_windows_larger_than_max_window_are_refused():
+    # the kernel counts window offsets in float32, exact up to 2**24 (np.zeros is lazy: cheap)
+    from ttnet.ops.pool import MAX_WINDOW
+    x = np.zeros((1, 1, 2, MAX_WINDOW // 2 + 1), np.float32)
+    with pytest.raises(ValueError, match=r"has 16777218 entries per window; max pooling "
+                                         r"supports at most 16777216"):
+        max_pool2d(x, (2, MAX_WINDOW // 2 + 1), 1)
