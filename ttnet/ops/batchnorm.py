@@ -111,8 +111,8 @@ def _normalize_kernel(x, gamma, beta, eps, training, mean, var, inv_std, x_hat,
     ``x`` is ``(B, C, L)`` (the pixels of a channel in one row). Each sum runs in a row
     of L partial sums, one per pixel, which the loop over the batch updates
     together, then adds up: a single running sum cannot be vectorised (each
-    addition waits for the one before), a row of independent ones can, and the
-    passes run 3–4× faster (``benchmarks/bench_layers.py``).
+    addition waits for the one before), a row of independent ones can. The
+    speed against the NumPy twin is printed by ``benchmarks/bench_layers.py``.
     """
     B, C, L = x.shape
     m = B * L
