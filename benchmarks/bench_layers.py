@@ -4,6 +4,7 @@ Run from the repository root::
 
     PYTHONPATH=. python benchmarks/bench_layers.py            # full run, batch 128
     PYTHONPATH=. python benchmarks/bench_layers.py --quick    # batch 16, one repeat
+    PYTHONPATH=. python benchmarks/bench_layers.py --only tiles   # one part of the run
 
 Prints, in one run so the numbers are comparable:
 
@@ -12,8 +13,10 @@ Prints, in one run so the numbers are comparable:
    and GFLOP/s, counting 2·MACs per product and 3 products (forward, weight
    gradient, input gradient): ``GFLOP = 3 · 2 · B·S·C·9·H'·W' / 1e9``; and the
    ratio to the matmul speed;
-   for both algorithms (im2col and Winograd's F(2×2, 3×3)), their ratio, and a
-   sweep of input channels showing where Winograd starts to pay;
+   for both algorithms (im2col and Winograd's F(2×2, 3×3)), their ratio, a
+   sweep of input channels showing where Winograd starts to pay, and a sweep of
+   channels, image sizes and batches by the number of 2×2 output tiles (the
+   other threshold of ``auto``);
 3. the numba kernels (im2col, col2im, Winograd's transforms, max-pool and
    batch-norm passes) against their NumPy twins (``TTNET_NUMBA=0``), and the
    speed-up (the Winograd rows time the whole convolution, products included);
@@ -40,6 +43,7 @@ the effect on your machine.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import time
@@ -54,7 +58,8 @@ from ttnet.ops import col2im, im2col
 from ttnet.ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ttnet.ops.im2col import _im2col_kernel, _im2col_numpy
 from ttnet.ops.pool import max_pool2d, max_pool2d_backward
-from ttnet.ops.winograd import winograd_conv3x3_backward, winograd_conv3x3_forward
+from ttnet.ops.winograd import (winograd_conv3x3_backward, winograd_conv3x3_forward,
+                                winograd_tiles)
 
 #: (in_channels, out_channels, height = width) of the paper's 3×3 convolutions (CIFAR-10).
 CONV_SHAPES = [(3, 64, 32), (64, 64, 32), (64, 128, 16), (128, 128, 16), (128, 128, 8)]
@@ -118,7 +123,8 @@ def bench_conv(batch: int, repeats: int, matmul: float) -> None:
     for c, s, hw in CONV_SHAPES:
         gflop = 3 * 2 * batch * s * c * 9 * hw * hw / 1e9
         both = {}
-        auto = F.conv_algorithm("auto", (3, 3), (1, 1), c)
+        auto = F.conv_algorithm("auto", (3, 3), (1, 1), c,
+                                tiles=batch * math.prod(winograd_tiles((hw, hw))))
         for algorithm in ("im2col", "winograd"):
             t_fwd, t_bwd, both[algorithm] = time_conv(c, s, hw, batch, repeats, algorithm, rng)
             ratio = f"{both['im2col'] / both['winograd']:.2f}×" if algorithm == "winograd" else ""
@@ -135,6 +141,30 @@ def bench_conv(batch: int, repeats: int, matmul: float) -> None:
         t_winograd = time_conv(c, 64, 32, batch, repeats, "winograd", rng)[2]
         print(f"| {c} | {t_im2col * 1e3:.1f} | {t_winograd * 1e3:.1f} | "
               f"{t_im2col / t_winograd:.2f}× |")
+
+
+#: (channels, output size) of the tile sweep, each at the batches of TILE_BATCHES that keep
+#: the input no larger than the paper's 128 × 64 × 32 × 32
+TILE_SHAPES = [(32, 32), (64, 32), (64, 16), (128, 16), (128, 8), (256, 8), (256, 4)]
+TILE_BATCHES = (2, 8, 32, 128)
+
+
+def bench_tiles(repeats: int, rng: np.random.Generator, quick: bool) -> None:
+    """Where Winograd pays by the number of 2×2 output tiles (C → C, 3×3, padding 1)."""
+    print(f"\n## Where Winograd pays: C→C @ H×H by the number of 2×2 output tiles "
+          f"B·⌈H/2⌉², fwd+bwd ms; auto uses it from {F.WINOGRAD_MIN_TILES} tiles\n")
+    print("| C | H | B | tiles | im2col ms | winograd ms | im2col / winograd | auto |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    for c, hw in TILE_SHAPES[:2] if quick else TILE_SHAPES:
+        for batch in TILE_BATCHES[:2] if quick else TILE_BATCHES:
+            if batch * c * hw * hw > 128 * 64 * 32 * 32:
+                continue
+            tiles = batch * math.prod(winograd_tiles((hw, hw)))
+            t_im2col = time_conv(c, c, hw, batch, repeats, "im2col", rng)[2]
+            t_winograd = time_conv(c, c, hw, batch, repeats, "winograd", rng)[2]
+            auto = F.conv_algorithm("auto", (3, 3), (1, 1), c, tiles=tiles)
+            print(f"| {c} | {hw} | {batch} | {tiles} | {t_im2col * 1e3:.2f} | "
+                  f"{t_winograd * 1e3:.2f} | {t_im2col / t_winograd:.2f}× | {auto} |")
 
 
 def bench_kernels(batch: int, repeats: int) -> None:
@@ -199,12 +229,18 @@ def bench_other_layers(batch: int, repeats: int) -> None:
         print(f"| {layer!r} | {(batch, *shape)} | {t * 1e3:.1f} |")
 
 
-def main() -> None:
+#: the parts of the run, in order (``--only``)
+SECTIONS = ["conv", "tiles", "kernels", "other"]
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="batch 16, 1 repeat (a smoke test)")
-    args = parser.parse_args()
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=SECTIONS, metavar="PART",
+                        help=f"run only these parts ({', '.join(SECTIONS)}; default: all)")
+    args = parser.parse_args(argv)
     batch, repeats = (16, 1) if args.quick else (args.batch, args.repeats)
 
     print(f"# ttnet layer benchmark — {platform.processor() or platform.machine()}, "
@@ -214,9 +250,14 @@ def main() -> None:
         for name in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY", "TTNET_NUMBA")))
     matmul = matmul_gflops(repeats)
     print(f"\nfloat32 matmul (2048×2048 @ 2048×2048): {matmul:.0f} GFLOP/s")
-    bench_conv(batch, repeats, matmul)
-    bench_kernels(batch, repeats)
-    bench_other_layers(batch, repeats)
+    if "conv" in args.only:
+        bench_conv(batch, repeats, matmul)
+    if "tiles" in args.only:
+        bench_tiles(repeats, np.random.default_rng(0), args.quick)
+    if "kernels" in args.only:
+        bench_kernels(batch, repeats)
+    if "other" in args.only:
+        bench_other_layers(batch, repeats)
 
 
 if __name__ == "__main__":

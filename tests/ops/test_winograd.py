@@ -178,12 +178,30 @@ def test_auto_runs_winograd_for_wide_3x3_stride_1_layers_only():
 
 
 @needs_numba
-def test_the_cache_records_the_algorithm_that_ran():
-    x = np.zeros((1, F.WINOGRAD_MIN_CHANNELS, 5, 5), np.float32)
-    w = np.zeros((2, F.WINOGRAD_MIN_CHANNELS, 3, 3), np.float32)
+def test_auto_runs_winograd_on_enough_tiles_only():
+    choose, wide, enough = F.conv_algorithm, F.WINOGRAD_MIN_CHANNELS, F.WINOGRAD_MIN_TILES
     with numba_path(True):
-        assert F.conv2d_forward(x, w, None, 1, 1)[1]["algorithm"] == "winograd"
-        assert F.conv2d_forward(x, w, None, 2, 1)[1]["algorithm"] == "im2col"
+        assert choose("auto", (3, 3), (1, 1), wide, tiles=enough) == "winograd"
+        assert choose("auto", (3, 3), (1, 1), wide, tiles=enough - 1) == "im2col"
+        assert choose("winograd", (3, 3), (1, 1), wide, tiles=1) == "winograd"   # asked for
+
+
+@pytest.mark.parametrize("tiles, error, words", [(0, ValueError, "tiles must be >= 1"),
+                                                  (2.5, TypeError, "tiles must be an integer")])
+def test_conv_algorithm_refuses_a_bad_tile_count(tiles, error, words):
+    with pytest.raises(error, match=words):
+        F.conv_algorithm("auto", (3, 3), (1, 1), 64, tiles=tiles)
+
+
+@needs_numba
+def test_the_cache_records_the_algorithm_that_ran():
+    # a 1 x 1 image padded by 1 has one 2 x 2 output tile per image: the batch counts the tiles
+    w = np.zeros((2, F.WINOGRAD_MIN_CHANNELS, 3, 3), np.float32)
+    enough = np.zeros((F.WINOGRAD_MIN_TILES, F.WINOGRAD_MIN_CHANNELS, 1, 1), np.float32)
+    with numba_path(True):
+        assert F.conv2d_forward(enough, w, None, 1, 1)[1]["algorithm"] == "winograd"
+        assert F.conv2d_forward(enough[1:], w, None, 1, 1)[1]["algorithm"] == "im2col"
+        assert F.conv2d_forward(enough, w, None, 2, 1)[1]["algorithm"] == "im2col"
 
 
 @pytest.mark.parametrize("numba", [True, False])

@@ -18,6 +18,7 @@ same dtype and raises ``TypeError`` otherwise; ttnet never converts silently.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from ..ops._numba import numba_enabled
 from ..ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
 from ..ops.pool import max_pool2d, max_pool2d_backward, pool_params, window_slice
-from ..ops.winograd import winograd_conv3x3_backward, winograd_conv3x3_forward
+from ..ops.winograd import winograd_conv3x3_backward, winograd_conv3x3_forward, winograd_tiles
 from ..ops.workspace import check_workspace, scratch
 
 __all__ = [
@@ -164,24 +165,40 @@ CONV_ALGORITHMS = ("auto", "im2col", "winograd")
 #: 16 input channels and Winograd 1.1× faster at 32.
 WINOGRAD_MIN_CHANNELS = 32
 
+#: ... and only on at least this many 2×2 output tiles, ``B·⌈H'/2⌉·⌈W'/2⌉`` (when the caller
+#: knows the batch): on fewer, the 16 products are short and the transforms' fixed costs
+#: dominate. The tile sweep of ``benchmarks/bench_layers.py`` (C → C for C = 32–256,
+#: H' = 4–32, batches 2–128, 28 cases) measured im2col faster on 8 of the 9 cases of 128
+#: tiles or fewer (up to 3×), Winograd faster on 11 of the 12 cases of 2,048 tiles or more
+#: (1.15–1.70×), and 512 tiles the break-even: Winograd ahead at 32–128 channels
+#: (1.05–1.46×), behind at 256 (0.76–0.80×).
+WINOGRAD_MIN_TILES = 512
 
-def conv_algorithm(algorithm: Any, kernel_size: Any, stride: Any, in_channels: int) -> str:
+
+def conv_algorithm(algorithm: Any, kernel_size: Any, stride: Any, in_channels: int,
+                   tiles: int | None = None) -> str:
     """The algorithm :func:`conv2d_forward` runs: ``"im2col"`` or ``"winograd"``.
 
     ``"auto"`` picks Winograd's F(2×2, 3×3) for a 3×3 kernel at stride 1 with
-    at least :data:`WINOGRAD_MIN_CHANNELS` input channels when the numba
-    kernels are on (its NumPy twins are references, not fast paths), else im2col.
+    at least :data:`WINOGRAD_MIN_CHANNELS` input channels and, if ``tiles`` (the
+    output's 2×2 tiles over the whole batch, ``B·⌈H'/2⌉·⌈W'/2⌉``) is given, at
+    least :data:`WINOGRAD_MIN_TILES` of them, when the numba kernels
+    are on (its NumPy twins are references, not fast paths); else im2col.
     ``"winograd"`` for another kernel size or stride raises ``ValueError``.
     """
     algorithm = check_choice(algorithm, "algorithm", CONV_ALGORITHMS)
     kernel_size, stride, _ = window_params(kernel_size, stride)
     in_channels = check_int(in_channels, "in_channels", minimum=1)
+    if tiles is not None:
+        tiles = check_int(tiles, "tiles", minimum=1)
     winograd_fits = kernel_size == (3, 3) and stride == (1, 1)
     if algorithm == "winograd" and not winograd_fits:
         raise ValueError(f"algorithm='winograd' needs a 3x3 kernel at stride 1, got kernel "
                          f"{kernel_size} and stride {stride}; use 'im2col' or 'auto'")
     if algorithm == "auto":
-        fast = winograd_fits and in_channels >= WINOGRAD_MIN_CHANNELS and numba_enabled()
+        enough_work = in_channels >= WINOGRAD_MIN_CHANNELS and (
+            tiles is None or tiles >= WINOGRAD_MIN_TILES)
+        fast = winograd_fits and enough_work and numba_enabled()
         algorithm = "winograd" if fast else "im2col"
     return algorithm
 
@@ -247,7 +264,8 @@ def conv2d_forward(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
     cache = {"x_shape": x.shape, "weight": weight, "has_bias": bias is not None,
              "stride": stride, "padding": padding, "workspace": workspace,
              "out_shape": (B, S, Ho, Wo), "dtype": x.dtype,
-             "algorithm": conv_algorithm(algorithm, (kh, kw), stride, C)}
+             "algorithm": conv_algorithm(algorithm, (kh, kw), stride, C,
+                                         tiles=B * math.prod(winograd_tiles((Ho, Wo))))}
     if cache["algorithm"] == "winograd":
         out, cache["v"], cache["u"] = winograd_conv3x3_forward(x, weight, padding,
                                                                workspace=workspace)

@@ -102,8 +102,9 @@ class Conv2d(Module):
     algorithm : {"auto", "im2col", "winograd"}
         How to compute the convolution (:func:`ttnet.nn.functional.conv_algorithm`);
         ``"auto"`` runs Winograd's algorithm for 3×3 stride-1 kernels on
-        ``WINOGRAD_MIN_CHANNELS`` (32) or more input channels when the numba kernels
-        are on, im2col otherwise.
+        ``WINOGRAD_MIN_CHANNELS`` (32) or more input channels and a batch of at least
+        ``WINOGRAD_MIN_TILES`` (512) 2×2 output tiles when the numba kernels are on,
+        im2col otherwise (decided on every call, from the batch it gets).
 
     Attributes
     ----------

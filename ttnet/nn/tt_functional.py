@@ -683,9 +683,9 @@ def _dense_conv_cost(B: int, C: int, S: int, in_hw: tuple[int, int], out_hw: tup
     and backward, by the algorithm :func:`~ttnet.nn.functional.conv2d_forward` runs."""
     P, l2 = out_hw[0] * out_hw[1], kernel[0] * kernel[1]
     x_size, y_size = B * C * in_hw[0] * in_hw[1], B * S * P
-    if conv_algorithm("auto", kernel, stride, C) == "winograd":
-        th, tw = winograd_tiles(out_hw)
-        T = B * th * tw
+    th, tw = winograd_tiles(out_hw)
+    T = B * th * tw
+    if conv_algorithm("auto", kernel, stride, C, tiles=T) == "winograd":
         products = 2 * 16 * T * S * C                      # one stack of 16 products
         wide = sum(_wide(products, inner) for inner in (C, S, T))      # M, dV, dU
         # 16·T·C numbers: V written, read by the forward product and by dU, dV written and

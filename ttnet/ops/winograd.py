@@ -50,7 +50,9 @@ the im2col product on layers of 64 or 128 channels. On thin layers the 16
 products are too narrow to pay for the transforms: im2col was 1.8× faster at 4
 input channels, 1.2× at 16, and Winograd 1.1× faster at 32 (the same
 benchmark's channel sweep), so ``conv2d_forward`` runs Winograd's algorithm
-only from :data:`ttnet.nn.functional.WINOGRAD_MIN_CHANNELS` (32) input channels up.
+only from :data:`ttnet.nn.functional.WINOGRAD_MIN_CHANNELS` (32) input channels up,
+and only on batches of at least :data:`ttnet.nn.functional.WINOGRAD_MIN_TILES`
+(512) 2×2 output tiles: on fewer the products are short (the benchmark's tile sweep).
 The transforms are written as additions rather than products with the
 matrices above, so that a NaN in the input reaches exactly the outputs whose
 window contains it, as in the direct convolution. (An infinity can become a
