@@ -128,8 +128,10 @@ def profile_step(name: str, input_shape: tuple[int, int, int], repeats: int,
 
     Runs the step layer by layer (the model's children in order, then the loss, then
     the backward passes in reverse), timing each forward and backward call; returns the
-    median total step time in seconds (update excluded) and, per layer class name, the
-    median summed forward and backward seconds.
+    median over the ``repeats`` steps of their layers' total time in seconds (the loss and
+    the update are not timed) and, per layer class name, the median of its summed forward
+    and of its summed backward seconds. Each figure is its own median, so over several
+    repeats the shares of the layer types need not add up to exactly 100 %.
     """
     rng = np.random.default_rng(0)
     model = models.build(name, input_shape=input_shape, num_classes=10, rng=0)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ttnet.nn import tt_functional
+from ttnet.ops import numba_enabled
 from ttnet.nn.tt_layers import TTConv2d, TTLinear
 
 
@@ -148,7 +149,13 @@ def test_tt_conv_sequential_cost_counts_the_spatial_product_and_the_core_steps(
     assert layer.cost(shape)["sequential"]["flops"] == spatial + steps_flops(recorded_steps)
 
 
-@pytest.mark.parametrize("in_modes, out_modes, ranks, l, stride, padding, shape", CONV_CASES)
+# the cases above run im2col; this one has 32 · 4 · 4 = 512 output tiles of 64 channels, where
+# the full algorithm's convolution runs by Winograd's algorithm when numba is on
+WINOGRAD_CASE = ((4, 4, 4), (4, 4, 4), 4, 3, 1, 1, (32, 64, 8, 8))
+
+
+@pytest.mark.parametrize("in_modes, out_modes, ranks, l, stride, padding, shape",
+                         CONV_CASES + [WINOGRAD_CASE])
 def test_tt_conv_full_cost_is_the_kernel_chain_and_the_dense_convolution_that_runs(
         in_modes, out_modes, ranks, l, stride, padding, shape):
     layer = TTConv2d(in_modes, out_modes, ranks, l, stride=stride, padding=padding,
@@ -157,7 +164,10 @@ def test_tt_conv_full_cost_is_the_kernel_chain_and_the_dense_convolution_that_ru
     S = math.prod(out_modes)
     Ho, Wo = (H + 2 * padding - l) // stride + 1, (W + 2 * padding - l) // stride + 1
     layer.forward(np.zeros(shape, np.float32))
-    if layer._cache["conv"]["algorithm"] == "winograd":        # 16 products over the tiles
+    winograd = (in_modes, out_modes, ranks, l, stride, padding, shape) == WINOGRAD_CASE \
+        and numba_enabled()
+    assert layer._cache["conv"]["algorithm"] == ("winograd" if winograd else "im2col")
+    if winograd:                                                # 16 products over the tiles
         T = B * ((Ho + 1) // 2) * ((Wo + 1) // 2)
         count = 16 * product_fwd_bwd("SK,KX->SX", (S, C), (C, T))
     else:                                                       # one im2col product

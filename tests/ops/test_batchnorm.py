@@ -51,19 +51,21 @@ def test_nan_propagates():
     assert np.isnan(out[:, 1]).all() and np.isfinite(out[:, 0]).all()
 
 
+@pytest.mark.parametrize("shape", [(4, 3, 2, 5), (6, 3), (4, 3, 10)])   # NCHW, (B, C), kernels'
 @pytest.mark.parametrize("training", [True, False])
-def test_numpy_twins_are_the_textbook_formulas(training):
-    """batchnorm_normalize_numpy / batchnorm_gradients_numpy against the formula in float64."""
+def test_numpy_twins_are_the_textbook_formulas(training, shape):
+    """batchnorm_normalize_numpy / batchnorm_gradients_numpy against the formula in float64,
+    for every layout they are given: NCHW, BatchNorm1d's (B, C) and the kernels' (B, C, L)."""
     from ttnet.ops.batchnorm import batchnorm_gradients_numpy, batchnorm_normalize_numpy
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((4, 3, 2, 5)) * 2 + 1
+    x = rng.standard_normal(shape) * 2 + 1
+    axes, c = (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
     gamma, beta = rng.standard_normal(3), rng.standard_normal(3)
     mean_in, var_in = rng.standard_normal(3), rng.random(3) + 0.5
     out, x_hat, mean, var, inv_std = batchnorm_normalize_numpy(x, gamma, beta, 1e-5, training,
                                                                mean_in, var_in)
-    mu = x.mean(axis=(0, 2, 3)) if training else mean_in
-    sigma2 = x.var(axis=(0, 2, 3)) if training else var_in
-    c = (1, -1, 1, 1)
+    mu = x.mean(axis=axes) if training else mean_in
+    sigma2 = x.var(axis=axes) if training else var_in
     ref_hat = (x - mu.reshape(c)) / np.sqrt(sigma2.reshape(c) + 1e-5)
     np.testing.assert_allclose(x_hat, ref_hat, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(out, gamma.reshape(c) * ref_hat + beta.reshape(c), rtol=1e-12,
@@ -71,8 +73,8 @@ def test_numpy_twins_are_the_textbook_formulas(training):
     np.testing.assert_allclose(var, sigma2, rtol=1e-12)
     dy = rng.standard_normal(x.shape)
     dx, dgamma, dbeta = batchnorm_gradients_numpy(dy, x_hat, gamma, inv_std, training)
-    np.testing.assert_allclose(dbeta, dy.sum(axis=(0, 2, 3)), rtol=1e-12)
-    np.testing.assert_allclose(dgamma, (dy * ref_hat).sum(axis=(0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(dbeta, dy.sum(axis=axes), rtol=1e-12)
+    np.testing.assert_allclose(dgamma, (dy * ref_hat).sum(axis=axes), rtol=1e-12)
     m = x.size // 3
     s = (gamma / np.sqrt(sigma2 + 1e-5)).reshape(c)
     ref_dx = s * (dy - dbeta.reshape(c) / m - ref_hat * dgamma.reshape(c) / m) if training \

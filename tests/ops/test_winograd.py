@@ -186,7 +186,7 @@ def test_auto_runs_winograd_on_enough_tiles_only():
         assert choose("winograd", (3, 3), (1, 1), wide, tiles=1) == "winograd"   # asked for
 
 
-@pytest.mark.parametrize("tiles, error, words", [(0, ValueError, "tiles must be >= 1"),
+@pytest.mark.parametrize("tiles, error, words", [(-1, ValueError, "tiles must be >= 0"),
                                                   (2.5, TypeError, "tiles must be an integer")])
 def test_conv_algorithm_refuses_a_bad_tile_count(tiles, error, words):
     with pytest.raises(error, match=words):
@@ -286,3 +286,10 @@ def test_winograd_refuses_other_kernels_and_mismatched_arrays():
         W.winograd_conv3x3_backward(y, v, u, None, 1)
     with pytest.raises(ValueError, match=r"out_hw\[0\] must be >= 1"):
         W.winograd_tiles((-3, 5))
+
+
+def test_tile_count_is_the_batch_times_the_tiles_of_one_output():
+    assert W.winograd_tile_count(3, (5, 4)) == 3 * 3 * 2           # ⌈5/2⌉ · ⌈4/2⌉ per image
+    assert W.winograd_tile_count(0, (8, 8)) == 0
+    with pytest.raises(ValueError, match="batch must be >= 0"):
+        W.winograd_tile_count(-1, (8, 8))

@@ -18,7 +18,6 @@ same dtype and raises ``TypeError`` otherwise; ttnet never converts silently.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -29,7 +28,8 @@ from ..ops._numba import numba_enabled
 from ..ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
 from ..ops.pool import max_pool2d, max_pool2d_backward, pool_params, window_slice
-from ..ops.winograd import winograd_conv3x3_backward, winograd_conv3x3_forward, winograd_tiles
+from ..ops.winograd import (winograd_conv3x3_backward, winograd_conv3x3_forward,
+                             winograd_tile_count)
 from ..ops.workspace import check_workspace, scratch
 
 __all__ = [
@@ -171,7 +171,9 @@ WINOGRAD_MIN_CHANNELS = 32
 #: H' = 4–32, batches 2–128, 28 cases) measured im2col faster on 8 of the 9 cases of 128
 #: tiles or fewer (up to 3×), Winograd faster on 11 of the 12 cases of 2,048 tiles or more
 #: (1.15–1.70×), and 512 tiles the break-even: Winograd ahead at 32–128 channels
-#: (1.05–1.46×), behind at 256 (0.76–0.80×).
+#: (1.05–1.46×), behind at 256 (0.76–0.80×). The threshold knowingly loses there (256
+#: channels at 8×8, batch 32, is the case ``benchmarks/bench_tt_algorithms.py`` misses);
+#: a rule by channels and tiles would need a finer sweep than the factors of 4 measured.
 WINOGRAD_MIN_TILES = 512
 
 
@@ -181,8 +183,9 @@ def conv_algorithm(algorithm: Any, kernel_size: Any, stride: Any, in_channels: i
 
     ``"auto"`` picks Winograd's F(2×2, 3×3) for a 3×3 kernel at stride 1 with
     at least :data:`WINOGRAD_MIN_CHANNELS` input channels and, if ``tiles`` (the
-    output's 2×2 tiles over the whole batch, ``B·⌈H'/2⌉·⌈W'/2⌉``) is given, at
-    least :data:`WINOGRAD_MIN_TILES` of them, when the numba kernels
+    output's 2×2 tiles over the whole batch, ``B·⌈H'/2⌉·⌈W'/2⌉``,
+    :func:`~ttnet.ops.winograd.winograd_tile_count`) is given, at least
+    :data:`WINOGRAD_MIN_TILES` of them, when the numba kernels
     are on (its NumPy twins are references, not fast paths); else im2col.
     ``"winograd"`` for another kernel size or stride raises ``ValueError``.
     """
@@ -190,7 +193,7 @@ def conv_algorithm(algorithm: Any, kernel_size: Any, stride: Any, in_channels: i
     kernel_size, stride, _ = window_params(kernel_size, stride)
     in_channels = check_int(in_channels, "in_channels", minimum=1)
     if tiles is not None:
-        tiles = check_int(tiles, "tiles", minimum=1)
+        tiles = check_int(tiles, "tiles", minimum=0)
     winograd_fits = kernel_size == (3, 3) and stride == (1, 1)
     if algorithm == "winograd" and not winograd_fits:
         raise ValueError(f"algorithm='winograd' needs a 3x3 kernel at stride 1, got kernel "
@@ -265,7 +268,7 @@ def conv2d_forward(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
              "stride": stride, "padding": padding, "workspace": workspace,
              "out_shape": (B, S, Ho, Wo), "dtype": x.dtype,
              "algorithm": conv_algorithm(algorithm, (kh, kw), stride, C,
-                                         tiles=B * math.prod(winograd_tiles((Ho, Wo))))}
+                                         tiles=winograd_tile_count(B, (Ho, Wo)))}
     if cache["algorithm"] == "winograd":
         out, cache["v"], cache["u"] = winograd_conv3x3_forward(x, weight, padding,
                                                                workspace=workspace)

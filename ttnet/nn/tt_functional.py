@@ -67,7 +67,7 @@ from ..ops.im2col import conv_output_shape, window_params
 from ..ops.kernel_layouts import (kernel_to_matrix, kernel_to_naive_tensor, matrix_to_kernel,
                                   naive_tensor_to_kernel)
 from ..ops.spatial_step import spatial_step_backward, spatial_step_forward
-from ..ops.winograd import winograd_tiles
+from ..ops.winograd import winograd_tile_count
 from ..tt.cores import (check_cores, core_steps_backward, core_steps_forward, tt_full_backward,
                         tt_full_forward, tt_matrix_full_backward, tt_matrix_full_forward)
 from .functional import (Cache, check_bias, check_dout, check_same_dtype, conv2d_backward,
@@ -199,7 +199,7 @@ def _costs(**algorithms: tuple[int, int, int, int, int]) -> dict[str, dict[str, 
     from ``name=(flops, wide_flops, spatial_flops, bytes, traffic)``."""
     return {name: {"flops": flops, "wide_flops": wide, "spatial_flops": spatial,
                    "bytes": nbytes, "traffic": traffic,
-                   "seconds": estimated_seconds(flops, wide, traffic, spatial)}
+                   "seconds": estimated_seconds(flops, wide, traffic, spatial_flops=spatial)}
             for name, (flops, wide, spatial, nbytes, traffic) in algorithms.items()}
 
 
@@ -426,7 +426,8 @@ def tt_conv2d_full_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None
                            workspace: dict | None = None) -> tuple[np.ndarray, Cache]:
     """TT-conv layer by the "full" algorithm: build the kernel, then the dense convolution
     (:func:`ttnet.nn.functional.conv2d_forward`: im2col, or Winograd's F(2×2, 3×3) for a 3×3
-    kernel at stride 1 on 32 or more input channels with numba on).
+    kernel at stride 1 on 32 or more input channels and 512 or more output tiles with numba
+    on: :func:`~ttnet.nn.functional.conv_algorithm`).
 
     Parameters
     ----------
@@ -683,8 +684,7 @@ def _dense_conv_cost(B: int, C: int, S: int, in_hw: tuple[int, int], out_hw: tup
     and backward, by the algorithm :func:`~ttnet.nn.functional.conv2d_forward` runs."""
     P, l2 = out_hw[0] * out_hw[1], kernel[0] * kernel[1]
     x_size, y_size = B * C * in_hw[0] * in_hw[1], B * S * P
-    th, tw = winograd_tiles(out_hw)
-    T = B * th * tw
+    T = winograd_tile_count(B, out_hw)
     if conv_algorithm("auto", kernel, stride, C, tiles=T) == "winograd":
         products = 2 * 16 * T * S * C                      # one stack of 16 products
         wide = sum(_wide(products, inner) for inner in (C, S, T))      # M, dV, dU

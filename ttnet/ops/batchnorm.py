@@ -35,7 +35,7 @@ given, and a NaN or ±inf entry of x gives NaN or ±inf in y at that entry and
 NaN in dx there: dx uses the same formula as in training with shift = slope =
 0, and ``x̂·0`` is NaN for a non-finite x̂, so a non-finite input is never
 turned into a finite gradient. ``(B, C)`` arrays (BatchNorm1d) are handled as
-``(B, C, 1, 1)``. ``benchmarks/bench_layers.py`` prints the kernels' speed
+``(B, C, 1)``. ``benchmarks/bench_layers.py`` prints the kernels' speed
 against the twins.
 """
 
@@ -70,7 +70,7 @@ def batchnorm_normalize_numpy(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray
                               var: np.ndarray | None = None):
     """The batch-norm forward formula in NumPy (the twin of the numba kernel).
 
-    Per channel c, over the m = B·H·W values of x[:, c]:
+    Per channel c, over the m values of x[:, c] (m = B·H·W for an NCHW array):
 
         μ = Σ x / m,   σ² = Σ (x − μ)² / m   (training; else the given mean, var)
         x̂ = (x − μ) / √(σ² + ε),   y = γ x̂ + β

@@ -133,8 +133,8 @@ def _max_pool_kernel(x, kh, kw, sh, sw, ph, pw, out, argmax):  # pragma: no cove
     the candidate is compared with ``>`` alone, which is the rule only without
     NaN: a plane that holds a NaN takes the first loop for all its windows.
     ``benchmarks/bench_layers.py`` prints the speed against the twin (2 cores,
-    float32, batch 128, 3×3 windows, stride 2): 5.7–6.7× faster with the first
-    loop alone, 14–16× with the second. The vectoriser is fragile here — one
+    float32, batch 128, 3×3 windows, stride 2): 14–16× faster; it measured
+    5.7–6.7× when this kernel had only the first loop (an earlier version). The vectoriser is fragile here — one
     more condition on the ``if has_nan`` below halved the speed — so time any
     edit.
     """

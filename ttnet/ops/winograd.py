@@ -65,14 +65,14 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_float_array, check_int_sequence, describe
+from .._checks import as_float_array, check_int, check_int_sequence, describe
 from ..blas import batched_matmul
 from ._numba import choose, numba_kernel, prange
 from .im2col import conv_output_shape, window_params
 from .workspace import check_workspace, scratch
 
 __all__ = ["winograd_conv3x3_forward", "winograd_conv3x3_backward", "winograd_tiles",
-           "FILTER_TRANSFORM", "INPUT_TRANSFORM", "OUTPUT_TRANSFORM", "STACK_PADDING"]
+           "winograd_tile_count", "FILTER_TRANSFORM", "INPUT_TRANSFORM", "OUTPUT_TRANSFORM", "STACK_PADDING"]
 
 #: G (4 × 3): the filter transform ``U = G g Gᵀ``.
 FILTER_TRANSFORM = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -87,6 +87,13 @@ def winograd_tiles(out_hw: tuple[int, int]) -> tuple[int, int]:
     """Tiles ``(⌈H'/2⌉, ⌈W'/2⌉)`` covering an output of size ``(H', W')`` (each >= 1)."""
     Ho, Wo = check_int_sequence(out_hw, "out_hw", length=2, minimum=1)
     return (Ho + 1) // 2, (Wo + 1) // 2
+
+
+def winograd_tile_count(batch: int, out_hw: tuple[int, int]) -> int:
+    """The 2×2 output tiles of a whole batch, ``B·⌈H'/2⌉·⌈W'/2⌉`` (0 for an empty batch):
+    the number of columns of Winograd's 16 products."""
+    th, tw = winograd_tiles(out_hw)
+    return check_int(batch, "batch", minimum=0) * th * tw
 
 
 #: Numbers of padding between the 16 matrices of a transformed stack (one 64-byte cache line
