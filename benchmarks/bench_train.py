@@ -90,17 +90,24 @@ def dense_step_gflop(model, input_shape, batch: int) -> float | None:
     return 3 * 2 * macs * batch / 1e9
 
 
-def time_steps(name: str, input_shape: tuple[int, int, int], repeats: int,
-               batch: int = BATCH) -> dict:
-    """Build ``name`` at width 1 and time ``repeats`` training steps after one warm-up step."""
+def build_case(name: str, input_shape: tuple[int, int, int], batch: int):
+    """``name`` at width 1 in training mode, a random float32 batch ``(batch, *input_shape)``
+    and random labels, the same for every timing of the case."""
     rng = np.random.default_rng(0)
     model = models.build(name, input_shape=input_shape, num_classes=10, rng=0)
-    gflop = dense_step_gflop(model, input_shape, batch)
-    loss_fn = SoftmaxCrossEntropy()
-    optimizer = SGD(model, lr=0.01, momentum=0.9)
     x = rng.standard_normal((batch, *input_shape), dtype=np.float32)
     y = rng.integers(0, 10, size=batch)
     model.train()
+    return model, x, y
+
+
+def time_steps(name: str, input_shape: tuple[int, int, int], repeats: int,
+               batch: int = BATCH) -> dict:
+    """Build ``name`` at width 1 and time ``repeats`` training steps after one warm-up step."""
+    model, x, y = build_case(name, input_shape, batch)
+    gflop = dense_step_gflop(model, input_shape, batch)
+    loss_fn = SoftmaxCrossEntropy()
+    optimizer = SGD(model, lr=0.01, momentum=0.9)
 
     def step() -> float:
         logits = model.forward(x)
@@ -133,13 +140,9 @@ def profile_step(name: str, input_shape: tuple[int, int, int], repeats: int,
     and of its summed backward seconds. Each figure is its own median, so over several
     repeats the shares of the layer types need not add up to exactly 100 %.
     """
-    rng = np.random.default_rng(0)
-    model = models.build(name, input_shape=input_shape, num_classes=10, rng=0)
+    model, x, y = build_case(name, input_shape, batch)
     layers = list(model.children())
     loss_fn = SoftmaxCrossEntropy()
-    x = rng.standard_normal((batch, *input_shape), dtype=np.float32)
-    y = rng.integers(0, 10, size=batch)
-    model.train()
 
     def step() -> dict[tuple[str, str], float]:
         spent: dict[tuple[str, str], float] = {}
@@ -221,8 +224,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.profile:
         for name in args.models:
             total, by_type = profile_step(name, (3, 32, 32), repeats)
-            print(f"\nprofile: {name} at 3x32x32, one step without the update, median of "
-                  f"{repeats}: {1e3 * total:.0f} ms")
+            print(f"\nprofile: {name} at 3x32x32, the layers of one step (loss and update not "
+                  f"timed), median of {repeats}: {1e3 * total:.0f} ms")
             print(f"{'layer type':<16} {'forward ms':>10} {'backward ms':>11} {'share':>6}")
             for kind, (fwd, bwd) in sorted(by_type.items(), key=lambda kv: -sum(kv[1])):
                 print(f"{kind:<16} {1e3 * fwd:>10.1f} {1e3 * bwd:>11.1f} "

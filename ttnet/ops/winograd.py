@@ -72,7 +72,8 @@ from .im2col import conv_output_shape, window_params
 from .workspace import check_workspace, scratch
 
 __all__ = ["winograd_conv3x3_forward", "winograd_conv3x3_backward", "winograd_tiles",
-           "winograd_tile_count", "FILTER_TRANSFORM", "INPUT_TRANSFORM", "OUTPUT_TRANSFORM", "STACK_PADDING"]
+           "winograd_tile_count", "FILTER_TRANSFORM", "INPUT_TRANSFORM", "OUTPUT_TRANSFORM",
+           "STACK_PADDING"]
 
 #: G (4 × 3): the filter transform ``U = G g Gᵀ``.
 FILTER_TRANSFORM = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -295,6 +296,7 @@ def _output_adjoint_kernel(dy, dm):  # pragma: no cover - compiled
                 out[1, 0, q], out[1, 1, q], out[1, 2, q], out[1, 3, q] = _a(r10, r11)
                 out[2, 0, q], out[2, 1, q], out[2, 2, q], out[2, 3, q] = _a(r20, r21)
                 out[3, 0, q], out[3, 1, q], out[3, 2, q], out[3, 3, q] = _a(r30, r31)
+
 
 # ---------------------------------------------------------------- the filter transform  U = G g Gᵀ
 def _filter_transform(weight: np.ndarray) -> np.ndarray:
