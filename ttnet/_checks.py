@@ -144,6 +144,17 @@ def check_int_sequence(values: Any, name: str, *, length: int | None = None,
     return tuple(out)
 
 
+def check_batch_shape(values: Any, name: str, *, length: int) -> tuple[int, ...]:
+    """Return the shape of a batch, ``(B, ...)``, as a tuple of ints: ``length`` entries, the
+    batch size ``B >= 0`` (an empty batch is a valid batch) and every other size ``>= 1``."""
+    shape = check_int_sequence(values, name, length=length, minimum=None)
+    for k, size in enumerate(shape):
+        if size < (0 if k == 0 else 1):
+            raise ValueError(f"{name}[{k}] must be >= {0 if k == 0 else 1}, got {size} (in "
+                             f"{name}={shape}; only the batch size {name}[0] may be 0)")
+    return shape
+
+
 def check_eps(eps: Any, name: str = "eps") -> float | None:
     """Check a relative accuracy: None, or a real number in [0, 1)."""
     if eps is None:

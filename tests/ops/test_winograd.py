@@ -263,8 +263,8 @@ def test_winograd_refuses_other_kernels_and_mismatched_arrays():
         W.winograd_conv3x3_forward(x, np.zeros((3, 2, 5, 5)))
     with pytest.raises(TypeError, match="weight must have x's dtype float64"):
         W.winograd_conv3x3_forward(x, np.zeros((3, 2, 3, 3), np.float32))
-    with pytest.raises(ValueError, match="at least one image and one channel"):
-        W.winograd_conv3x3_forward(np.zeros((0, 2, 5, 5)), np.zeros((3, 2, 3, 3)))
+    with pytest.raises(ValueError, match="at least one channel each"):
+        W.winograd_conv3x3_forward(np.zeros((1, 0, 5, 5)), np.zeros((3, 0, 3, 3)))
     with pytest.raises(TypeError, match="workspace must be a dict or None"):
         W.winograd_conv3x3_forward(x, np.zeros((3, 2, 3, 3)), workspace=[])
     y, v, u = W.winograd_conv3x3_forward(x, np.zeros((3, 2, 3, 3)), 1)

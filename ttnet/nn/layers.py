@@ -369,7 +369,7 @@ class Flatten(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, "x", min_ndim=2, finite=False)
-        out = x.reshape(x.shape[0], -1)
+        out = x.reshape(x.shape[0], math.prod(x.shape[1:]))    # not -1: B may be 0
         self._cache = {"x_shape": x.shape, "out_shape": out.shape, "dtype": x.dtype}
         return out
 

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._checks import (as_float_array, check_bool, check_dtype, check_int, check_int_sequence,
+from .._checks import (as_float_array, check_bool, check_dtype, check_batch_shape, check_int,
                       check_rng)
 from ..ops.im2col import window_params
 from ..ops.kernel_layouts import check_channel_modes, conv_kernel_to_naive_tt, conv_kernel_to_tt
@@ -156,7 +156,7 @@ class TTLinear(_TTMatrixLayer):
 
         ``input_shape`` is ``(B, N)``; see :func:`ttnet.nn.tt_functional.tt_linear_cost`.
         """
-        input_shape = check_int_sequence(input_shape, "input_shape", length=2, minimum=1)
+        input_shape = check_batch_shape(input_shape, "input_shape", length=2)
         itemsize = self.cores[0].dtype.itemsize
         return TF.tt_linear_cost(self.in_modes, self.out_modes, self.ranks, input_shape[0],
                                  itemsize)
@@ -293,7 +293,7 @@ class TTConv2d(_TTMatrixLayer):
 
         ``input_shape`` is ``(B, C, H, W)``; see :func:`ttnet.nn.tt_functional.tt_conv2d_cost`.
         """
-        input_shape = check_int_sequence(input_shape, "input_shape", length=4, minimum=1)
+        input_shape = check_batch_shape(input_shape, "input_shape", length=4)
         return TF.tt_conv2d_cost(self.in_modes, self.out_modes, self.ranks, self.kernel_size,
                                  input_shape, self.stride, self.padding,
                                  self.cores[0].dtype.itemsize)

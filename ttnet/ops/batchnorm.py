@@ -41,6 +41,8 @@ against the twins.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._numba import choose, numba_kernel, prange
@@ -57,8 +59,8 @@ def _channel_axes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``Σ a·b`` per channel (axis 1), the products formed and summed in float64."""
-    B, C = a.shape[:2]
-    return np.einsum("bcl,bcl->c", a.reshape(B, C, -1), b.reshape(B, C, -1), dtype=np.float64)
+    shape3 = a.shape[:2] + (math.prod(a.shape[2:]),)       # (B, C, L), also when B = 0
+    return np.einsum("bcl,bcl->c", a.reshape(shape3), b.reshape(shape3), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -164,7 +166,7 @@ def batchnorm_normalize(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps:
     out, x_hat : ndarrays of the shape and dtype of x
     mean, var, inv_std : ndarrays, shape (C,), dtype of x (``inv_std = 1/√(σ² + ε)``)
     """
-    x3 = np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
+    x3 = np.ascontiguousarray(x).reshape(x.shape[:2] + (math.prod(x.shape[2:]),))  # (B, C, L)
     if not training:
         mean, var = np.array(mean, dtype=x.dtype), np.array(var, dtype=x.dtype)
     out, x_hat, mean, var, inv_std = choose(_normalize_with_kernel, batchnorm_normalize_numpy)(
@@ -271,7 +273,7 @@ def batchnorm_gradients(dout: np.ndarray, x_hat: np.ndarray, gamma: np.ndarray,
     -------
     dx : ndarray, the shape of dout; dgamma, dbeta : ndarray, shape (C,)
     """
-    shape3 = (dout.shape[0], dout.shape[1], -1)
+    shape3 = dout.shape[:2] + (math.prod(dout.shape[2:]),)          # (B, C, L)
     d3 = np.ascontiguousarray(dout).reshape(shape3)
     xh3 = np.ascontiguousarray(x_hat).reshape(shape3)
     dx, dgamma, dbeta = choose(_gradients_with_kernel, batchnorm_gradients_numpy)(

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_float_array, check_int_sequence, check_pair
+from .._checks import as_float_array, check_batch_shape, check_int_sequence, check_pair
 from ._numba import choose, numba_kernel, prange
 
 __all__ = ["window_params", "conv_output_shape", "im2col", "col2im", "conv2d_loop"]
@@ -331,7 +331,7 @@ def col2im(cols: Any, input_shape: Any, kernel_size: Any, stride: Any = 1, paddi
     then one strided NumPy ``+=`` per kernel offset.
     """
     cols = as_float_array(cols, "cols", ndim=2, finite=False)
-    B, C, H, W = check_int_sequence(input_shape, "input_shape", length=4, minimum=1)
+    B, C, H, W = check_batch_shape(input_shape, "input_shape", length=4)
     (kh, kw), (sh, sw), (ph, pw) = window_params(kernel_size, stride, padding)
     Ho, Wo = conv_output_shape((H, W), kernel_size, stride, padding)
     expected = (C * kh * kw, B * Ho * Wo)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_float_array, check_int_sequence
+from .._checks import as_float_array, check_batch_shape
 from ._numba import choose, numba_kernel, prange
 from .im2col import conv_output_shape, window_params
 
@@ -295,7 +295,7 @@ def max_pool2d_backward(dout: Any, argmax: Any, input_shape: Any, kernel_size: A
     dx : ndarray, shape (B, C, H, W), dtype of dout
     """
     dout = np.ascontiguousarray(as_float_array(dout, "dout", ndim=4, finite=False))
-    B, C, H, W = check_int_sequence(input_shape, "input_shape", length=4, minimum=1)
+    B, C, H, W = check_batch_shape(input_shape, "input_shape", length=4)
     (kh, kw), (sh, sw), (ph, pw), out_hw = pool_params((H, W), kernel_size, stride, padding)
     argmax = np.ascontiguousarray(argmax)
     if dout.shape != (B, C, *out_hw) or argmax.shape != dout.shape:

@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_float_array, check_int, check_int_sequence, describe
+from .._checks import as_float_array, check_batch_shape, check_int, check_int_sequence, describe
 from ..blas import batched_matmul
 from ._numba import choose, numba_kernel, prange
 from .im2col import conv_output_shape, window_params
@@ -323,9 +323,9 @@ def _check_inputs(x: Any, weight: Any, padding: Any, workspace: Any):
     """
     x = as_float_array(x, "x", ndim=4, finite=False)
     weight = as_float_array(weight, "weight", ndim=4, finite=False)
-    if min(x.shape[:2]) < 1 or weight.shape[0] < 1:
-        raise ValueError(f"x and weight need at least one image and one channel, got x of "
-                         f"shape {x.shape} and weight of shape {weight.shape}")
+    if x.shape[1] < 1 or weight.shape[0] < 1:
+        raise ValueError(f"x and weight need at least one channel each (an empty batch is "
+                         f"allowed), got x of shape {x.shape} and weight of shape {weight.shape}")
     check_workspace(workspace)
     if weight.shape[1:] != (x.shape[1], 3, 3):
         raise ValueError(f"weight must have shape (S, {x.shape[1]}, 3, 3) for x of shape "
@@ -398,7 +398,7 @@ def winograd_conv3x3_backward(dy: Any, v: np.ndarray, u: np.ndarray,
     dy = as_float_array(dy, "dy", ndim=4, finite=False)
     u = as_float_array(u, "u", ndim=3, finite=False)
     v = as_float_array(v, "v", ndim=3, finite=False)
-    B, C, H, W = check_int_sequence(x_shape, "x_shape", length=4, minimum=1)
+    B, C, H, W = check_batch_shape(x_shape, "x_shape", length=4)
     _, _, (ph, pw) = window_params(3, 1, padding)
     check_workspace(workspace)
     out_hw = conv_output_shape((H, W), 3, 1, (ph, pw))
