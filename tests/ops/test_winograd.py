@@ -42,6 +42,19 @@ def test_the_one_dimensional_algorithm_is_a_three_tap_correlation():
     np.testing.assert_allclose(y, [d[0:3] @ g, d[1:4] @ g], rtol=1e-14)
 
 
+def test_the_filter_transform_is_g_g_gt_for_every_filter_and_its_adjoint():
+    """U = G g Gᵀ for every channel pair, and its adjoint dg = Gᵀ dU G, one filter at a time."""
+    rng = np.random.default_rng(2)
+    G = W.FILTER_TRANSFORM
+    g = rng.standard_normal((3, 5, 3, 3))                          # S = 3, C = 5
+    du = rng.standard_normal((16, 3, 5))
+    u, dg = W._filter_transform(g), W._filter_transform_backward(du)
+    for s in range(3):
+        for c in range(5):
+            np.testing.assert_allclose(u[:, s, c].reshape(4, 4), G @ g[s, c] @ G.T, rtol=1e-13)
+            np.testing.assert_allclose(dg[s, c], G.T @ du[:, s, c].reshape(4, 4) @ G, rtol=1e-13)
+
+
 @pytest.mark.parametrize("numba", [True, False])
 def test_transforms_compute_their_matrix_formulas(numba):
     """The additions in the kernels and twins are Bᵀ d B, Aᵀ M A and their transposes."""
