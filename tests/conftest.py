@@ -10,9 +10,13 @@ Profiles (select with ``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE=NAME
 
 import os
 
-import numpy as np
-import pytest
-from hypothesis import HealthCheck, settings
+# Before NumPy loads OpenBLAS, as `import ttnet` does it for a user who imports ttnet first
+# (ttnet/__init__.py; without it ttnet warns, since NumPy is then loaded before ttnet).
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 _common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=30, **_common)

@@ -16,12 +16,30 @@ Oseledets (2011). Subpackages, lowest first:
 import os as _os
 import sys as _sys
 
-# OpenBLAS worker threads busy-wait after every matrix product; numba kernels that run
-# right after one then share the cores with them and slow down about 2x
-# (benchmarks/bench_layers.py). A short spin timeout avoids that. It only takes effect if
-# NumPy is not loaded yet, and a value the user has set is kept.
+
+def _numpy_uses_openblas() -> bool:
+    """True if the loaded NumPy was built with OpenBLAS (False when it cannot tell)."""
+    try:
+        blas = _sys.modules["numpy"].__config__.CONFIG["Build Dependencies"]["blas"]["name"]
+    except (AttributeError, KeyError, TypeError):
+        return False
+    return "openblas" in str(blas).lower()
+
+
+# OpenBLAS worker threads busy-wait for about 0.1 s after every threaded matrix product;
+# numba kernels that run right after one then share the cores with them and slow down
+# about 2x (docs/design_notes.md, "One OpenBLAS setting at import"). A short spin timeout
+# avoids that. OpenBLAS reads it once, when NumPy loads it, so it can only be set here if
+# NumPy is not loaded yet; a value the user has set is always kept. If NumPy came first,
+# remember it: the first numba kernel to run then says so, once (ttnet.ops._numba).
+_OPENBLAS_SPINS = False
 if "numpy" not in _sys.modules:
     _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+else:
+    _OPENBLAS_SPINS = ("OPENBLAS_THREAD_TIMEOUT" not in _os.environ
+                       and len(_os.sched_getaffinity(0)) > 1
+                       and _os.environ.get("OPENBLAS_NUM_THREADS", "").strip() != "1"
+                       and _numpy_uses_openblas())
 
 from .tt import TTMatrix, TTTensor, factorize, max_ranks, tt_round, tt_svd  # noqa: E402
 

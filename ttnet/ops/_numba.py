@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from typing import Callable, TypeVar
 
 import numpy as np
@@ -101,14 +102,36 @@ def numba_kernel(func: F | None = None, *, parallel: bool = True) -> F | Callabl
     return decorate(func) if func is not None else decorate
 
 
+#: The warning :func:`choose` gives, once, when NumPy was imported before ttnet.
+SPIN_WARNING = (
+    "NumPy was imported before ttnet, so ttnet could not shorten OpenBLAS's busy-waiting "
+    "after matrix products, and numba kernels share the cores with the waiting threads "
+    "(a training step measured up to 1.4x slower). Import ttnet before NumPy and before "
+    "anything that imports it (matplotlib, torch, ...), or set OPENBLAS_THREAD_TIMEOUT=4 in "
+    "the environment before Python starts.")
+_spin_warned = False
+
+
 def choose(kernel: F, twin: F) -> F:
     """Return ``kernel`` if :func:`numba_enabled` else its NumPy ``twin`` (same signature).
 
     The twin is returned wrapped so that it runs under ``np.errstate(all="ignore")``
     (the kernel emits no floating-point warnings, so neither does the twin);
-    ``choose(k, t).__wrapped__ is t``.
+    ``choose(k, t).__wrapped__ is t``. The first kernel chosen in a process where NumPy
+    was imported before ttnet warns (:data:`SPIN_WARNING`; ``ttnet/__init__.py``).
     """
-    return kernel if numba_enabled() else _without_fp_warnings(twin)
+    if not numba_enabled():
+        return _without_fp_warnings(twin)
+    global _spin_warned
+    if not _spin_warned and _openblas_spins():
+        _spin_warned = True
+        warnings.warn(SPIN_WARNING, RuntimeWarning, stacklevel=3)
+    return kernel
+
+
+def _openblas_spins() -> bool:
+    from .. import _OPENBLAS_SPINS
+    return _OPENBLAS_SPINS
 
 
 def _without_fp_warnings(twin: F) -> F:
