@@ -17,6 +17,13 @@ import os as _os
 import sys as _sys
 
 
+def _cpu_count() -> int:
+    """The CPUs this process may run on (all of the machine's where the OS cannot tell)."""
+    if hasattr(_os, "sched_getaffinity"):
+        return len(_os.sched_getaffinity(0))
+    return _os.cpu_count() or 1
+
+
 def _numpy_uses_openblas() -> bool:
     """True if the loaded NumPy was built with OpenBLAS (False when it cannot tell)."""
     try:
@@ -37,7 +44,7 @@ if "numpy" not in _sys.modules:
     _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 else:
     _OPENBLAS_SPINS = ("OPENBLAS_THREAD_TIMEOUT" not in _os.environ
-                       and len(_os.sched_getaffinity(0)) > 1
+                       and _cpu_count() > 1
                        and _os.environ.get("OPENBLAS_NUM_THREADS", "").strip() != "1"
                        and _numpy_uses_openblas())
 

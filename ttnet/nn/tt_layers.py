@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._checks import (as_float_array, check_bool, check_dtype, check_batch_shape, check_int,
+from .._checks import (as_float_array, check_batch_shape, check_bool, check_dtype, check_int,
                       check_rng)
 from ..ops.im2col import window_params
 from ..ops.kernel_layouts import check_channel_modes, conv_kernel_to_naive_tt, conv_kernel_to_tt

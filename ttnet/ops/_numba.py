@@ -109,7 +109,7 @@ SPIN_WARNING = (
     "(a training step measured up to 1.4x slower). Import ttnet before NumPy and before "
     "anything that imports it (matplotlib, torch, ...), or set OPENBLAS_THREAD_TIMEOUT=4 in "
     "the environment before Python starts.")
-_spin_warned = False
+_spin_checked = False
 
 
 def choose(kernel: F, twin: F) -> F:
@@ -122,16 +122,13 @@ def choose(kernel: F, twin: F) -> F:
     """
     if not numba_enabled():
         return _without_fp_warnings(twin)
-    global _spin_warned
-    if not _spin_warned and _openblas_spins():
-        _spin_warned = True
-        warnings.warn(SPIN_WARNING, RuntimeWarning, stacklevel=3)
+    global _spin_checked
+    if not _spin_checked:                  # the first kernel of the process
+        _spin_checked = True
+        from .. import _OPENBLAS_SPINS     # decided by ttnet/__init__.py at import
+        if _OPENBLAS_SPINS:
+            warnings.warn(SPIN_WARNING, RuntimeWarning, stacklevel=3)
     return kernel
-
-
-def _openblas_spins() -> bool:
-    from .. import _OPENBLAS_SPINS
-    return _OPENBLAS_SPINS
 
 
 def _without_fp_warnings(twin: F) -> F:
