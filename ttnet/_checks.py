@@ -149,9 +149,10 @@ def check_batch_shape(values: Any, name: str, *, length: int) -> tuple[int, ...]
     batch size ``B >= 0`` (an empty batch is a valid batch) and every other size ``>= 1``."""
     shape = check_int_sequence(values, name, length=length, minimum=None)
     for k, size in enumerate(shape):
-        if size < (0 if k == 0 else 1):
-            raise ValueError(f"{name}[{k}] must be >= {0 if k == 0 else 1}, got {size} (in "
-                             f"{name}={shape}; only the batch size {name}[0] may be 0)")
+        minimum = 0 if k == 0 else 1
+        if size < minimum:
+            raise ValueError(f"{name}[{k}] must be >= {minimum}, got {size} (in {name}={shape}; "
+                             f"only the batch size {name}[0] may be 0)")
     return shape
 
 

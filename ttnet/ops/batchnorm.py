@@ -57,10 +57,15 @@ def _channel_axes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
 
 
+def _as_bcl(a: np.ndarray) -> np.ndarray:
+    """``a`` (B, C, ...) as a C-contiguous (B, C, L) array, L the product of the trailing sizes
+    (written out rather than -1, which NumPy cannot infer when B = 0)."""
+    return np.ascontiguousarray(a).reshape(a.shape[:2] + (math.prod(a.shape[2:]),))
+
+
 def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``Σ a·b`` per channel (axis 1), the products formed and summed in float64."""
-    shape3 = a.shape[:2] + (math.prod(a.shape[2:]),)       # (B, C, L), also when B = 0
-    return np.einsum("bcl,bcl->c", a.reshape(shape3), b.reshape(shape3), dtype=np.float64)
+    return np.einsum("bcl,bcl->c", _as_bcl(a), _as_bcl(b), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -166,7 +171,7 @@ def batchnorm_normalize(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps:
     out, x_hat : ndarrays of the shape and dtype of x
     mean, var, inv_std : ndarrays, shape (C,), dtype of x (``inv_std = 1/√(σ² + ε)``)
     """
-    x3 = np.ascontiguousarray(x).reshape(x.shape[:2] + (math.prod(x.shape[2:]),))  # (B, C, L)
+    x3 = _as_bcl(x)
     if not training:
         mean, var = np.array(mean, dtype=x.dtype), np.array(var, dtype=x.dtype)
     out, x_hat, mean, var, inv_std = choose(_normalize_with_kernel, batchnorm_normalize_numpy)(
@@ -273,9 +278,7 @@ def batchnorm_gradients(dout: np.ndarray, x_hat: np.ndarray, gamma: np.ndarray,
     -------
     dx : ndarray, the shape of dout; dgamma, dbeta : ndarray, shape (C,)
     """
-    shape3 = dout.shape[:2] + (math.prod(dout.shape[2:]),)          # (B, C, L)
-    d3 = np.ascontiguousarray(dout).reshape(shape3)
-    xh3 = np.ascontiguousarray(x_hat).reshape(shape3)
+    d3, xh3 = _as_bcl(dout), _as_bcl(x_hat)
     dx, dgamma, dbeta = choose(_gradients_with_kernel, batchnorm_gradients_numpy)(
         d3, xh3, gamma, inv_std, bool(training))
     return dx.reshape(dout.shape), dgamma, dbeta
