@@ -130,19 +130,23 @@ def time_steps(name: str, input_shape: tuple[int, int, int], repeats: int,
 
 
 def profile_step(name: str, input_shape: tuple[int, int, int], repeats: int,
-                 batch: int = BATCH) -> tuple[float, dict[str, tuple[float, float]]]:
+                 batch: int = BATCH
+                 ) -> tuple[float, dict[str, tuple[float, float]], dict[str, float]]:
     """Where one training step of ``name`` spends its time, by layer type.
 
     Runs the step layer by layer (the model's children in order, then the loss, then
-    the backward passes in reverse), timing each forward and backward call; returns the
-    median over the ``repeats`` steps of their layers' total time in seconds (the loss and
-    the update are not timed) and, per layer class name, the median of its summed forward
-    and of its summed backward seconds. Each figure is its own median, so over several
-    repeats the shares of the layer types need not add up to exactly 100 %.
+    the backward passes in reverse, then the SGD update), timing each forward and
+    backward call; returns the median over the ``repeats`` steps of their layers' total
+    time in seconds; per layer class name, the median of its summed forward and of its
+    summed backward seconds; and the medians of the loss (forward and backward together)
+    and of the SGD update, which are not in the layers' total. Each figure is its own
+    median, so over several repeats the shares of the layer types need not add up to
+    exactly 100 %.
     """
     model, x, y = build_case(name, input_shape, batch)
     layers = list(model.children())
     loss_fn = SoftmaxCrossEntropy()
+    optimizer = SGD(model, lr=0.01, momentum=0.9)
 
     def step() -> dict[tuple[str, str], float]:
         spent: dict[tuple[str, str], float] = {}
@@ -152,23 +156,29 @@ def profile_step(name: str, input_shape: tuple[int, int, int], repeats: int,
             h = layer.forward(h)
             key = (type(layer).__name__, "forward")
             spent[key] = spent.get(key, 0.0) + time.perf_counter() - start
+        start = time.perf_counter()
         loss_fn.forward(h, y)
         grad = loss_fn.backward()
+        spent["loss"] = time.perf_counter() - start
         for layer in reversed(layers):
             start = time.perf_counter()
             grad = layer.backward(grad)
             key = (type(layer).__name__, "backward")
             spent[key] = spent.get(key, 0.0) + time.perf_counter() - start
+        start = time.perf_counter()
+        optimizer.step()
+        spent["SGD update"] = time.perf_counter() - start
         return spent
 
     step()                                            # warm-up
     runs = [step() for _ in range(repeats)]
-    total = statistics.median(sum(run.values()) for run in runs)
+    outside = {key: statistics.median(run[key] for run in runs) for key in ("loss", "SGD update")}
+    total = statistics.median(sum(v for k, v in run.items() if k not in outside) for run in runs)
     by_type: dict[str, tuple[float, float]] = {}
     for kind in dict.fromkeys(type(layer).__name__ for layer in layers):
         by_type[kind] = tuple(statistics.median(run.get((kind, d), 0.0) for run in runs)
                               for d in ("forward", "backward"))
-    return total, by_type
+    return total, by_type, outside
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -223,13 +233,15 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.profile:
         for name in args.models:
-            total, by_type = profile_step(name, (3, 32, 32), repeats)
-            print(f"\nprofile: {name} at 3x32x32, the layers of one step (loss and update not "
-                  f"timed), median of {repeats}: {1e3 * total:.0f} ms")
+            total, by_type, outside = profile_step(name, (3, 32, 32), repeats)
+            print(f"\nprofile: {name} at 3x32x32, the layers of one step, median of {repeats}: "
+                  f"{1e3 * total:.0f} ms")
             print(f"{'layer type':<16} {'forward ms':>10} {'backward ms':>11} {'share':>6}")
             for kind, (fwd, bwd) in sorted(by_type.items(), key=lambda kv: -sum(kv[1])):
                 print(f"{kind:<16} {1e3 * fwd:>10.1f} {1e3 * bwd:>11.1f} "
                       f"{(fwd + bwd) / total:>6.0%}")
+            print("besides the layers: " + ", ".join(f"{key} {1e3 * seconds:.1f} ms"
+                                                    for key, seconds in outside.items()))
 
     name, shape, target = TARGET
     if (name, shape) in results:

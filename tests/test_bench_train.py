@@ -17,13 +17,14 @@ def bench():
 
 
 def test_profile_covers_every_layer_type_and_adds_up_to_the_step(bench):
-    total, by_type = bench.profile_step("conv", (1, 32, 32), repeats=1, batch=4)
+    total, by_type, outside = bench.profile_step("conv", (1, 32, 32), repeats=1, batch=4)
     model = models.build("conv", input_shape=(1, 32, 32), num_classes=10, rng=0)
     assert set(by_type) == {type(layer).__name__ for layer in model.children()}
     assert all(fwd >= 0 and bwd >= 0 for fwd, bwd in by_type.values())
     # one run: the total is the sum of the timed calls
     assert sum(fwd + bwd for fwd, bwd in by_type.values()) == pytest.approx(total, rel=1e-9)
     assert by_type["Conv2d"][0] > 0 and by_type["Conv2d"][1] > 0
+    assert set(outside) == {"loss", "SGD update"} and all(t > 0 for t in outside.values())
 
 
 def test_quick_run_with_profile_prints_the_table(bench, capsys):
@@ -31,6 +32,7 @@ def test_quick_run_with_profile_prints_the_table(bench, capsys):
     out = capsys.readouterr().out
     assert "profile: conv at 3x32x32" in out
     assert "Conv2d" in out and "share" in out
+    assert "besides the layers: loss" in out and "SGD update" in out
 
 
 def test_bad_repeats_is_an_error(bench):

@@ -27,6 +27,28 @@ def test_conv2d_functional_gradient_check(setup):
     assert result.passed(TOL), str(result)
 
 
+def _read_only(array):
+    array.flags.writeable = False
+    return array
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_backward_writes_dweight_into_the_given_array(dtype):
+    """``dweight_out`` receives exactly the bits of the allocating path, and is returned."""
+    rng = np.random.default_rng(0)
+    x, weight = rng.standard_normal((7, 5)).astype(dtype), rng.standard_normal((3, 5)).astype(dtype)
+    out, cache = F.linear_forward(x, weight, np.zeros(3, dtype))
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx, dweight, dbias = F.linear_backward(dout, cache)
+    target = np.full_like(weight, np.nan)
+    dx_into, dweight_into, dbias_into = F.linear_backward(dout, cache, dweight_out=target)
+    assert dweight_into is target
+    np.testing.assert_array_equal(target, dweight)
+    np.testing.assert_array_equal(dx_into, dx)
+    np.testing.assert_array_equal(dbias_into, dbias)
+    np.testing.assert_allclose(dweight, dout.T @ x, rtol=1e-6)
+
+
 @pytest.mark.parametrize("call, error, words", [
     (lambda: F.conv2d_forward(np.ones((1, 1, 3, 3)), np.ones((2, 1, 2, 2)), np.ones(3)),
      ValueError, r"bias must have shape \(2,\)"),
@@ -35,6 +57,18 @@ def test_conv2d_functional_gradient_check(setup):
      "dout must have the shape of the forward output"),
     (lambda: F.linear_backward(np.ones((1, 2), np.float32), F.linear_forward(
         np.ones((1, 3)), np.ones((2, 3)))[1]), TypeError, "dout must have the dtype"),
+    (lambda: F.linear_backward(np.ones((1, 2)), F.linear_forward(
+        np.ones((1, 3)), np.ones((2, 3)))[1], dweight_out=[[0.0] * 3] * 2), TypeError,
+     r"dweight_out must be a NumPy array, got .*\(list\)"),
+    (lambda: F.linear_backward(np.ones((1, 2)), F.linear_forward(
+        np.ones((1, 3)), np.ones((2, 3)))[1], dweight_out=np.zeros((3, 2))), ValueError,
+     r"dweight_out must have the weight's shape \(2, 3\) and dtype float64"),
+    (lambda: F.linear_backward(np.ones((1, 2)), F.linear_forward(
+        np.ones((1, 3)), np.ones((2, 3)))[1], dweight_out=np.zeros((2, 3), np.float32)),
+     ValueError, "dweight_out must have the weight's shape"),
+    (lambda: F.linear_backward(np.ones((1, 2)), F.linear_forward(
+        np.ones((1, 3)), np.ones((2, 3)))[1], dweight_out=_read_only(np.zeros((2, 3)))),
+     ValueError, "dweight_out must be writeable"),
     (lambda: F.batchnorm_forward(np.ones((3, 2)), None, np.zeros(2)), ValueError,
      "gamma is required"),
     (lambda: F.batchnorm_forward(np.ones((3, 2)), np.ones(2), np.zeros(2), training=False),

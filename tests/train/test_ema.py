@@ -20,6 +20,21 @@ def test_update_formula_without_warmup():
     assert ema.num_updates == 2
 
 
+def test_float32_updates_of_every_parameter_are_the_formula_bit_for_bit(rng):
+    """The update's temporary s − p is one array reused across parameters and updates:
+    each update equals ``s − (1 − δ)·(s − p)`` evaluated in float32 with fresh arrays."""
+    model = Sequential(Linear(6, 4, rng=0), Linear(4, 9, rng=1))
+    ema = EMA(model, decay=0.9, warmup=False)
+    expected = {name: p.copy() for name, p in model.params.items()}
+    for _ in range(3):
+        for name, p in model.params.items():
+            p[...] = rng.standard_normal(p.shape)
+            expected[name] = expected[name] - np.float32(0.1) * (expected[name] - p)
+        ema.update()
+        for name in expected:
+            assert np.array_equal(ema.shadow[name], expected[name]), name
+
+
 def test_warmup_decay_follows_tensorflow_num_updates():
     ema = EMA(Linear(2, 1, rng=0), decay=0.999)
     decays = []

@@ -127,6 +127,23 @@ def test_float32_update_is_the_float32_formula():
     assert np.array_equal(layer.params["weight"], expected)
 
 
+def test_momentum_updates_of_many_shapes_are_the_float32_formula_bit_for_bit(rng):
+    """The update's temporary is one array reused across parameters of different sizes
+    (larger before smaller and back) and steps: every step equals the textbook expression."""
+    m = Params(np.float32, big=np.zeros((6, 5)), small=np.zeros(3), mid=np.zeros((2, 7)))
+    opt = SGD(m, lr=0.1, momentum=0.9)
+    params = {k: v.copy() for k, v in m.params.items()}
+    velocity = {k: np.zeros_like(v) for k, v in params.items()}
+    for _ in range(4):
+        for name, g in m.grads.items():
+            g[...] = rng.standard_normal(g.shape)
+            velocity[name] = np.float32(0.9) * velocity[name] + g
+            params[name] = params[name] - np.float32(0.1) * velocity[name]
+        opt.step()
+        for name in params:
+            assert np.array_equal(m.params[name], params[name]), name
+
+
 def test_updates_are_in_place_so_views_follow():
     layer = Linear(3, 2, rng=0)
     weight = layer.params["weight"]

@@ -67,8 +67,9 @@ class Linear(Module):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Write ``grads["weight"]`` (and ``grads["bias"]``) of the last forward; return dx."""
-        dx, dweight, dbias = F.linear_backward(dout, self._last_cache())
-        self._write_grads(weight=dweight, bias=dbias)
+        dx, _, dbias = F.linear_backward(dout, self._last_cache(),
+                                         dweight_out=self.grads["weight"])
+        self._write_grads(bias=dbias)
         return dx
 
     def weight(self) -> np.ndarray:

@@ -33,6 +33,7 @@ import numpy as np
 
 from .._checks import check_bool, check_in_range, describe
 from ..nn.module import Module
+from ..ops.workspace import scratch_prefix
 
 __all__ = ["EMA"]
 
@@ -86,6 +87,7 @@ class EMA:
         self.shadow: dict[str, np.ndarray] = {name: p.copy() for name, p in self.params.items()}
         self.num_updates = 0
         self._applied = False
+        self._workspace: dict[str, np.ndarray] = {}     # the update's temporary s − p
 
     def current_decay(self) -> float:
         """δ of the next :meth:`update`."""
@@ -101,7 +103,9 @@ class EMA:
         rate = 1.0 - self.current_decay()
         for name, s in self.shadow.items():
             p = self.params[name]
-            s -= p.dtype.type(rate) * (s - p)
+            step = np.subtract(s, p, out=scratch_prefix(self._workspace, "step", s.shape, s.dtype))
+            step *= p.dtype.type(rate)
+            s -= step
         self.num_updates += 1
 
     @contextlib.contextmanager

@@ -24,6 +24,7 @@ import numpy as np
 
 from .._checks import check_bool, check_in_range, describe
 from ..nn.module import Module
+from ..ops.workspace import scratch_prefix
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
@@ -74,6 +75,13 @@ class Optimizer:
             self.grads[name] = g
         self.lr = lr
         self.step_count = 0
+        self._workspace: dict[str, np.ndarray] = {}     # the updates' temporaries
+
+    def _temporary(self, p: np.ndarray) -> np.ndarray:
+        """An uninitialised array shaped like ``p``, reused from one parameter and step to the
+        next (for the paper's 13.9-million-parameter network, a fresh 50 MB array every step
+        costs as much as the arithmetic that fills it)."""
+        return scratch_prefix(self._workspace, "update", p.shape, p.dtype)
 
     @property
     def lr(self) -> float:
@@ -214,7 +222,7 @@ class SGD(Optimizer):
             d = g + t(self.momentum) * v if self.nesterov else v
         else:
             d = g
-        p -= t(self.lr) * d
+        p -= np.multiply(d, t(self.lr), out=self._temporary(p))
 
     def _state_arrays(self) -> dict[str, dict[str, np.ndarray]]:
         return {"momentum": self.velocity} if self.momentum else {}
