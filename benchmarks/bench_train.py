@@ -148,8 +148,10 @@ def profile_step(name: str, input_shape: tuple[int, int, int], repeats: int,
     loss_fn = SoftmaxCrossEntropy()
     optimizer = SGD(model, lr=0.01, momentum=0.9)
 
-    def step() -> dict[tuple[str, str], float]:
+    def step() -> tuple[dict[tuple[str, str], float], dict[str, float]]:
+        """One step: seconds per (layer type, direction), and of the loss and the update."""
         spent: dict[tuple[str, str], float] = {}
+        outside: dict[str, float] = {}
         h = x
         for layer in layers:
             start = time.perf_counter()
@@ -159,7 +161,7 @@ def profile_step(name: str, input_shape: tuple[int, int, int], repeats: int,
         start = time.perf_counter()
         loss_fn.forward(h, y)
         grad = loss_fn.backward()
-        spent["loss"] = time.perf_counter() - start
+        outside["loss"] = time.perf_counter() - start
         for layer in reversed(layers):
             start = time.perf_counter()
             grad = layer.backward(grad)
@@ -167,17 +169,18 @@ def profile_step(name: str, input_shape: tuple[int, int, int], repeats: int,
             spent[key] = spent.get(key, 0.0) + time.perf_counter() - start
         start = time.perf_counter()
         optimizer.step()
-        spent["SGD update"] = time.perf_counter() - start
-        return spent
+        outside["SGD update"] = time.perf_counter() - start
+        return spent, outside
 
     step()                                            # warm-up
     runs = [step() for _ in range(repeats)]
-    outside = {key: statistics.median(run[key] for run in runs) for key in ("loss", "SGD update")}
-    total = statistics.median(sum(v for k, v in run.items() if k not in outside) for run in runs)
+    total = statistics.median(sum(spent.values()) for spent, _ in runs)
     by_type: dict[str, tuple[float, float]] = {}
     for kind in dict.fromkeys(type(layer).__name__ for layer in layers):
-        by_type[kind] = tuple(statistics.median(run.get((kind, d), 0.0) for run in runs)
+        by_type[kind] = tuple(statistics.median(spent.get((kind, d), 0.0) for spent, _ in runs)
                               for d in ("forward", "backward"))
+    outside = {key: statistics.median(other[key] for _, other in runs)
+               for key in ("loss", "SGD update")}
     return total, by_type, outside
 
 

@@ -103,7 +103,8 @@ class EMA:
         rate = 1.0 - self.current_decay()
         for name, s in self.shadow.items():
             p = self.params[name]
-            step = np.subtract(s, p, out=scratch_prefix(self._workspace, "step", s.shape, s.dtype))
+            step = scratch_prefix(self._workspace, "step", s.shape, s.dtype)
+            np.subtract(s, p, out=step)
             step *= p.dtype.type(rate)
             s -= step
         self.num_updates += 1

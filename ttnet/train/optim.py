@@ -75,13 +75,6 @@ class Optimizer:
             self.grads[name] = g
         self.lr = lr
         self.step_count = 0
-        self._workspace: dict[str, np.ndarray] = {}     # the updates' temporaries
-
-    def _temporary(self, p: np.ndarray) -> np.ndarray:
-        """An uninitialised array shaped like ``p``, reused from one parameter and step to the
-        next (for the paper's 13.9-million-parameter network, a fresh 50 MB array every step
-        costs as much as the arithmetic that fills it)."""
-        return scratch_prefix(self._workspace, "update", p.shape, p.dtype)
 
     @property
     def lr(self) -> float:
@@ -210,6 +203,9 @@ class SGD(Optimizer):
         self.weight_decay = check_in_range(weight_decay, "weight_decay", 0.0, np.inf, include_high=False)
         self.velocity: dict[str, np.ndarray] = (
             {name: np.zeros_like(p) for name, p in self.params.items()} if self.momentum else {})
+        # η·d goes into one reused array: for the paper's 13.9-million-parameter network a
+        # fresh 50 MB array every step costs as much as the arithmetic that fills it
+        self._workspace: dict[str, np.ndarray] = {}
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         t = p.dtype.type                     # cast every scalar: no float64 creep
@@ -222,7 +218,8 @@ class SGD(Optimizer):
             d = g + t(self.momentum) * v if self.nesterov else v
         else:
             d = g
-        p -= np.multiply(d, t(self.lr), out=self._temporary(p))
+        step = scratch_prefix(self._workspace, "step", p.shape, p.dtype)
+        p -= np.multiply(d, t(self.lr), out=step)
 
     def _state_arrays(self) -> dict[str, dict[str, np.ndarray]]:
         return {"momentum": self.velocity} if self.momentum else {}
