@@ -1,6 +1,7 @@
 """ops/workspace.py: the scratch arrays layers and optimisers keep between calls."""
 
 import numpy as np
+import pytest
 
 from ttnet.ops.workspace import scratch, scratch_prefix
 
@@ -30,3 +31,8 @@ def test_scratch_prefix_keeps_one_buffer_per_dtype():
     b = scratch_prefix(workspace, "update", (4,), np.float64)
     assert b.dtype == np.float64 and not np.shares_memory(a, b)
     assert np.shares_memory(scratch_prefix(workspace, "update", (2, 2), np.float32), a)
+
+
+def test_scratch_prefix_needs_a_dict():
+    with pytest.raises(TypeError, match=r"workspace must be a dict, got None"):
+        scratch_prefix(None, "update", (2,), np.float32)

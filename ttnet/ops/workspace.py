@@ -51,7 +51,15 @@ def scratch_prefix(workspace: dict, name: str, shape: tuple[int, ...],
     grows to the largest request and is then reused, so the loop allocates nothing
     after its first pass, and keeps one temporary of the largest size rather than
     one per shape. Valid until the next call with the same workspace, name and dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``workspace`` is not a dict (unlike :func:`scratch`, there is no ``None``: the
+        point of this function is the reuse).
     """
+    if not isinstance(workspace, dict):
+        raise TypeError(f"workspace must be a dict, got {describe(workspace)}")
     dtype = np.dtype(dtype)
     size, key = math.prod(shape), f"{name}/{dtype}"
     buffer = workspace.get(key)
