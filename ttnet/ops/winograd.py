@@ -41,7 +41,7 @@ convolution in exact arithmetic; in floating point the transforms' entries
 (0, ±1, ±1/2) add round-off of the order of the inputs' own.
 
 Each transform of the data comes as a numba kernel, parallel over the
-(image, channel) planes, and a NumPy twin with the same signature; the
+(channel, image) planes, and a NumPy twin with the same signature; the
 ``TTNET_NUMBA`` switch picks one (:mod:`ttnet.ops._numba`). Both do the same
 additions in the same order, so they agree exactly, NaN and ±inf included.
 With the kernels the whole convolution runs 3.0–3.8× faster than with the
@@ -113,6 +113,14 @@ def _tile_stack(workspace: dict | None, name: str, rows: int, B: int, th: int, t
     write streams fall into the same cache set and evict one another; the
     kernels ran 3.5× slower so. Each ``(rows, B·th·tw)`` matrix stays contiguous,
     as the matrix products need.
+
+    The kernels that read or write a stack loop over its planes channel-major
+    (``c`` outer, ``b`` inner), the order of the stack's columns: consecutive
+    planes then touch adjacent stretches of each of the 16 matrices, which the
+    processor prefetches. Image-major (``b`` outer), consecutive planes are
+    ``B·th·tw`` numbers apart in every matrix, a new memory page per plane and
+    stream, and a small image's plane has only a few tiles to amortise that
+    (``benchmarks/bench_layers.py``; the README's Performance section).
     """
     n = rows * B * th * tw
     flat = scratch(workspace, name, (16 * (n + STACK_PADDING),), dtype)
@@ -145,7 +153,8 @@ def _bt(d0, d1, d2, d3):  # pragma: no cover - compiled
 
 @numba_kernel
 def _input_kernel(x, ph, pw, v):  # pragma: no cover - compiled
-    """numba twin of :func:`_input_numpy`; parallel over the (b, c) planes.
+    """numba twin of :func:`_input_numpy`; parallel over the (c, b) planes, channel-major
+    (see :func:`_tile_stack`).
 
     The tile's sixteen numbers are scalars in the loop over tiles, so that they
     stay in registers (the same additions as the twin, in the same order: down
@@ -153,8 +162,8 @@ def _input_kernel(x, ph, pw, v):  # pragma: no cover - compiled
     """
     B, C, H, W = x.shape
     th, tw = v.shape[4], v.shape[5]
-    for bc in prange(B * C):
-        b, c = bc // C, bc % C
+    for cb in prange(C * B):
+        c, b = cb // B, cb % B
         plane = np.zeros((2 * th + 2, 2 * tw + 2), x.dtype)          # X̃[b, c]
         plane[ph:ph + H, pw:pw + W] = x[b, c]
         for p in range(th):
@@ -196,11 +205,12 @@ def _input_adjoint_numpy(dv, ph, pw, dx) -> None:
 
 @numba_kernel
 def _input_adjoint_kernel(dv, ph, pw, dx):  # pragma: no cover - compiled
-    """numba twin of :func:`_input_adjoint_numpy`; parallel over the (b, c) planes."""
+    """numba twin of :func:`_input_adjoint_numpy`; parallel over the (c, b) planes,
+    channel-major (see :func:`_tile_stack`)."""
     B, C, H, W = dx.shape
     th, tw = dv.shape[4], dv.shape[5]
-    for bc in prange(B * C):
-        b, c = bc // C, bc % C
+    for cb in prange(C * B):
+        c, b = cb // B, cb % B
         plane = np.zeros((2 * th + 2, 2 * tw + 2), dx.dtype)          # dX̃[b, c]
         e = np.empty((4, 4), dx.dtype)
         s = np.empty((4, 4), dx.dtype)
@@ -239,11 +249,12 @@ def _output_numpy(m, y) -> None:
 
 @numba_kernel
 def _output_kernel(m, y):  # pragma: no cover - compiled
-    """numba twin of :func:`_output_numpy`; parallel over the (b, s) planes."""
+    """numba twin of :func:`_output_numpy`; parallel over the (s, b) planes, channel-major
+    (see :func:`_tile_stack`)."""
     B, S, Ho, Wo = y.shape
     th, tw = m.shape[4], m.shape[5]
-    for bs in prange(B * S):
-        b, s = bs // S, bs % S
+    for sb in prange(S * B):
+        s, b = sb // B, sb % B
         plane = np.empty((2 * th, 2 * tw), y.dtype)
         t = np.empty((2, 4), y.dtype)
         for p in range(th):
@@ -278,11 +289,12 @@ def _a(e0, e1):  # pragma: no cover - compiled
 
 @numba_kernel
 def _output_adjoint_kernel(dy, dm):  # pragma: no cover - compiled
-    """numba twin of :func:`_output_adjoint_numpy`; parallel over the (b, s) planes."""
+    """numba twin of :func:`_output_adjoint_numpy`; parallel over the (s, b) planes,
+    channel-major (see :func:`_tile_stack`)."""
     B, S, Ho, Wo = dy.shape
     th, tw = dm.shape[4], dm.shape[5]
-    for bs in prange(B * S):
-        b, s = bs // S, bs % S
+    for sb in prange(S * B):
+        s, b = sb // B, sb % B
         plane = np.zeros((2 * th, 2 * tw), dy.dtype)
         plane[:Ho, :Wo] = dy[b, s]
         for p in range(th):
