@@ -1,6 +1,6 @@
 """Benchmark: ttnet against PyTorch CPU on the same work, side by side in one process.
 
-    PYTHONPATH=. python benchmarks/bench_vs_torch.py [--repeats N] [--quick]
+    PYTHONPATH=. python benchmarks/bench_vs_torch.py [--repeats N] [--quick] [--per-layer]
 
 Needs the optional extra ``torch`` (``pip install -e ".[torch]"``); without it the
 script says so and exits with status 0 (nothing to compare). float32, batch 128
@@ -21,6 +21,10 @@ momentum 0.9; no data loading, no EMA) of ``conv-fc`` and ``tt-conv-tt-fc``
 (TT-conv ranks 16, TT-FC ranks 40, 30) at 3 × 32 × 32, in images/s; PyTorch runs
 the network converted by :func:`ttnet.interop.torch.to_torch` with its TT
 layers as ``full`` and as ``sequential``, and the faster is the reference.
+
+With ``--per-layer``, a third table times each layer of those two networks on its own
+(forward + backward at the input it gets in the network, ttnet against the same layer of
+the converted PyTorch network): where the whole-step ratio comes from.
 
 Each table prints ms (or images/s), the GFLOP/s implied by the operation count
 where one is defined (2 FLOPs per multiply-add; for TT layers the cost model
@@ -185,10 +189,39 @@ def bench_training(torch, batch: int, repeats: int) -> dict[str, float]:
     return ratios
 
 
+def bench_per_layer(torch, batch: int, repeats: int) -> None:
+    """The per-layer table: every layer of each training network, ttnet and PyTorch."""
+    from ttnet.interop.torch import to_torch
+
+    print(f"\nLayers of the training networks: forward + backward, 3x32x32, batch {batch}, "
+          f"median of {repeats}")
+    for name in ("conv-fc", "tt-conv-tt-fc"):
+        model = models.build(name, input_shape=(3, 32, 32), rng=np.random.default_rng(0))
+        module = to_torch(model, algorithm="full" if name.startswith("tt") else None)
+        model.train()
+        module.train()
+        x = np.random.default_rng(1).standard_normal((batch, 3, 32, 32)).astype(np.float32)
+        print(f"{name + ': layer':<26} {'input':>18} {'ttnet ms':>10} {'torch ms':>10} "
+              f"{'/ torch':>9}")
+        totals = [0.0, 0.0]
+        for k, (layer, twin) in enumerate(zip(model.layers, module)):
+            ours = median_ms(ttnet_layer_step(layer, x), repeats)
+            theirs = median_ms(torch_layer_step(torch, twin, x), repeats)
+            totals[0], totals[1] = totals[0] + ours, totals[1] + theirs
+            shape = "x".join(str(n) for n in x.shape[1:])
+            print(f"{f'{k:>3} {type(layer).__name__}':<26} {shape:>18} {ours:>10.1f} "
+                  f"{theirs:>10.1f} {ours / theirs:>8.2f}x")
+            x = layer.forward(x)
+        print(f"{'    sum of the layers':<26} {'':>18} {totals[0]:>10.1f} {totals[1]:>10.1f} "
+              f"{totals[0] / totals[1]:>8.2f}x")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="batch 8, one repeat (smoke run)")
+    parser.add_argument("--per-layer", action="store_true",
+                        help="also time each layer of the two training networks on its own")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
@@ -203,6 +236,8 @@ def main(argv=None) -> int:
           f"NumPy {np.__version__}")
     times = bench_layers(torch, batch, repeats)
     ratios = bench_training(torch, batch, repeats)
+    if args.per_layer:
+        bench_per_layer(torch, batch, repeats)
 
     tt_pair = (times["ttnet TTConv2d ranks 4 auto"] + times["ttnet TTLinear ranks 8 auto"])
     dense_pair = times["torch Conv2d"] + times["torch Linear"]
