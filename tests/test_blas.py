@@ -133,12 +133,17 @@ def test_batched_matmul_writes_into_out_with_any_strides(threads, monkeypatch):
 
 def test_batched_matmul_refuses_a_bad_out():
     a, b = np.ones((2, 3, 4)), np.ones((2, 4, 5))
-    with pytest.raises(TypeError, match="out must be an ndarray or None"):
+    with pytest.raises(TypeError, match="out must be a NumPy array"):
         blas.batched_matmul(a, b, out=[[0.0]])
-    with pytest.raises(ValueError, match=r"out must have shape \(2, 3, 5\) and dtype float64"):
+    with pytest.raises(ValueError,
+                       match=r"out must be an array of shape \(2, 3, 5\) and dtype float64"):
         blas.batched_matmul(a, b, out=np.empty((2, 3, 5), np.float32))
-    with pytest.raises(ValueError, match=r"out must have shape \(2, 3, 5\)"):
+    with pytest.raises(ValueError, match=r"out must be an array of shape \(2, 3, 5\)"):
         blas.batched_matmul(a, b, out=np.empty((2, 5, 3)))
+    read_only = np.empty((2, 3, 5))
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="out must be writeable"):
+        blas.batched_matmul(a, b, out=read_only)
 
 
 def test_batched_matmul_refuses_an_out_that_overlaps_its_inputs():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ttnet._checks import (check_bool, check_choice, check_in_range, check_int,
-                           check_int_sequence, describe)
+                           check_int_sequence, check_out, describe)
 
 
 def test_describe_names_arrays_by_shape_and_dtype_and_shortens_long_reprs():
@@ -50,3 +50,21 @@ def test_flags_and_choices():
     assert check_choice("test", "split", ("train", "test")) == "test"
     with pytest.raises(ValueError, match="split must be one of 'train', 'test'; got 'valid'"):
         check_choice("valid", "split", ("train", "test"))
+
+
+def test_out_arrays_must_be_writeable_arrays_of_the_exact_shape_and_dtype():
+    out = np.empty((2, 3))
+    assert check_out(out, "out", (2, 3), np.float64) is out
+    assert check_out(out.T, "out", (3, 2), "float64") is not None   # any strides by default
+    with pytest.raises(TypeError, match=r"buf must be a NumPy array, got \[0.0\] \(list\)"):
+        check_out([0.0], "buf", (1,), np.float64)
+    with pytest.raises(ValueError, match=r"out must be an array of shape \(3, 2\) and dtype "
+                                         r"float64, got an array of shape \(2, 3\)"):
+        check_out(out, "out", (3, 2), np.float64)
+    with pytest.raises(ValueError, match="dtype float32, got .* float64"):
+        check_out(out, "out", (2, 3), np.float32)                      # no casting
+    with pytest.raises(ValueError, match=r"a C-contiguous array .* got .*, not C-contiguous"):
+        check_out(out.T, "out", (3, 2), np.float64, contiguous=True)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="out must be writeable, got a read-only array"):
+        check_out(out, "out", (2, 3), np.float64)

@@ -97,6 +97,27 @@ def check_finite(arr: np.ndarray, name: str) -> None:
             f"{name} must contain only finite numbers, got {n_nan} NaN and {n_inf} Inf entries")
 
 
+def check_out(out: Any, name: str, shape: tuple[int, ...], dtype: Any, *,
+              contiguous: bool = False) -> np.ndarray:
+    """Check an array a function is asked to write its result into (an ``out=`` argument).
+
+    It must be a writeable ndarray of exactly ``shape`` and ``dtype`` (no broadcasting, no
+    casting) and, with ``contiguous``, C-contiguous (for the numba kernels that write it
+    row by row). Returns ``out``.
+    """
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array, got {describe(out)}")
+    layout = "a C-contiguous array" if contiguous else "an array"
+    if (out.shape != tuple(shape) or out.dtype != np.dtype(dtype)
+            or (contiguous and not out.flags.c_contiguous)):
+        got = describe(out) + (", not C-contiguous" if not out.flags.c_contiguous else "")
+        raise ValueError(f"{name} must be {layout} of shape {tuple(shape)} and dtype "
+                         f"{np.dtype(dtype)}, got {got}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} must be writeable, got a read-only array")
+    return out
+
+
 def check_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise ``TypeError``."""
     try:

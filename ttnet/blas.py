@@ -38,7 +38,7 @@ import functools
 
 import numpy as np
 
-from ._checks import describe
+from ._checks import check_out, describe
 
 __all__ = ["long_sum_matmul", "batched_matmul", "MIN_SLICE"]
 
@@ -164,7 +164,8 @@ def batched_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) 
     ------
     TypeError, ValueError
         As :func:`long_sum_matmul`; also for an ``out`` that is not an ndarray
-        (TypeError) or has the wrong shape or dtype (ValueError).
+        (TypeError), has the wrong shape or dtype, is read-only or overlaps ``a`` or ``b``
+        (ValueError).
     """
     _check_float_pair(a, b)
     if not (b.ndim == 3 and a.ndim in (2, 3) and a.shape[-1] == b.shape[1]
@@ -175,12 +176,11 @@ def batched_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) 
     shape = (p, a.shape[-2], b.shape[2])
     if out is None:
         out = np.empty(shape, dtype=b.dtype)
-    elif not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be an ndarray or None, got {describe(out)}")
-    elif out.shape != shape or out.dtype != b.dtype:
-        raise ValueError(f"out must have shape {shape} and dtype {b.dtype}, got {describe(out)}")
-    elif np.shares_memory(out, a) or np.shares_memory(out, b):
-        raise ValueError("out must not overlap a or b (the threads would read what others write)")
+    else:
+        check_out(out, "out", shape, b.dtype)
+        if np.shares_memory(out, a) or np.shares_memory(out, b):
+            raise ValueError("out must not overlap a or b (the threads would read what others "
+                             "write)")
     if p == 1:
         return np.matmul(a, b, out=out)
     threads = min(_blas_threads(), p)

@@ -62,10 +62,10 @@ def test_linear_backward_writes_dweight_into_the_given_array(dtype):
      r"dweight_out must be a NumPy array, got .*\(list\)"),
     (lambda: F.linear_backward(np.ones((1, 2)), F.linear_forward(
         np.ones((1, 3)), np.ones((2, 3)))[1], dweight_out=np.zeros((3, 2))), ValueError,
-     r"dweight_out must have the weight's shape \(2, 3\) and dtype float64"),
+     r"dweight_out must be an array of shape \(2, 3\) and dtype float64"),
     (lambda: F.linear_backward(np.ones((1, 2)), F.linear_forward(
         np.ones((1, 3)), np.ones((2, 3)))[1], dweight_out=np.zeros((2, 3), np.float32)),
-     ValueError, "dweight_out must have the weight's shape"),
+     ValueError, r"dweight_out must be an array of shape \(2, 3\) and dtype float64, got .*32"),
     (lambda: F.linear_backward(np.ones((1, 2)), F.linear_forward(
         np.ones((1, 3)), np.ones((2, 3)))[1], dweight_out=_read_only(np.zeros((2, 3)))),
      ValueError, "dweight_out must be writeable"),

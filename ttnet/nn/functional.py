@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import (as_float_array, check_bool, check_choice, check_in_range, check_int,
-                       check_rng, describe)
+                       check_out, check_rng, describe)
 from ..ops._numba import numba_enabled
 from ..ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ..ops.im2col import col2im, conv_output_shape, im2col, window_params
@@ -157,13 +157,7 @@ def linear_backward(dout: Any, cache: Cache, *, dweight_out: np.ndarray | None =
     dout = check_dout(dout, cache)
     weight = cache["weight"]
     if dweight_out is not None:
-        if not isinstance(dweight_out, np.ndarray):
-            raise TypeError(f"dweight_out must be a NumPy array, got {describe(dweight_out)}")
-        if dweight_out.shape != weight.shape or dweight_out.dtype != weight.dtype:
-            raise ValueError(f"dweight_out must have the weight's shape {weight.shape} and dtype "
-                             f"{weight.dtype}, got {describe(dweight_out)}")
-        if not dweight_out.flags.writeable:
-            raise ValueError("dweight_out must be writeable, got a read-only array")
+        check_out(dweight_out, "dweight_out", weight.shape, weight.dtype)
     dx = dout @ weight
     dweight = np.matmul(dout.T, cache["x"], out=dweight_out)
     dbias = dout.sum(axis=0) if cache["has_bias"] else None

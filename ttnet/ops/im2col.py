@@ -44,7 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_float_array, check_batch_shape, check_int_sequence, check_pair
+from .._checks import (as_float_array, check_batch_shape, check_int_sequence, check_out,
+                       check_pair)
 from ._numba import choose, numba_kernel, prange
 
 __all__ = ["window_params", "conv_output_shape", "im2col", "col2im", "conv2d_loop"]
@@ -164,17 +165,6 @@ def _im2col_kernel(x, kh, kw, sh, sw, ph, pw, cols):  # pragma: no cover - compi
                     row[start + q1:start + Wo] = zero
 
 
-def _check_out(out: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """Validate an ``out=`` array: C-contiguous ndarray of the given shape and dtype."""
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a NumPy array or None, got {type(out).__name__}")
-    if out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous array of shape {shape} and dtype {dtype}, "
-                         f"got shape {out.shape}, dtype {out.dtype}, "
-                         f"C-contiguous={out.flags.c_contiguous}")
-    return out
-
-
 def im2col(x: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0, *,
            out: np.ndarray | None = None) -> np.ndarray:
     """Patch matrix of an NCHW batch: the left factor of convolution as a matrix product.
@@ -218,7 +208,10 @@ def im2col(x: Any, kernel_size: Any, stride: Any = 1, padding: Any = 0, *,
     (kh, kw), (sh, sw), (ph, pw) = window_params(kernel_size, stride, padding)
     Ho, Wo = conv_output_shape((H, W), kernel_size, stride, padding)
     shape = (C * kh * kw, B * Ho * Wo)
-    cols = np.empty(shape, dtype=x.dtype) if out is None else _check_out(out, shape, x.dtype)
+    if out is None:
+        cols = np.empty(shape, dtype=x.dtype)
+    else:
+        cols = check_out(out, "out", shape, x.dtype, contiguous=True)
     # The kernel copies one output row (W' values) at a time: it wins on wide rows and
     # loses on short ones, where the NumPy strided copy is faster (see _im2col_kernel).
     kernel = _im2col_kernel if Wo >= IM2COL_KERNEL_MIN_WIDTH else _im2col_numpy
@@ -341,7 +334,7 @@ def col2im(cols: Any, input_shape: Any, kernel_size: Any, stride: Any = 1, paddi
             f"{(B, C, H, W)}, kernel_size {(kh, kw)}, stride {(sh, sw)}, padding {(ph, pw)}; "
             f"got {cols.shape}")
     x = np.empty((B, C, H, W), dtype=cols.dtype) if out is None else \
-        _check_out(out, (B, C, H, W), cols.dtype)
+        check_out(out, "out", (B, C, H, W), cols.dtype, contiguous=True)
     choose(_col2im_kernel, _col2im_numpy)(np.ascontiguousarray(cols), kh, kw, sh, sw, ph, pw, x)
     return x
 
