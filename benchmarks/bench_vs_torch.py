@@ -23,8 +23,9 @@ the network converted by :func:`ttnet.interop.torch.to_torch` with its TT
 layers as ``full`` and as ``sequential``, and the faster is the reference.
 
 With ``--per-layer``, a third table times each layer of those two networks on its own
-(forward + backward at the input it gets in the network, ttnet against the same layer of
-the converted PyTorch network): where the whole-step ratio comes from.
+(forward + backward at the input it gets in the network, input gradient included, ttnet
+against the same layer of the converted PyTorch network, its TT layers ``full``): where
+the whole-step ratio comes from.
 
 Each table prints ms (or images/s), the GFLOP/s implied by the operation count
 where one is defined (2 FLOPs per multiply-add; for TT layers the cost model
