@@ -55,7 +55,8 @@ def test_flags_and_choices():
 def test_out_arrays_must_be_writeable_arrays_of_the_exact_shape_and_dtype():
     out = np.empty((2, 3))
     assert check_out(out, "out", (2, 3), np.float64) is out
-    assert check_out(out.T, "out", (3, 2), "float64") is not None   # any strides by default
+    transposed = out.T
+    assert check_out(transposed, "out", (3, 2), "float64") is transposed   # any strides
     with pytest.raises(TypeError, match=r"buf must be a NumPy array, got \[0.0\] \(list\)"):
         check_out([0.0], "buf", (1,), np.float64)
     with pytest.raises(ValueError, match=r"out must be an array of shape \(3, 2\) and dtype "
