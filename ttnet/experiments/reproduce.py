@@ -489,7 +489,9 @@ def plot_accuracy_vs_compression(suite: Suite, records: list[dict[str, Any]],
         a.set_ylabel("test accuracy (%)")
         a.set_title(title)
         a.grid(True, which="both", alpha=0.3)
-        a.legend(fontsize=8)
-    fig.tight_layout()
+    # one legend for both panels, below them (the same colour is the same family in both),
+    # so that it hides no point
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=5, fontsize=8)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
