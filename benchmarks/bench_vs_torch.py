@@ -204,17 +204,18 @@ def bench_per_layer(torch, batch: int, repeats: int) -> None:
         x = np.random.default_rng(1).standard_normal((batch, 3, 32, 32)).astype(np.float32)
         print(f"{name + ': layer':<26} {'input':>18} {'ttnet ms':>10} {'torch ms':>10} "
               f"{'/ torch':>9}")
-        totals = [0.0, 0.0]
+        ours_total = theirs_total = 0.0
         for k, (layer, twin) in enumerate(zip(model.layers, module)):
             ours = median_ms(ttnet_layer_step(layer, x), repeats)
             theirs = median_ms(torch_layer_step(torch, twin, x), repeats)
-            totals[0], totals[1] = totals[0] + ours, totals[1] + theirs
+            ours_total += ours
+            theirs_total += theirs
             shape = "x".join(str(n) for n in x.shape[1:])
             print(f"{f'{k:>3} {type(layer).__name__}':<26} {shape:>18} {ours:>10.1f} "
                   f"{theirs:>10.1f} {ours / theirs:>8.2f}x")
             x = layer.forward(x)
-        print(f"{'    sum of the layers':<26} {'':>18} {totals[0]:>10.1f} {totals[1]:>10.1f} "
-              f"{totals[0] / totals[1]:>8.2f}x")
+        print(f"{'    sum of the layers':<26} {'':>18} {ours_total:>10.1f} {theirs_total:>10.1f} "
+              f"{ours_total / theirs_total:>8.2f}x")
 
 
 def main(argv=None) -> int:

@@ -107,12 +107,12 @@ def check_out(out: Any, name: str, shape: tuple[int, ...], dtype: Any, *,
     """
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name} must be a NumPy array, got {describe(out)}")
-    layout = "a C-contiguous array" if contiguous else "an array"
-    if (out.shape != tuple(shape) or out.dtype != np.dtype(dtype)
-            or (contiguous and not out.flags.c_contiguous)):
-        got = describe(out) + (", not C-contiguous" if not out.flags.c_contiguous else "")
+    strided = contiguous and not out.flags.c_contiguous
+    if out.shape != tuple(shape) or out.dtype != np.dtype(dtype) or strided:
+        layout = "a C-contiguous array" if contiguous else "an array"
         raise ValueError(f"{name} must be {layout} of shape {tuple(shape)} and dtype "
-                         f"{np.dtype(dtype)}, got {got}")
+                         f"{np.dtype(dtype)}, got {describe(out)}"
+                         + (", not C-contiguous" if strided else ""))
     if not out.flags.writeable:
         raise ValueError(f"{name} must be writeable, got a read-only array")
     return out
