@@ -182,12 +182,11 @@ def bench_kernels(batch: int, repeats: int) -> None:
     for c, hw in [(64, 32), (128, 16)]:
         x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
         w = rng.standard_normal((c, c, 3, 3), dtype=np.float32)
-        y, v, u = winograd_conv3x3_forward(x, w, 1)
+        y = winograd_conv3x3_forward(x, w, 1)
         cases.append(("Winograd conv forward (whole)", x.shape,
                       lambda x=x, w=w: winograd_conv3x3_forward(x, w, 1), None))
         cases.append(("Winograd conv backward (whole)", x.shape,
-                      lambda x=x, y=y, v=v, u=u: winograd_conv3x3_backward(y, v, u, x.shape, 1),
-                      None))
+                      lambda x=x, w=w, y=y: winograd_conv3x3_backward(y, x, w, 1), None))
     for c, hw in [(64, 32), (128, 16)]:
         x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
         out, argmax = max_pool2d(x, 3, 2)

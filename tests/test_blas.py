@@ -150,3 +150,34 @@ def test_batched_matmul_refuses_an_out_that_overlaps_its_inputs():
     b = np.ones((2, 4, 4))
     with pytest.raises(ValueError, match="out must not overlap a or b"):
         blas.batched_matmul(np.ones((2, 4, 4)), b, out=b)
+
+
+# ---------------------------------------------------------------- run_on_threads
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_run_on_threads_calls_work_once_per_blas_thread_and_keeps_their_order(threads):
+    import threading
+    seen = []
+
+    def work(t, count):
+        seen.append((t, count, threading.current_thread() is threading.main_thread()))
+        return 10 * t
+    with threadpool_limits(limits=threads, user_api="blas"):
+        assert blas.run_on_threads(work) == [10 * t for t in range(threads)]
+    assert sorted(seen) == [(t, threads, threads == 1) for t in range(threads)]
+
+
+def test_run_on_threads_runs_each_call_on_one_blas_thread():
+    with threadpool_limits(limits=2, user_api="blas"):
+        counts = blas.run_on_threads(lambda t, threads: blas._blas_threads())
+    assert counts == [1, 1]
+
+
+def test_run_on_threads_raises_what_a_call_raises_and_refuses_a_non_callable():
+    def work(t, threads):
+        if t == threads - 1:
+            raise ArithmeticError(f"call {t} failed")
+    with threadpool_limits(limits=2, user_api="blas"):
+        with pytest.raises(ArithmeticError, match="call 1 failed"):
+            blas.run_on_threads(work)
+    with pytest.raises(TypeError, match="work must be callable"):
+        blas.run_on_threads(3)

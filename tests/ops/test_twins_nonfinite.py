@@ -23,7 +23,8 @@ from ttnet.ops.contract_loops import tt_step_backward_numba, tt_step_forward_num
 from ttnet.ops.im2col import _im2col_kernel, _im2col_numpy, col2im, im2col
 from ttnet.ops.pool import max_pool2d, max_pool2d_backward
 from ttnet.ops.spatial_step import spatial_step_backward, spatial_step_forward
-from ttnet.ops.winograd import winograd_conv3x3_backward, winograd_conv3x3_forward
+from ttnet.ops.winograd import (winograd_conv3x3_backward, winograd_conv3x3_forward,
+                                winograd_stacks)
 
 from .numba_switch import numba_path
 
@@ -189,7 +190,7 @@ def case_winograd_forward(rng, dtype, special, fraction):
 
     def compute():
         with np.errstate(invalid="ignore", over="ignore"):
-            return winograd_conv3x3_forward(x, w, 1)[:2]
+            return (winograd_conv3x3_forward(x, w, 1),) + winograd_stacks(x, w, 1)
     return _switched(compute), True
 
 
@@ -200,8 +201,7 @@ def case_winograd_backward(rng, dtype, special, fraction):
 
     def compute():
         with np.errstate(invalid="ignore", over="ignore"):
-            _, v, u = winograd_conv3x3_forward(x, w, 1)
-            return winograd_conv3x3_backward(dy, v, u, x.shape, 1)
+            return winograd_conv3x3_backward(dy, x, w, 1)
     return _switched(compute), True
 
 

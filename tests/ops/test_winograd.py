@@ -93,7 +93,7 @@ def test_transforms_compute_their_matrix_formulas(numba):
 def test_forward_matches_the_loop_convolution(case, numba):
     _, x, w, padding = draw_arrays(case)
     with numba_path(numba):
-        y, _, _ = W.winograd_conv3x3_forward(x, w, padding)
+        y = W.winograd_conv3x3_forward(x, w, padding)
     np.testing.assert_allclose(y, conv2d_loop(x, w, None, 1, padding), atol=1e-12)
 
 
@@ -128,9 +128,10 @@ def test_kernels_and_twins_agree_exactly(case, dtype):
     results = {}
     for numba in (True, False):
         with numba_path(numba):
-            y, v, u = W.winograd_conv3x3_forward(x, w, padding)
+            y = W.winograd_conv3x3_forward(x, w, padding)
             dy = np.random.default_rng(3).standard_normal(y.shape).astype(dtype)
-            results[numba] = (y, v) + W.winograd_conv3x3_backward(dy, v, u, x.shape, padding)
+            results[numba] = ((y,) + W.winograd_stacks(x, w, padding)
+                              + W.winograd_conv3x3_backward(dy, x, w, padding))
     for fast, slow in zip(results[True], results[False]):
         assert fast.dtype == dtype
         np.testing.assert_array_equal(fast, slow)
@@ -157,16 +158,86 @@ def test_a_nan_in_the_input_reaches_the_same_outputs_as_in_the_direct_convolutio
     w = rng.standard_normal((3, 2, 3, 3))
     for numba in (True, False):
         with numba_path(numba):
-            y, _, _ = W.winograd_conv3x3_forward(x, w, 1)
+            y = W.winograd_conv3x3_forward(x, w, 1)
         np.testing.assert_array_equal(np.isnan(y), np.isnan(conv2d_loop(x, w, None, 1, 1)))
 
 
-def test_transformed_stacks_are_padded_views_not_copies():
-    ws = {}
-    x = np.ones((2, 3, 8, 8), np.float32)
-    _, v, _ = W.winograd_conv3x3_forward(x, np.ones((4, 3, 3, 3), np.float32), 1, workspace=ws)
-    assert np.shares_memory(v, ws["winograd_v"])
+def test_the_stacks_are_b_t_d_b_and_g_g_g_t_in_padded_views():
+    rng = np.random.default_rng(11)
+    x, w = rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((4, 3, 3, 3))
+    v, u = W.winograd_stacks(x, w, 1)                          # 3 x 2 tiles per image
+    assert v.shape == (16, 3, 2 * 3 * 2) and u.shape == (16, 4, 3)
     assert v.strides[0] == (v[0].size + W.STACK_PADDING) * v.itemsize
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 2), (1, 1)))      # one more row: 2·3 + 2 = 8
+    BT, G = W.INPUT_TRANSFORM, W.FILTER_TRANSFORM
+    b, c, p, q, s = 1, 2, 2, 1, 3
+    tile = padded[b, c, 2 * p:2 * p + 4, 2 * q:2 * q + 4]
+    np.testing.assert_allclose(v.reshape(4, 4, 3, 2, 3, 2)[:, :, c, b, p, q], BT @ tile @ BT.T,
+                               atol=1e-13)
+    np.testing.assert_allclose(u[:, s, c].reshape(4, 4), G @ w[s, c] @ G.T, atol=1e-13)
+
+
+# ---------------------------------------------------------------- chunks of images
+@pytest.mark.parametrize("B, tiles_per_image, threads", [
+    (128, 256, 2), (128, 16, 2), (7, 16, 2), (5, 4096, 2), (1, 16, 2), (3, 16, 1), (0, 16, 2)])
+def test_the_chunks_cover_every_image_once_and_split_the_batch(B, tiles_per_image, threads):
+    chunks = [W._chunks(B, tiles_per_image, t, threads) for t in range(threads)]
+    images = sorted(b for thread in chunks for b0, b1 in thread for b in range(b0, b1))
+    assert images == list(range(B))
+    for thread in chunks:
+        for b0, b1 in thread:
+            assert b1 - b0 == 1 or (b1 - b0) * tiles_per_image <= W.CHUNK_TILES
+            assert b1 - b0 <= -(-B // threads)          # a small batch still feeds every thread
+    if B >= threads:
+        assert all(chunks)
+
+
+@pytest.mark.parametrize("chunk_tiles", [1, 12, 24, 10**6])
+def test_the_chunk_size_does_not_change_the_result(monkeypatch, chunk_tiles):
+    """One image per chunk, two, three (the last chunk shorter), or the whole batch."""
+    rng = np.random.default_rng(12)
+    x, w = rng.standard_normal((7, 3, 6, 5)), rng.standard_normal((4, 3, 3, 3))
+    dy = rng.standard_normal((7, 4, 6, 5))                             # 3 x 3 tiles per image
+    y_ref, cache = F.conv2d_forward(x, w, None, 1, 1, algorithm="im2col")
+    dx_ref, dw_ref, _ = F.conv2d_backward(dy, cache)
+    monkeypatch.setattr(W, "CHUNK_TILES", chunk_tiles)
+    workspace = {}
+    for _ in range(2):                                  # the second call reuses the buffers
+        y = W.winograd_conv3x3_forward(x, w, 1, workspace=workspace)
+        dx, dw = W.winograd_conv3x3_backward(dy, x, w, 1, workspace=workspace)
+        np.testing.assert_allclose(y, y_ref, atol=1e-12)
+        np.testing.assert_allclose(dx, dx_ref, atol=1e-12)
+        np.testing.assert_allclose(dw, dw_ref, atol=1e-12)
+
+
+def test_one_blas_thread_gives_the_result_of_two():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(13)
+    x, w = rng.standard_normal((6, 8, 6, 6)), rng.standard_normal((5, 8, 3, 3))
+    dy = rng.standard_normal((6, 5, 6, 6))
+    results = []
+    for threads in (1, 2):
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            results.append((W.winograd_conv3x3_forward(x, w, 1),)
+                           + W.winograd_conv3x3_backward(dy, x, w, 1))
+    for one, two in zip(*results):
+        np.testing.assert_allclose(one, two, atol=1e-12)
+
+
+def test_an_empty_batch_gives_empty_outputs_and_a_zero_weight_gradient():
+    x, w = np.zeros((0, 3, 5, 5)), np.ones((2, 3, 3, 3))
+    y = W.winograd_conv3x3_forward(x, w, 1)
+    dx, dw = W.winograd_conv3x3_backward(np.zeros((0, 2, 5, 5)), x, w, 1)
+    assert y.shape == (0, 2, 5, 5) and dx.shape == x.shape
+    np.testing.assert_array_equal(dw, np.zeros_like(w))
+
+
+def test_the_conv_cache_keeps_the_input_not_a_transformed_stack():
+    x, w = np.ones((2, 4, 6, 6)), np.ones((3, 4, 3, 3))
+    _, cache = F.conv2d_forward(x, w, None, 1, 1, algorithm="winograd")
+    assert cache["x"] is x
+    assert not any(isinstance(value, np.ndarray) and value.size > x.size
+                   for value in cache.values())
 
 
 # ---------------------------------------------------------------- dispatch and errors
@@ -280,23 +351,22 @@ def test_winograd_refuses_other_kernels_and_mismatched_arrays():
         W.winograd_conv3x3_forward(np.zeros((1, 0, 5, 5)), np.zeros((3, 0, 3, 3)))
     with pytest.raises(TypeError, match="workspace must be a dict or None"):
         W.winograd_conv3x3_forward(x, np.zeros((3, 2, 3, 3)), workspace=[])
-    y, v, u = W.winograd_conv3x3_forward(x, np.zeros((3, 2, 3, 3)), 1)
+    w = np.zeros((3, 2, 3, 3))
+    y = W.winograd_conv3x3_forward(x, w, 1)
     with pytest.raises(ValueError, match=r"dy must have shape \(1, 3, 5, 5\)"):
-        W.winograd_conv3x3_backward(y[:, :2], v, u, x.shape, 1)
-    with pytest.raises(ValueError, match="v must have shape"):
-        W.winograd_conv3x3_backward(y, v[:, :1], u, x.shape, 1)
-    with pytest.raises(ValueError, match=r"u must have shape \(16, 3, 2\)"):
-        W.winograd_conv3x3_backward(y, v, u[:, :, :1], x.shape, 1)
-    with pytest.raises(ValueError, match="u must have 3 dimensions"):
-        W.winograd_conv3x3_backward(y, v, u[0], x.shape, 1)
-    with pytest.raises(TypeError, match="u must have dy's dtype float64"):
-        W.winograd_conv3x3_backward(y, v, u.astype(np.float32), x.shape, 1)
-    with pytest.raises(ValueError, match="x_shape must have 4 entries"):
-        W.winograd_conv3x3_backward(y, v, u, x.shape[:3], 1)
-    with pytest.raises(ValueError, match=r"x_shape\[1\] must be >= 1"):
-        W.winograd_conv3x3_backward(y, v, u, (1, -2, 5, 5), 1)
-    with pytest.raises(TypeError, match="x_shape must be a sequence"):
-        W.winograd_conv3x3_backward(y, v, u, None, 1)
+        W.winograd_conv3x3_backward(y[:, :2], x, w, 1)
+    with pytest.raises(ValueError, match=r"dy must have shape \(1, 3, 3, 3\)"):
+        W.winograd_conv3x3_backward(y, x, w, 0)                  # not the forward's padding
+    with pytest.raises(ValueError, match="dy must have 4 dimensions"):
+        W.winograd_conv3x3_backward(y[0], x, w, 1)
+    with pytest.raises(TypeError, match="dy must have x's dtype float64"):
+        W.winograd_conv3x3_backward(y.astype(np.float32), x, w, 1)
+    with pytest.raises(ValueError, match=r"weight must have shape \(S, 2, 3, 3\)"):
+        W.winograd_conv3x3_backward(y, x, w[:, :1], 1)
+    with pytest.raises(TypeError, match="workspace must be a dict or None"):
+        W.winograd_conv3x3_backward(y, x, w, 1, workspace=())
+    with pytest.raises(ValueError, match=r"weight must have shape \(S, 2, 3, 3\)"):
+        W.winograd_stacks(x, w[:, :, :2], 1)
     with pytest.raises(ValueError, match=r"out_hw\[0\] must be >= 1"):
         W.winograd_tiles((-3, 5))
 

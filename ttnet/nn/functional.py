@@ -269,8 +269,9 @@ def conv2d_forward(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
         ``H' = (H + 2·ph − kh) // sh + 1``, same for W'. A new array.
     cache : dict
         Holds what the gradients need: the patch matrix ``cols`` (C·kh·kw ×
-        B·H'·W' numbers, the largest array of the layer), or Winograd's
-        transformed input (16·C·⌈H'/2⌉·⌈W'/2⌉·B numbers) and filters.
+        B·H'·W' numbers, the largest array of the layer), or, for Winograd's
+        algorithm, a reference to ``x`` (its backward pass transforms ``x`` again;
+        :mod:`ttnet.ops.winograd`).
     """
     x, weight, bias = _conv2d_inputs(x, weight, bias, workspace)
     S, C, kh, kw = weight.shape
@@ -283,8 +284,8 @@ def conv2d_forward(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
              "algorithm": conv_algorithm(algorithm, (kh, kw), stride, C,
                                          tiles=winograd_tile_count(B, (Ho, Wo)))}
     if cache["algorithm"] == "winograd":
-        out, cache["v"], cache["u"] = winograd_conv3x3_forward(x, weight, padding,
-                                                               workspace=workspace)
+        out = winograd_conv3x3_forward(x, weight, padding, workspace=workspace)
+        cache["x"] = x
         if bias is not None:
             out += bias[:, None, None]
         return out, cache
@@ -316,8 +317,8 @@ def conv2d_backward(dout: Any, cache: Cache
     dout = check_dout(dout, cache)
     weight, workspace = cache["weight"], cache["workspace"]
     if cache["algorithm"] == "winograd":
-        dx, dweight = winograd_conv3x3_backward(dout, cache["v"], cache["u"], cache["x_shape"],
-                                                cache["padding"], workspace=workspace)
+        dx, dweight = winograd_conv3x3_backward(dout, cache["x"], weight, cache["padding"],
+                                                workspace=workspace)
         dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
         return dx, dweight, dbias
     cols = cache["cols"]

@@ -688,11 +688,12 @@ def _dense_conv_cost(B: int, C: int, S: int, in_hw: tuple[int, int], out_hw: tup
     if conv_algorithm("auto", kernel, stride, C, tiles=T) == "winograd":
         products = 2 * 16 * T * S * C                      # one stack of 16 products
         wide = sum(_wide(products, inner) for inner in (C, S, T))      # M, dV, dU
-        # 16·T·C numbers: V written, read by the forward product and by dU, dV written and
-        # read (5 passes); 16·T·S: M written and read, dM written and read by dU and dV
-        # (5 passes); x, y, dy and dx pass once each
-        traffic = (16 * T * 5 * (C + S) + 2 * (x_size + y_size)) * itemsize
-        return 3 * products, wide, 16 * C * T * itemsize, traffic
+        # 16·T·C numbers: V written and read forward, written again backward, read by dU,
+        # dV written and read (6 passes); 16·T·S: M written and read, dM written and read by
+        # dU and dV (5 passes) — chunk by chunk, mostly in the cache (ttnet.ops.winograd);
+        # x read twice, y, dy and dx once each. Nothing is kept but a reference to x.
+        traffic = (16 * T * (6 * C + 5 * S) + 3 * x_size + 2 * y_size) * itemsize
+        return 3 * products, wide, 0, traffic
     products = 2 * B * P * S * C * l2
     # im2col writes the patches, two products read them, col2im's input is written and read
     traffic = (5 * C * l2 + 4 * S) * B * P * itemsize
@@ -712,7 +713,7 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
       products of ``2 B P S C l²`` flops (output, input gradient, kernel gradient;
       bytes: the patch matrix ``C l² B P``), or for Winograd's F(2×2, 3×3) three
       stacks of 16 products of ``2 T S C`` flops with ``T = B⌈H'/2⌉⌈W'/2⌉`` tiles
-      (bytes: the transformed input ``16 C T``).
+      (bytes: none; the backward pass transforms the input again).
     * ``"sequential"``: the spatial step ``2 B C P l² r_0`` plus the channel steps
       ``2 p_k s_k r_k r_{k-1} c_k q_k`` with ``p_k = s_1 ⋯ s_{k-1}``,
       ``q_k = c_{k+1} ⋯ c_d B P``, each three times (forward, input and core

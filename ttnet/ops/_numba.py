@@ -88,16 +88,19 @@ def num_threads() -> int:
 
 
 def numba_kernel(func: F | None = None, *, parallel: bool = True) -> F | Callable[[F], F]:
-    """Decorator: compile ``func`` with ``numba.njit(parallel=parallel, cache=True)``.
+    """Decorator: compile ``func`` with ``numba.njit(parallel=parallel, nogil=True, cache=True)``.
 
-    Use as ``@numba_kernel`` or ``@numba_kernel(parallel=False)``. Compilation
+    Use as ``@numba_kernel`` or ``@numba_kernel(parallel=False)``. A serial
+    kernel (``parallel=False``) is meant for a caller that splits the work
+    between threads itself (:func:`ttnet.blas.run_on_threads`); every kernel
+    releases the GIL, so that such calls run side by side. Compilation
     happens on the first call. Without numba the plain Python function is
     returned; it is never called then, because :func:`numba_enabled` is False.
     """
     def decorate(f: F) -> F:
         if numba is None:
             return f
-        return numba.njit(parallel=parallel, cache=True)(f)
+        return numba.njit(parallel=parallel, nogil=True, cache=True)(f)
 
     return decorate(func) if func is not None else decorate
 

@@ -40,11 +40,23 @@ These are the exact gradients of the computation (1), which equals the
 convolution in exact arithmetic; in floating point the transforms' entries
 (0, ±1, ±1/2) add round-off of the order of the inputs' own.
 
-Each transform of the data comes as a numba kernel, parallel over the
-(channel, image) planes, and a NumPy twin with the same signature; the
-``TTNET_NUMBA`` switch picks one (:mod:`ttnet.ops._numba`). Both do the same
-additions in the same order, so they agree exactly, NaN and ±inf included.
-With the kernels the whole convolution runs 3.0–3.8× faster than with the
+Chunks. ``V`` and ``M`` hold 16 numbers per tile and channel, four times the
+input and the output; computed for the whole batch at once, each would be
+written to memory and read back (134 MB each for 64 channels at 32×32, batch
+128, float32), and the backward pass would need ``V`` kept from the forward
+pass. Instead each thread takes the batch a chunk of whole images at a time (at
+most :data:`CHUNK_TILES` tiles) and runs all the steps on one chunk before the
+next, so the chunk's stacks are still in the processor's cache when the next
+step reads them. The backward pass recomputes each chunk's ``V`` from ``x``
+(additions only) rather than keeping it, so the layer keeps nothing but a
+reference to its input. The threads are :func:`ttnet.blas.run_on_threads`'s:
+each runs the transforms as serial numba kernels and its products on one BLAS
+thread, and they meet once per call.
+
+Each transform of the data comes as a numba kernel and a NumPy twin with the
+same signature; the ``TTNET_NUMBA`` switch picks one (:mod:`ttnet.ops._numba`).
+Both do the same additions in the same order, so they agree exactly, NaN and
+±inf included. With the kernels the whole convolution runs 3.0–3.8× faster than with the
 twins at batch 128 (``benchmarks/bench_layers.py``), and 1.1–1.6× faster than
 the im2col product on layers of 64 or 128 channels. On thin layers the 16
 products are too narrow to pay for the transforms: im2col was 1.8× faster at 4
@@ -61,19 +73,21 @@ NaN where the direct convolution keeps it infinite: ``∞ − ∞`` in ``d₂ �
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Any
 
 import numpy as np
 
-from .._checks import as_float_array, check_batch_shape, check_int, check_int_sequence, describe
-from ..blas import batched_matmul
-from ._numba import choose, numba_kernel, prange
+from .._checks import as_float_array, check_int, check_int_sequence, describe
+from ..blas import run_on_threads
+from ._numba import choose, numba_kernel
 from .im2col import conv_output_shape, window_params
 from .workspace import check_workspace, scratch
 
-__all__ = ["winograd_conv3x3_forward", "winograd_conv3x3_backward", "winograd_tiles",
-           "winograd_tile_count", "FILTER_TRANSFORM", "INPUT_TRANSFORM", "OUTPUT_TRANSFORM",
-           "STACK_PADDING"]
+__all__ = ["winograd_conv3x3_forward", "winograd_conv3x3_backward", "winograd_stacks",
+           "winograd_tiles", "winograd_tile_count", "FILTER_TRANSFORM", "INPUT_TRANSFORM",
+           "OUTPUT_TRANSFORM", "STACK_PADDING", "CHUNK_TILES"]
 
 #: G (4 × 3): the filter transform ``U = G g Gᵀ``.
 FILTER_TRANSFORM = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -101,9 +115,14 @@ def winograd_tile_count(batch: int, out_hw: tuple[int, int]) -> int:
 #: of float32): see :func:`_tile_stack`.
 STACK_PADDING = 16
 
+#: The most 2×2 tiles in one chunk of images (module docstring, "Chunks"): a chunk's
+#: stacks of 16 matrices then take 16·(C + S)·4 bytes per tile in float32, 8 MiB at 64
+#: channels in and out. ``benchmarks/bench_layers.py --only chunks`` times the choices.
+CHUNK_TILES = 1024
+
 
 def _tile_stack(workspace: dict | None, name: str, rows: int, B: int, th: int, tw: int,
-                dtype: np.dtype) -> np.ndarray:
+                dtype: np.dtype, capacity: int | None = None) -> np.ndarray:
     """An uninitialised ``(4, 4, rows, B, th, tw)`` array whose 16 ``(u, v)`` matrices are
     ``STACK_PADDING`` numbers apart in memory rather than adjacent.
 
@@ -112,7 +131,7 @@ def _tile_stack(workspace: dict | None, name: str, rows: int, B: int, th: int, t
     line apart (64·128·16·16 floats = 8 MiB at the benchmark shape), so the 16
     write streams fall into the same cache set and evict one another; the
     kernels ran 3.5× slower so. Each ``(rows, B·th·tw)`` matrix stays contiguous,
-    as the matrix products need.
+    as the matrix products need, and ``reshape(16, rows, B·th·tw)`` is a view.
 
     The kernels that read or write a stack loop over its planes channel-major
     (``c`` outer, ``b`` inner), the order of the stack's columns: consecutive
@@ -121,10 +140,27 @@ def _tile_stack(workspace: dict | None, name: str, rows: int, B: int, th: int, t
     ``B·th·tw`` numbers apart in every matrix, a new memory page per plane and
     stream, and a small image's plane has only a few tiles to amortise that
     (``benchmarks/bench_layers.py``; the README's Performance section).
+
+    ``capacity`` (>= B, default B) sizes the workspace buffer for that many images,
+    so that a chunk loop whose last chunk is shorter reuses one buffer.
     """
     n = rows * B * th * tw
-    flat = scratch(workspace, name, (16 * (n + STACK_PADDING),), dtype)
-    return flat.reshape(16, n + STACK_PADDING)[:, :n].reshape(4, 4, rows, B, th, tw)
+    size = 16 * (rows * max(B, capacity or B) * th * tw + STACK_PADDING)
+    flat = scratch(workspace, name, (size,), dtype)
+    return flat[:16 * (n + STACK_PADDING)].reshape(16, n + STACK_PADDING)[:, :n].reshape(
+        4, 4, rows, B, th, tw)
+
+
+def _chunks(B: int, tiles_per_image: int, t: int, threads: int) -> list[tuple[int, int]]:
+    """Thread ``t``'s chunks of images ``[b0, b1)``: every ``threads``-th chunk from the ``t``-th.
+
+    A chunk holds at most :data:`CHUNK_TILES` tiles (at least one image), and
+    at most ``⌈B / threads⌉`` images, so that a small batch still gives every
+    thread a share. The split depends only on the shapes and the thread count.
+    """
+    per_chunk = max(1, min(CHUNK_TILES // tiles_per_image, -(-B // threads)))
+    starts = range(t * per_chunk, B, threads * per_chunk)
+    return [(b0, min(B, b0 + per_chunk)) for b0 in starts]
 
 
 # ---------------------------------------------------------------- the input transform  V = Bᵀ d B
@@ -151,10 +187,11 @@ def _bt(d0, d1, d2, d3):  # pragma: no cover - compiled
     return d0 - d2, d1 + d2, d2 - d1, d1 - d3
 
 
-@numba_kernel
+@numba_kernel(parallel=False)
 def _input_kernel(x, ph, pw, v):  # pragma: no cover - compiled
-    """numba twin of :func:`_input_numpy`; parallel over the (c, b) planes, channel-major
-    (see :func:`_tile_stack`).
+    """numba twin of :func:`_input_numpy`; serial (one call per thread and chunk of images,
+    :func:`winograd_conv3x3_forward`), over the (c, b) planes channel-major (see
+    :func:`_tile_stack`).
 
     The tile's sixteen numbers are scalars in the loop over tiles, so that they
     stay in registers (the same additions as the twin, in the same order: down
@@ -162,9 +199,9 @@ def _input_kernel(x, ph, pw, v):  # pragma: no cover - compiled
     """
     B, C, H, W = x.shape
     th, tw = v.shape[4], v.shape[5]
-    for cb in prange(C * B):
+    plane = np.zeros((2 * th + 2, 2 * tw + 2), x.dtype)   # X̃[b, c]: the border stays zero
+    for cb in range(C * B):
         c, b = cb // B, cb % B
-        plane = np.zeros((2 * th + 2, 2 * tw + 2), x.dtype)          # X̃[b, c]
         plane[ph:ph + H, pw:pw + W] = x[b, c]
         for p in range(th):
             d0, d1, d2, d3 = plane[2 * p], plane[2 * p + 1], plane[2 * p + 2], plane[2 * p + 3]
@@ -203,17 +240,18 @@ def _input_adjoint_numpy(dv, ph, pw, dx) -> None:
     dx[...] = blocks.reshape(B, C, 2 * th + 2, 2 * tw + 2)[:, :, ph:ph + H, pw:pw + W]
 
 
-@numba_kernel
+@numba_kernel(parallel=False)
 def _input_adjoint_kernel(dv, ph, pw, dx):  # pragma: no cover - compiled
-    """numba twin of :func:`_input_adjoint_numpy`; parallel over the (c, b) planes,
-    channel-major (see :func:`_tile_stack`)."""
+    """numba twin of :func:`_input_adjoint_numpy`; serial, over the (c, b) planes
+    channel-major (see :func:`_input_kernel`)."""
     B, C, H, W = dx.shape
     th, tw = dv.shape[4], dv.shape[5]
-    for cb in prange(C * B):
+    plane = np.empty((2 * th + 2, 2 * tw + 2), dx.dtype)          # dX̃[b, c]
+    e = np.empty((4, 4), dx.dtype)
+    s = np.empty((4, 4), dx.dtype)
+    for cb in range(C * B):
         c, b = cb // B, cb % B
-        plane = np.zeros((2 * th + 2, 2 * tw + 2), dx.dtype)          # dX̃[b, c]
-        e = np.empty((4, 4), dx.dtype)
-        s = np.empty((4, 4), dx.dtype)
+        plane[:] = 0
         for p in range(th):
             for q in range(tw):
                 for u in range(4):
@@ -247,16 +285,16 @@ def _output_numpy(m, y) -> None:
     y[...] = full[:, :, :Ho, :Wo]
 
 
-@numba_kernel
+@numba_kernel(parallel=False)
 def _output_kernel(m, y):  # pragma: no cover - compiled
-    """numba twin of :func:`_output_numpy`; parallel over the (s, b) planes, channel-major
-    (see :func:`_tile_stack`)."""
+    """numba twin of :func:`_output_numpy`; serial, over the (s, b) planes channel-major
+    (see :func:`_input_kernel`)."""
     B, S, Ho, Wo = y.shape
     th, tw = m.shape[4], m.shape[5]
-    for sb in prange(S * B):
+    plane = np.empty((2 * th, 2 * tw), y.dtype)
+    t = np.empty((2, 4), y.dtype)
+    for sb in range(S * B):
         s, b = sb // B, sb % B
-        plane = np.empty((2 * th, 2 * tw), y.dtype)
-        t = np.empty((2, 4), y.dtype)
         for p in range(th):
             for q in range(tw):
                 for w in range(4):
@@ -287,15 +325,15 @@ def _a(e0, e1):  # pragma: no cover - compiled
     return e0, e0 + e1, e0 - e1, -e1
 
 
-@numba_kernel
+@numba_kernel(parallel=False)
 def _output_adjoint_kernel(dy, dm):  # pragma: no cover - compiled
-    """numba twin of :func:`_output_adjoint_numpy`; parallel over the (s, b) planes,
-    channel-major (see :func:`_tile_stack`)."""
+    """numba twin of :func:`_output_adjoint_numpy`; serial, over the (s, b) planes
+    channel-major (see :func:`_input_kernel`)."""
     B, S, Ho, Wo = dy.shape
     th, tw = dm.shape[4], dm.shape[5]
-    for sb in prange(S * B):
+    plane = np.zeros((2 * th, 2 * tw), dy.dtype)        # dY[b, s]: the cropped border stays 0
+    for sb in range(S * B):
         s, b = sb // B, sb % B
-        plane = np.zeros((2 * th, 2 * tw), dy.dtype)
         plane[:Ho, :Wo] = dy[b, s]
         for p in range(th):
             e0, e1 = plane[2 * p], plane[2 * p + 1]
@@ -350,10 +388,42 @@ def _check_inputs(x: Any, weight: Any, padding: Any, workspace: Any):
     return x, weight, padding, out_hw
 
 
+def winograd_stacks(x: Any, weight: Any, padding: Any = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The two stacks of equation (1) for a whole batch: ``v = Bᵀ d B`` and ``u = G g Gᵀ``.
+
+    For looking at the algorithm (notebook 02) and for tests: ``u @ v`` is the
+    stack of the 16 products. The convolution itself never holds the whole of
+    ``v`` (module docstring, "Chunks").
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, C, H, W), float
+    weight : ndarray, shape (S, C, 3, 3), x's dtype
+    padding : int or pair of int, >= 0
+
+    Returns
+    -------
+    v : ndarray, shape (16, C, B·th·tw)
+        The transformed input tiles, columns ordered (b, p, q) over the ``(th, tw) =
+        (⌈H'/2⌉, ⌈W'/2⌉)`` tiles of each image.
+    u : ndarray, shape (16, S, C)
+        The transformed filters.
+    """
+    x, weight, (ph, pw), out_hw = _check_inputs(x, weight, padding, None)
+    B, C = x.shape[:2]
+    th, tw = winograd_tiles(out_hw)
+    v = _tile_stack(None, "v", C, B, th, tw, x.dtype)
+    choose(_input_kernel, _input_numpy)(np.ascontiguousarray(x), ph, pw, v)
+    return v.reshape(16, C, B * th * tw), _filter_transform(weight)
+
+
 def winograd_conv3x3_forward(x: Any, weight: Any, padding: Any = 0, *,
-                             workspace: dict | None = None
-                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                             workspace: dict | None = None) -> np.ndarray:
     """3×3, stride-1 cross-correlation of an NCHW batch by F(2×2, 3×3), equation (1).
+
+    Each thread takes chunks of images and runs the input transform, the 16
+    products and the output transform on one chunk before the next (module
+    docstring, "Chunks").
 
     Parameters
     ----------
@@ -361,44 +431,52 @@ def winograd_conv3x3_forward(x: Any, weight: Any, padding: Any = 0, *,
     weight : ndarray, shape (S, C, 3, 3), x's dtype
     padding : int or pair of int, >= 0
     workspace : dict, optional
-        Scratch arrays reused between calls (see
-        :func:`ttnet.ops.workspace.scratch`); the returned ``v`` then lives in it.
+        Where the chunks' scratch arrays are kept between calls (see
+        :func:`ttnet.ops.workspace.scratch`).
 
     Returns
     -------
     y : ndarray, shape (B, S, H', W'), ``H' = H + 2·ph − 2``
-    v : ndarray, shape (16, C, B·th·tw)
-        The transformed input tiles ``Bᵀ d B`` (``(th, tw) = ⌈H'/2⌉, ⌈W'/2⌉``), kept
-        for the backward pass.
-    u : ndarray, shape (16, S, C)
-        The transformed filters ``G g Gᵀ``.
     """
     x, weight, (ph, pw), out_hw = _check_inputs(x, weight, padding, workspace)
+    x = np.ascontiguousarray(x)
+    workspace = {} if workspace is None else workspace   # reused from chunk to chunk
     B, C = x.shape[:2]
     S = weight.shape[0]
     th, tw = winograd_tiles(out_hw)
-    v = _tile_stack(workspace, "winograd_v", C, B, th, tw, x.dtype)
-    choose(_input_kernel, _input_numpy)(np.ascontiguousarray(x), ph, pw, v)
-    v = v.reshape(16, C, B * th * tw)
-    u = _filter_transform(weight)
-    m = batched_matmul(u, v, out=scratch(workspace, "winograd_m", (16, S, B * th * tw),
-                                          x.dtype))                    # (16, S, B·th·tw)
+    capacity = CHUNK_TILES // (th * tw)
+    u = _filter_transform(weight)                                        # (16, S, C)
     y = np.empty((B, S) + out_hw, dtype=x.dtype)
-    choose(_output_kernel, _output_numpy)(m.reshape(4, 4, S, B, th, tw), y)
-    return y, v, u
+    input_transform = choose(_input_kernel, _input_numpy)
+    output_transform = choose(_output_kernel, _output_numpy)
+
+    def run(t: int, threads: int) -> None:                 # thread t's chunks of images
+        for b0, b1 in _chunks(B, th * tw, t, threads):
+            v = _tile_stack(workspace, f"winograd_v{t}", C, b1 - b0, th, tw, x.dtype, capacity)
+            input_transform(x[b0:b1], ph, pw, v)                         # V = Bᵀ d B
+            m = _tile_stack(workspace, f"winograd_m{t}", S, b1 - b0, th, tw, x.dtype, capacity)
+            np.matmul(u, v.reshape(16, C, -1), out=m.reshape(16, S, -1))   # M = U V
+            output_transform(m, y[b0:b1])                                # y = Aᵀ M A
+
+    run_on_threads(run)
+    return y
 
 
-def winograd_conv3x3_backward(dy: Any, v: np.ndarray, u: np.ndarray,
-                              x_shape: tuple[int, int, int, int], padding: Any = 0, *,
+def winograd_conv3x3_backward(dy: Any, x: Any, weight: Any, padding: Any = 0, *,
                               workspace: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Gradients of :func:`winograd_conv3x3_forward` (module docstring): ``(dx, dweight)``.
+
+    Chunk by chunk, as the forward pass: the chunk's ``V`` is computed again
+    from ``x`` (cheaper than keeping the whole stack, 4× the size of ``x``, from
+    the forward pass), then ``dM = A dY Aᵀ``, ``dU += dM Vᵀ``, ``dV = Uᵀ dM`` and
+    ``dx = B dV Bᵀ``. Each thread sums ``dU`` over its chunks and the threads'
+    sums are added in thread order, so ``dweight`` does not depend on timing (it
+    does, in the last bits, on the thread count and :data:`CHUNK_TILES`).
 
     Parameters
     ----------
     dy : ndarray, shape (B, S, H', W')
-    v, u : the forward pass's transformed input and filters
-    x_shape : (B, C, H, W), the forward input's shape
-    padding : the forward pass's padding
+    x, weight, padding : the forward pass's arguments
     workspace : dict, optional
         Scratch arrays reused between calls (may be the forward pass's).
 
@@ -407,30 +485,39 @@ def winograd_conv3x3_backward(dy: Any, v: np.ndarray, u: np.ndarray,
     dx : ndarray, shape (B, C, H, W)
     dweight : ndarray, shape (S, C, 3, 3)
     """
+    x, weight, (ph, pw), out_hw = _check_inputs(x, weight, padding, workspace)
     dy = as_float_array(dy, "dy", ndim=4, finite=False)
-    u = as_float_array(u, "u", ndim=3, finite=False)
-    v = as_float_array(v, "v", ndim=3, finite=False)
-    B, C, H, W = check_batch_shape(x_shape, "x_shape", length=4)
-    _, _, (ph, pw) = window_params(3, 1, padding)
-    check_workspace(workspace)
-    out_hw = conv_output_shape((H, W), 3, 1, (ph, pw))
-    S = u.shape[1]
+    B, C, H, W = x.shape
+    S = weight.shape[0]
+    if dy.shape != (B, S) + out_hw:
+        raise ValueError(f"dy must have shape {(B, S) + out_hw} for x of shape {x.shape}, "
+                         f"weight of shape {weight.shape} and padding {(ph, pw)}, got "
+                         f"{describe(dy)}")
+    if dy.dtype != x.dtype:
+        raise TypeError(f"dy must have x's dtype {x.dtype}, got {describe(dy)}")
+    x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
+    workspace = {} if workspace is None else workspace
     th, tw = winograd_tiles(out_hw)
-    # v cannot be checked against H and W, only against the number of tiles they give
-    expected = {"u": (16, S, C), "dy": (B, S) + out_hw, "v": (16, C, B * th * tw)}
-    for name, array in (("u", u), ("dy", dy), ("v", v)):
-        if array.shape != expected[name]:
-            raise ValueError(f"{name} must have shape {expected[name]} for x_shape "
-                             f"{(B, C, H, W)} and padding {(ph, pw)}, got {describe(array)}")
-        if array.dtype != dy.dtype:
-            raise TypeError(f"{name} must have dy's dtype {dy.dtype}, got {describe(array)}")
-    dm = _tile_stack(workspace, "winograd_dm", S, B, th, tw, dy.dtype)
-    choose(_output_adjoint_kernel, _output_adjoint_numpy)(np.ascontiguousarray(dy), dm)
-    dm = dm.reshape(16, S, B * th * tw)
-    dweight = _filter_transform_backward(batched_matmul(dm, v.transpose(0, 2, 1)))
-    dv = batched_matmul(u.transpose(0, 2, 1), dm,
-                        out=scratch(workspace, "winograd_dv", (16, C, B * th * tw), dy.dtype))
-    dv = dv.reshape(4, 4, C, B, th, tw)
-    dx = np.empty((B, C, H, W), dtype=dy.dtype)
-    choose(_input_adjoint_kernel, _input_adjoint_numpy)(dv, ph, pw, dx)
-    return dx, dweight
+    capacity = CHUNK_TILES // (th * tw)
+    u = _filter_transform(weight)
+    dx = np.empty((B, C, H, W), dtype=x.dtype)
+    input_transform = choose(_input_kernel, _input_numpy)
+    output_adjoint = choose(_output_adjoint_kernel, _output_adjoint_numpy)
+    input_adjoint = choose(_input_adjoint_kernel, _input_adjoint_numpy)
+
+    def run(t: int, threads: int) -> np.ndarray:   # thread t's chunks; returns its part of dU
+        du = np.zeros((16, S, C), dtype=x.dtype)
+        du_chunk = np.empty_like(du)
+        for b0, b1 in _chunks(B, th * tw, t, threads):
+            v = _tile_stack(workspace, f"winograd_v{t}", C, b1 - b0, th, tw, x.dtype, capacity)
+            input_transform(x[b0:b1], ph, pw, v)                         # V = Bᵀ d B
+            dm = _tile_stack(workspace, f"winograd_m{t}", S, b1 - b0, th, tw, x.dtype, capacity)
+            output_adjoint(dy[b0:b1], dm)                                # dM = A dY Aᵀ
+            v, dm = v.reshape(16, C, -1), dm.reshape(16, S, -1)
+            np.matmul(dm, v.transpose(0, 2, 1), out=du_chunk)           # dU = dM Vᵀ
+            du += du_chunk
+            dv = np.matmul(u.transpose(0, 2, 1), dm, out=v)              # dV = Uᵀ dM, over V
+            input_adjoint(dv.reshape(4, 4, C, b1 - b0, th, tw), ph, pw, dx[b0:b1])
+        return du
+
+    return dx, _filter_transform_backward(functools.reduce(operator.add, run_on_threads(run)))
