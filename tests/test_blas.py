@@ -152,32 +152,48 @@ def test_batched_matmul_refuses_an_out_that_overlaps_its_inputs():
         blas.batched_matmul(np.ones((2, 4, 4)), b, out=b)
 
 
-# ---------------------------------------------------------------- run_on_threads
+# ---------------------------------------------------------------- map_on_threads
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_run_on_threads_calls_work_once_per_blas_thread_and_keeps_their_order(threads):
-    import threading
+@pytest.mark.parametrize("count", [0, 1, 2, 7])
+def test_map_on_threads_calls_work_once_per_item_and_keeps_their_order(threads, count):
     seen = []
 
-    def work(t, count):
-        seen.append((t, count, threading.current_thread() is threading.main_thread()))
-        return 10 * t
+    def work(item, t):
+        seen.append(item)
+        assert 0 <= t < max(1, min(threads, count))
+        return item * item
     with threadpool_limits(limits=threads, user_api="blas"):
-        assert blas.run_on_threads(work) == [10 * t for t in range(threads)]
-    assert sorted(seen) == [(t, threads, threads == 1) for t in range(threads)]
+        assert blas.map_on_threads(work, range(count)) == [i * i for i in range(count)]
+    assert sorted(seen) == list(range(count))
 
 
-def test_run_on_threads_runs_each_call_on_one_blas_thread():
+def test_map_on_threads_shares_the_items_out_as_the_threads_fall_free():
+    """One slow call does not hold up the other items: the other thread takes them."""
+    import threading
+    import time
+    threads_of = {}
+
+    def work(item, t):
+        if item == 0:
+            time.sleep(0.3)
+        threads_of[item] = threading.get_ident()
     with threadpool_limits(limits=2, user_api="blas"):
-        counts = blas.run_on_threads(lambda t, threads: blas._blas_threads())
-    assert counts == [1, 1]
+        blas.map_on_threads(work, range(6))
+    assert all(threads_of[item] != threads_of[0] for item in range(1, 6))
 
 
-def test_run_on_threads_raises_what_a_call_raises_and_refuses_a_non_callable():
-    def work(t, threads):
-        if t == threads - 1:
-            raise ArithmeticError(f"call {t} failed")
+def test_map_on_threads_runs_each_call_on_one_blas_thread():
     with threadpool_limits(limits=2, user_api="blas"):
-        with pytest.raises(ArithmeticError, match="call 1 failed"):
-            blas.run_on_threads(work)
+        counts = blas.map_on_threads(lambda item, t: blas._blas_threads(), range(4))
+    assert counts == [1] * 4
+
+
+def test_map_on_threads_raises_what_a_call_raises_and_refuses_a_non_callable():
+    def work(item, t):
+        if item == 3:
+            raise ArithmeticError(f"item {item} failed")
+    with threadpool_limits(limits=2, user_api="blas"):
+        with pytest.raises(ArithmeticError, match="item 3 failed"):
+            blas.map_on_threads(work, range(5))
     with pytest.raises(TypeError, match="work must be callable"):
-        blas.run_on_threads(3)
+        blas.map_on_threads(3, range(2))

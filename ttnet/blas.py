@@ -28,10 +28,11 @@ stack between the threads, each computing its products on one BLAS thread. A
 stack of 24 products of ``(64, 64) @ (64, 512)``, which OpenBLAS threaded one
 product at a time, took 190 ms instead of about 1 ms on the busy machine.
 
-:func:`run_on_threads` hands the split to the caller: a pipeline that divides its
-own work between the threads (Winograd's convolution gives each thread whole
-images, :mod:`ttnet.ops.winograd`) runs one call per thread, each on one BLAS
-thread, and the threads meet once, at the end.
+:func:`map_on_threads` runs work that the caller cuts into pieces itself
+(Winograd's convolution, a chunk of images per piece, :mod:`ttnet.ops.winograd`):
+each thread, on one BLAS thread, takes the next piece as soon as it is free, so a
+thread slowed down by the machine leaves its share to the others, and the threads
+meet once, at the end.
 
 The per-call BLAS thread limit comes from ``threadpoolctl``.
 """
@@ -40,14 +41,16 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
-from typing import Callable, TypeVar
+import queue
+from typing import Callable, Iterable, TypeVar
 
 import numpy as np
 
 from ._checks import check_out, describe
 
-__all__ = ["long_sum_matmul", "batched_matmul", "run_on_threads", "MIN_SLICE"]
+__all__ = ["long_sum_matmul", "batched_matmul", "map_on_threads", "MIN_SLICE"]
 
+T = TypeVar("T")
 R = TypeVar("R")
 
 #: Slices of the sum shorter than this are not worth a thread: below ``threads ·
@@ -205,32 +208,52 @@ def batched_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) 
     return out
 
 
-def run_on_threads(work: Callable[[int, int], R]) -> list[R]:
-    """``[work(t, threads) for t in range(threads)]``, the calls side by side on the thread
-    pool, each on one BLAS thread; ``threads`` is the BLAS thread count.
+def map_on_threads(work: Callable[[T, int], R], items: Iterable[T]) -> list[R]:
+    """``[work(item, t) for item in items]``, the items shared out between the BLAS threads as
+    they fall free, each thread on one BLAS thread; the results in the order of ``items``.
 
-    For work the caller splits itself: call ``t`` of ``threads`` takes its share
-    (say, every ``threads``-th chunk from the ``t``-th), so which thread computes what
-    does not depend on timing, and the calls meet once, when all have returned. An
-    exception in a call is raised here. With one BLAS thread, ``work(0, 1)`` runs in
-    the calling thread.
+    For work that the caller cuts into pieces itself (Winograd's convolution, a chunk of
+    images per item): a thread takes the next item as soon as it has finished one, so a
+    thread that the machine slows down (another process, a noisy neighbour) leaves its
+    share to the others, and the threads meet once, at the end. ``t`` (``0 <= t <
+    threads``) is the index of the thread that runs the call, for per-thread scratch
+    buffers; which thread runs which item depends on timing, so a result must not
+    depend on ``t``. An exception in a call is raised here. With one BLAS thread (or one
+    item) the calls run in the calling thread.
 
     Parameters
     ----------
-    work : callable ``(t, threads) -> result``
-        Must be safe to run in several threads at once: each call writes only
-        its own share (numba kernels called from it must release the GIL,
+    work : callable ``(item, t) -> result``
+        Safe to run in several threads at once: each call writes only its own part of
+        any shared output (numba kernels called from it must release the GIL,
         ``nogil=True``, to run side by side).
+    items : iterable
 
     Returns
     -------
     list
-        The calls' results, in the order of ``t``.
+        ``work``'s results, in the order of ``items``.
     """
     if not callable(work):
-        raise TypeError(f"work must be callable (t, threads) -> result, got {describe(work)}")
-    threads = _blas_threads()
+        raise TypeError(f"work must be callable (item, t) -> result, got {describe(work)}")
+    items = list(items)
+    results: list = [None] * len(items)
+    threads = min(_blas_threads(), len(items))
+    pending: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for i in range(len(items)):
+        pending.put(i)
+
+    def run(t: int) -> None:                    # one thread: take items until none are left
+        while True:
+            try:
+                i = pending.get_nowait()
+            except queue.Empty:
+                return
+            results[i] = work(items[i], t)
+
     with _controller().limit(limits=1, user_api="blas"):
         if threads <= 1:
-            return [work(0, 1)]
-        return _map(threads, lambda t: work(t, threads), range(threads))
+            run(0)
+        else:
+            _map(threads, run, range(threads))
+    return results

@@ -92,7 +92,7 @@ def numba_kernel(func: F | None = None, *, parallel: bool = True) -> F | Callabl
 
     Use as ``@numba_kernel`` or ``@numba_kernel(parallel=False)``. A serial
     kernel (``parallel=False``) is meant for a caller that splits the work
-    between threads itself (:func:`ttnet.blas.run_on_threads`); every kernel
+    between threads itself (:func:`ttnet.blas.map_on_threads`); every kernel
     releases the GIL, so that such calls run side by side. Compilation
     happens on the first call. Without numba the plain Python function is
     returned; it is never called then, because :func:`numba_enabled` is False.

@@ -49,9 +49,11 @@ most :data:`CHUNK_TILES` tiles) and runs all the steps on one chunk before the
 next, so the chunk's stacks are still in the processor's cache when the next
 step reads them. The backward pass recomputes each chunk's ``V`` from ``x``
 (additions only) rather than keeping it, so the layer keeps nothing but a
-reference to its input. The threads are :func:`ttnet.blas.run_on_threads`'s:
-each runs the transforms as serial numba kernels and its products on one BLAS
-thread, and they meet once per call.
+reference to its input. The threads take the chunks as they fall free
+(:func:`ttnet.blas.map_on_threads`), each running the transforms as serial numba
+kernels and its products on one BLAS thread; a batch is cut into at least
+:data:`MIN_CHUNKS` chunks, so that a thread slowed down by the machine leaves
+its share to the other.
 
 Each transform of the data comes as a numba kernel and a NumPy twin with the
 same signature; the ``TTNET_NUMBA`` switch picks one (:mod:`ttnet.ops._numba`).
@@ -80,14 +82,14 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_float_array, check_int, check_int_sequence, describe
-from ..blas import run_on_threads
+from ..blas import map_on_threads
 from ._numba import choose, numba_kernel
 from .im2col import conv_output_shape, window_params
 from .workspace import check_workspace, scratch
 
 __all__ = ["winograd_conv3x3_forward", "winograd_conv3x3_backward", "winograd_stacks",
            "winograd_tiles", "winograd_tile_count", "FILTER_TRANSFORM", "INPUT_TRANSFORM",
-           "OUTPUT_TRANSFORM", "STACK_PADDING", "CHUNK_TILES"]
+           "OUTPUT_TRANSFORM", "STACK_PADDING", "CHUNK_TILES", "MIN_CHUNKS"]
 
 #: G (4 × 3): the filter transform ``U = G g Gᵀ``.
 FILTER_TRANSFORM = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -120,6 +122,9 @@ STACK_PADDING = 16
 #: channels in and out. ``benchmarks/bench_layers.py --only chunks`` times the choices.
 CHUNK_TILES = 1024
 
+#: The fewest chunks a batch of as many images is cut into (:func:`_chunks`).
+MIN_CHUNKS = 8
+
 
 def _tile_stack(workspace: dict | None, name: str, rows: int, B: int, th: int, tw: int,
                 dtype: np.dtype, capacity: int | None = None) -> np.ndarray:
@@ -151,16 +156,16 @@ def _tile_stack(workspace: dict | None, name: str, rows: int, B: int, th: int, t
         4, 4, rows, B, th, tw)
 
 
-def _chunks(B: int, tiles_per_image: int, t: int, threads: int) -> list[tuple[int, int]]:
-    """Thread ``t``'s chunks of images ``[b0, b1)``: every ``threads``-th chunk from the ``t``-th.
+def _chunks(B: int, tiles_per_image: int) -> list[tuple[int, int]]:
+    """The batch cut into chunks of images ``[b0, b1)``, in order.
 
-    A chunk holds at most :data:`CHUNK_TILES` tiles (at least one image), and
-    at most ``⌈B / threads⌉`` images, so that a small batch still gives every
-    thread a share. The split depends only on the shapes and the thread count.
+    A chunk holds at most :data:`CHUNK_TILES` tiles (at least one image), and a
+    batch of :data:`MIN_CHUNKS` images or more gives at least that many chunks, so
+    that the threads can share them out evenly. The cut depends on the shapes
+    only, not on the thread count.
     """
-    per_chunk = max(1, min(CHUNK_TILES // tiles_per_image, -(-B // threads)))
-    starts = range(t * per_chunk, B, threads * per_chunk)
-    return [(b0, min(B, b0 + per_chunk)) for b0 in starts]
+    per_chunk = max(1, min(CHUNK_TILES // tiles_per_image, B // MIN_CHUNKS))
+    return [(b0, min(B, b0 + per_chunk)) for b0 in range(0, B, per_chunk)]
 
 
 # ---------------------------------------------------------------- the input transform  V = Bᵀ d B
@@ -444,21 +449,22 @@ def winograd_conv3x3_forward(x: Any, weight: Any, padding: Any = 0, *,
     B, C = x.shape[:2]
     S = weight.shape[0]
     th, tw = winograd_tiles(out_hw)
-    capacity = CHUNK_TILES // (th * tw)
+    chunks = _chunks(B, th * tw)
+    capacity = max((b1 - b0 for b0, b1 in chunks), default=0)      # images in the largest chunk
     u = _filter_transform(weight)                                        # (16, S, C)
     y = np.empty((B, S) + out_hw, dtype=x.dtype)
     input_transform = choose(_input_kernel, _input_numpy)
     output_transform = choose(_output_kernel, _output_numpy)
 
-    def run(t: int, threads: int) -> None:                 # thread t's chunks of images
-        for b0, b1 in _chunks(B, th * tw, t, threads):
-            v = _tile_stack(workspace, f"winograd_v{t}", C, b1 - b0, th, tw, x.dtype, capacity)
-            input_transform(x[b0:b1], ph, pw, v)                         # V = Bᵀ d B
-            m = _tile_stack(workspace, f"winograd_m{t}", S, b1 - b0, th, tw, x.dtype, capacity)
-            np.matmul(u, v.reshape(16, C, -1), out=m.reshape(16, S, -1))   # M = U V
-            output_transform(m, y[b0:b1])                                # y = Aᵀ M A
+    def forward_chunk(chunk: tuple[int, int], t: int) -> None:   # images b0..b1-1, thread t
+        b0, b1 = chunk
+        v = _tile_stack(workspace, f"winograd_v{t}", C, b1 - b0, th, tw, x.dtype, capacity)
+        input_transform(x[b0:b1], ph, pw, v)                             # V = Bᵀ d B
+        m = _tile_stack(workspace, f"winograd_m{t}", S, b1 - b0, th, tw, x.dtype, capacity)
+        np.matmul(u, v.reshape(16, C, -1), out=m.reshape(16, S, -1))       # M = U V
+        output_transform(m, y[b0:b1])                                    # y = Aᵀ M A
 
-    run_on_threads(run)
+    map_on_threads(forward_chunk, chunks)
     return y
 
 
@@ -469,9 +475,9 @@ def winograd_conv3x3_backward(dy: Any, x: Any, weight: Any, padding: Any = 0, *,
     Chunk by chunk, as the forward pass: the chunk's ``V`` is computed again
     from ``x`` (cheaper than keeping the whole stack, 4× the size of ``x``, from
     the forward pass), then ``dM = A dY Aᵀ``, ``dU += dM Vᵀ``, ``dV = Uᵀ dM`` and
-    ``dx = B dV Bᵀ``. Each thread sums ``dU`` over its chunks and the threads'
-    sums are added in thread order, so ``dweight`` does not depend on timing (it
-    does, in the last bits, on the thread count and :data:`CHUNK_TILES`).
+    ``dx = B dV Bᵀ``. The chunks' ``dU`` are added in the order of the chunks, so
+    ``dweight`` depends neither on timing nor on the thread count (in its last
+    bits it does on :data:`CHUNK_TILES` and :data:`MIN_CHUNKS`).
 
     Parameters
     ----------
@@ -498,26 +504,26 @@ def winograd_conv3x3_backward(dy: Any, x: Any, weight: Any, padding: Any = 0, *,
     x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
     workspace = {} if workspace is None else workspace
     th, tw = winograd_tiles(out_hw)
-    capacity = CHUNK_TILES // (th * tw)
+    chunks = _chunks(B, th * tw)
+    capacity = max((b1 - b0 for b0, b1 in chunks), default=0)
     u = _filter_transform(weight)
     dx = np.empty((B, C, H, W), dtype=x.dtype)
     input_transform = choose(_input_kernel, _input_numpy)
     output_adjoint = choose(_output_adjoint_kernel, _output_adjoint_numpy)
     input_adjoint = choose(_input_adjoint_kernel, _input_adjoint_numpy)
 
-    def run(t: int, threads: int) -> np.ndarray:   # thread t's chunks; returns its part of dU
-        du = np.zeros((16, S, C), dtype=x.dtype)
-        du_chunk = np.empty_like(du)
-        for b0, b1 in _chunks(B, th * tw, t, threads):
-            v = _tile_stack(workspace, f"winograd_v{t}", C, b1 - b0, th, tw, x.dtype, capacity)
-            input_transform(x[b0:b1], ph, pw, v)                         # V = Bᵀ d B
-            dm = _tile_stack(workspace, f"winograd_m{t}", S, b1 - b0, th, tw, x.dtype, capacity)
-            output_adjoint(dy[b0:b1], dm)                                # dM = A dY Aᵀ
-            v, dm = v.reshape(16, C, -1), dm.reshape(16, S, -1)
-            np.matmul(dm, v.transpose(0, 2, 1), out=du_chunk)           # dU = dM Vᵀ
-            du += du_chunk
-            dv = np.matmul(u.transpose(0, 2, 1), dm, out=v)              # dV = Uᵀ dM, over V
-            input_adjoint(dv.reshape(4, 4, C, b1 - b0, th, tw), ph, pw, dx[b0:b1])
+    def backward_chunk(chunk: tuple[int, int], t: int) -> np.ndarray:   # returns the chunk's dU
+        b0, b1 = chunk
+        v = _tile_stack(workspace, f"winograd_v{t}", C, b1 - b0, th, tw, x.dtype, capacity)
+        input_transform(x[b0:b1], ph, pw, v)                             # V = Bᵀ d B
+        dm = _tile_stack(workspace, f"winograd_m{t}", S, b1 - b0, th, tw, x.dtype, capacity)
+        output_adjoint(dy[b0:b1], dm)                                    # dM = A dY Aᵀ
+        v, dm = v.reshape(16, C, -1), dm.reshape(16, S, -1)
+        du = np.matmul(dm, v.transpose(0, 2, 1))                         # dU = dM Vᵀ
+        dv = np.matmul(u.transpose(0, 2, 1), dm, out=v)                  # dV = Uᵀ dM, over V
+        input_adjoint(dv.reshape(4, 4, C, b1 - b0, th, tw), ph, pw, dx[b0:b1])
         return du
 
-    return dx, _filter_transform_backward(functools.reduce(operator.add, run_on_threads(run)))
+    du_chunks = map_on_threads(backward_chunk, chunks)
+    du = functools.reduce(operator.add, du_chunks, np.zeros((16, S, C), dtype=x.dtype))
+    return dx, _filter_transform_backward(du)
