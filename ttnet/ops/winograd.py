@@ -246,33 +246,44 @@ def _input_adjoint_numpy(dv, ph, pw, dx) -> None:
 
 
 @numba_kernel(parallel=False)
+def _b(e0, e1, e2, e3):  # pragma: no cover - compiled
+    """B times the 4-vector ``(e0, e1, e2, e3)``: the input transform's adjoint along one axis."""
+    return e0, e1 - e2 + e3, e1 + e2 - e0, -e3
+
+
+@numba_kernel(parallel=False)
+def _add_b(row, k, e0, e1, e2, e3):  # pragma: no cover - compiled
+    """``row[k:k + 4] += B (e0, e1, e2, e3)``."""
+    t0, t1, t2, t3 = _b(e0, e1, e2, e3)
+    row[k] += t0
+    row[k + 1] += t1
+    row[k + 2] += t2
+    row[k + 3] += t3
+
+
+@numba_kernel(parallel=False)
 def _input_adjoint_kernel(dv, ph, pw, dx):  # pragma: no cover - compiled
     """numba twin of :func:`_input_adjoint_numpy`; serial, over the (c, b) planes
-    channel-major (see :func:`_input_kernel`)."""
+    channel-major (see :func:`_input_kernel`). Like there, the tile's numbers are
+    scalars, so that they stay in registers."""
     B, C, H, W = dx.shape
     th, tw = dv.shape[4], dv.shape[5]
     plane = np.empty((2 * th + 2, 2 * tw + 2), dx.dtype)          # dX̃[b, c]
-    e = np.empty((4, 4), dx.dtype)
-    s = np.empty((4, 4), dx.dtype)
     for cb in range(C * B):
         c, b = cb // B, cb % B
         plane[:] = 0
         for p in range(th):
+            d = dv[:, :, c, b, p]                                      # (4, 4, tw)
             for q in range(tw):
-                for u in range(4):
-                    for w in range(4):
-                        e[u, w] = dv[u, w, c, b, p, q]
-                for w in range(4):
-                    s[0, w] = e[0, w]
-                    s[1, w] = e[1, w] - e[2, w] + e[3, w]
-                    s[2, w] = e[1, w] + e[2, w] - e[0, w]
-                    s[3, w] = -e[3, w]
-                for i in range(4):
-                    row = plane[2 * p + i]
-                    row[2 * q] += s[i, 0]
-                    row[2 * q + 1] += s[i, 1] - s[i, 2] + s[i, 3]
-                    row[2 * q + 2] += s[i, 1] + s[i, 2] - s[i, 0]
-                    row[2 * q + 3] += -s[i, 3]
+                s00, s10, s20, s30 = _b(d[0, 0, q], d[1, 0, q], d[2, 0, q], d[3, 0, q])
+                s01, s11, s21, s31 = _b(d[0, 1, q], d[1, 1, q], d[2, 1, q], d[3, 1, q])
+                s02, s12, s22, s32 = _b(d[0, 2, q], d[1, 2, q], d[2, 2, q], d[3, 2, q])
+                s03, s13, s23, s33 = _b(d[0, 3, q], d[1, 3, q], d[2, 3, q], d[3, 3, q])
+                k = 2 * q                              # the tile's columns are k, …, k + 3
+                _add_b(plane[2 * p], k, s00, s01, s02, s03)              # (B dV Bᵀ)[i, :]
+                _add_b(plane[2 * p + 1], k, s10, s11, s12, s13)
+                _add_b(plane[2 * p + 2], k, s20, s21, s22, s23)
+                _add_b(plane[2 * p + 3], k, s30, s31, s32, s33)
         dx[b, c] = plane[ph:ph + H, pw:pw + W]
 
 
@@ -291,23 +302,30 @@ def _output_numpy(m, y) -> None:
 
 
 @numba_kernel(parallel=False)
+def _at(m0, m1, m2, m3):  # pragma: no cover - compiled
+    """Aᵀ times the 4-vector ``(m0, m1, m2, m3)``: the output transform along one axis."""
+    return m0 + m1 + m2, m1 - m2 - m3
+
+
+@numba_kernel(parallel=False)
 def _output_kernel(m, y):  # pragma: no cover - compiled
     """numba twin of :func:`_output_numpy`; serial, over the (s, b) planes channel-major
     (see :func:`_input_kernel`)."""
     B, S, Ho, Wo = y.shape
     th, tw = m.shape[4], m.shape[5]
     plane = np.empty((2 * th, 2 * tw), y.dtype)
-    t = np.empty((2, 4), y.dtype)
     for sb in range(S * B):
         s, b = sb // B, sb % B
         for p in range(th):
+            d = m[:, :, s, b, p]                                       # (4, 4, tw)
+            row0, row1 = plane[2 * p], plane[2 * p + 1]
             for q in range(tw):
-                for w in range(4):
-                    t[0, w] = m[0, w, s, b, p, q] + m[1, w, s, b, p, q] + m[2, w, s, b, p, q]
-                    t[1, w] = m[1, w, s, b, p, q] - m[2, w, s, b, p, q] - m[3, w, s, b, p, q]
-                for i in range(2):
-                    plane[2 * p + i, 2 * q] = t[i, 0] + t[i, 1] + t[i, 2]
-                    plane[2 * p + i, 2 * q + 1] = t[i, 1] - t[i, 2] - t[i, 3]
+                t00, t10 = _at(d[0, 0, q], d[1, 0, q], d[2, 0, q], d[3, 0, q])   # (Aᵀ M)[:, j]
+                t01, t11 = _at(d[0, 1, q], d[1, 1, q], d[2, 1, q], d[3, 1, q])
+                t02, t12 = _at(d[0, 2, q], d[1, 2, q], d[2, 2, q], d[3, 2, q])
+                t03, t13 = _at(d[0, 3, q], d[1, 3, q], d[2, 3, q], d[3, 3, q])
+                row0[2 * q], row0[2 * q + 1] = _at(t00, t01, t02, t03)
+                row1[2 * q], row1[2 * q + 1] = _at(t10, t11, t12, t13)
         y[b, s] = plane[:Ho, :Wo]
 
 
