@@ -16,7 +16,9 @@ Prints, in one run so the numbers are comparable:
    for both algorithms (im2col and Winograd's F(2×2, 3×3)), their ratio, a
    sweep of input channels showing where Winograd starts to pay, and a sweep of
    channels, image sizes and batches by the number of 2×2 output tiles (the
-   other threshold of ``auto``);
+   other threshold of ``auto``); and Winograd's forward + backward at several
+   chunk sizes (``CHUNK_TILES``, the most tiles a thread transforms and
+   multiplies before it moves on to the next chunk of images);
 3. the numba kernels (im2col, col2im, Winograd's transforms, max-pool and
    batch-norm passes) against their NumPy twins (``TTNET_NUMBA=0``), and the
    speed-up (the Winograd rows time the whole convolution, products included);
@@ -53,7 +55,7 @@ import numpy as np
 
 from ttnet.nn import BatchNorm2d, Conv2d, MaxPool2d, ReLU
 from ttnet.nn import functional as F
-from ttnet.ops import col2im, im2col
+from ttnet.ops import col2im, im2col, winograd
 from ttnet.ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ttnet.ops.im2col import _im2col_kernel, _im2col_numpy
 from ttnet.ops.pool import max_pool2d, max_pool2d_backward
@@ -223,9 +225,33 @@ def bench_other_layers(batch: int, repeats: int) -> None:
                       repeats)
         print(f"| {layer!r} | {(batch, *shape)} | {t * 1e3:.1f} |")
 
+#: chunk sizes (tiles) timed by ``--only chunks``
+CHUNK_SIZES = (256, 512, 1024, 2048, 4096)
+
+
+def bench_chunks(batch: int, repeats: int, quick: bool) -> None:
+    """Winograd's fwd+bwd by the chunk size ``winograd.CHUNK_TILES`` (set for the timing)."""
+    default = winograd.CHUNK_TILES
+    sizes = CHUNK_SIZES[:2] if quick else CHUNK_SIZES
+    print(f"\n## Winograd by chunk size (CHUNK_TILES, now {default}), batch {batch}, "
+          "fwd+bwd ms\n")
+    print("| layer | " + " | ".join(str(size) for size in sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    try:
+        for c, s, hw in CONV_SHAPES[1:]:                # the first layer runs im2col
+            times = []
+            for size in sizes:
+                winograd.CHUNK_TILES = size
+                times.append(time_conv(c, s, hw, batch, repeats, "winograd",
+                                       np.random.default_rng(0))[2])
+            print(f"| {c}→{s} @ {hw}×{hw} | " + " | ".join(f"{t * 1e3:.1f}" for t in times)
+                  + " |")
+    finally:
+        winograd.CHUNK_TILES = default
+
 
 #: the parts of the run, in order (``--only``)
-SECTIONS = ["conv", "tiles", "kernels", "other"]
+SECTIONS = ["conv", "tiles", "chunks", "kernels", "other"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -249,6 +275,8 @@ def main(argv: list[str] | None = None) -> None:
         bench_conv(batch, repeats, matmul)
     if "tiles" in args.only:
         bench_tiles(repeats, np.random.default_rng(0), args.quick)
+    if "chunks" in args.only:
+        bench_chunks(batch, repeats, args.quick)
     if "kernels" in args.only:
         bench_kernels(batch, repeats)
     if "other" in args.only:

@@ -28,3 +28,16 @@ def test_quick_tile_sweep_prints_auto_choice_per_row(bench, capsys):
 def test_unknown_part_is_an_error(bench):
     with pytest.raises(SystemExit):
         bench.main(["--only", "everything"])
+
+
+def test_quick_chunk_sweep_times_each_size_and_restores_the_constant(bench, capsys):
+    from ttnet.ops import winograd
+    default = winograd.CHUNK_TILES
+    bench.main(["--quick", "--only", "chunks"])
+    out = capsys.readouterr().out
+    assert "Winograd by chunk size" in out
+    rows = [line for line in out.splitlines() if line.startswith("| 64→") or
+            line.startswith("| 128→")]
+    assert len(rows) == len(bench.CONV_SHAPES) - 1
+    assert all(len(line.strip(" |").split("|")) == 3 for line in rows)   # layer + 2 sizes
+    assert winograd.CHUNK_TILES == default
