@@ -26,3 +26,11 @@ def test_quick_run_times_every_layer_idle_and_busy(bench, capsys):
 def test_bad_arguments_are_refused(bench):
     with pytest.raises(SystemExit):
         bench.main(["--competitors", "0"])
+
+
+def test_demo_run_reports_images_per_second_alone_and_busy(bench, capsys):
+    assert bench.main(["--demo", "--competitors", "1", "--epochs", "1"]) == 0
+    line = [line for line in capsys.readouterr().out.splitlines() if line.startswith("demo")][0]
+    assert "images/s alone" in line and line.endswith("x slower")
+    with pytest.raises(SystemExit):
+        bench.main(["--demo", "--epochs", "0"])
