@@ -58,9 +58,9 @@ its share to the other.
 Each transform of the data comes as a numba kernel and a NumPy twin with the
 same signature; the ``TTNET_NUMBA`` switch picks one (:mod:`ttnet.ops._numba`).
 Both do the same additions in the same order, so they agree exactly, NaN and
-±inf included. With the kernels the whole convolution runs 3.0–3.8× faster than with the
-twins at batch 128 (``benchmarks/bench_layers.py``), and 1.1–1.6× faster than
-the im2col product on layers of 64 or 128 channels. On thin layers the 16
+±inf included. With the kernels the whole convolution ran 2.4–3.9× faster than with
+the twins at batch 128 (``benchmarks/bench_layers.py``, one run), and 1.0–1.75× faster than
+the im2col product on layers of 64 or 128 channels (over the runs in the README). On thin layers the 16
 products are too narrow to pay for the transforms: im2col was 1.8× faster at 4
 input channels, 1.2× at 16, and Winograd 1.1× faster at 32 (the same
 benchmark's channel sweep), so ``conv2d_forward`` runs Winograd's algorithm
