@@ -197,3 +197,12 @@ def test_map_on_threads_raises_what_a_call_raises_and_refuses_a_non_callable():
             blas.map_on_threads(work, range(5))
     with pytest.raises(TypeError, match="work must be callable"):
         blas.map_on_threads(3, range(2))
+    with pytest.raises(TypeError, match=r"items must be an iterable, got 3 \(int\)"):
+        blas.map_on_threads(lambda item, t: item, 3)
+
+
+def test_map_on_threads_nested_in_work_runs_inline():
+    def outer(item, t):
+        return sum(blas.map_on_threads(lambda inner, t2: inner * item, range(3)))
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert blas.map_on_threads(outer, range(4)) == [3 * i for i in range(4)]

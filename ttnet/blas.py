@@ -219,7 +219,8 @@ def map_on_threads(work: Callable[[T, int], R], items: Iterable[T]) -> list[R]:
     threads``) is the index of the thread that runs the call, for per-thread scratch
     buffers; which thread runs which item depends on timing, so a result must not
     depend on ``t``. An exception in a call is raised here. With one BLAS thread (or one
-    item) the calls run in the calling thread.
+    item) the calls run in the calling thread; so do the products and nested calls
+    inside ``work``, which runs with the BLAS limited to one thread.
 
     Parameters
     ----------
@@ -236,7 +237,10 @@ def map_on_threads(work: Callable[[T, int], R], items: Iterable[T]) -> list[R]:
     """
     if not callable(work):
         raise TypeError(f"work must be callable (item, t) -> result, got {describe(work)}")
-    items = list(items)
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(f"items must be an iterable, got {describe(items)}") from None
     results: list = [None] * len(items)
     threads = min(_blas_threads(), len(items))
     pending: queue.SimpleQueue[int] = queue.SimpleQueue()
