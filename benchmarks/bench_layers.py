@@ -225,6 +225,7 @@ def bench_other_layers(batch: int, repeats: int) -> None:
                       repeats)
         print(f"| {layer!r} | {(batch, *shape)} | {t * 1e3:.1f} |")
 
+
 #: chunk sizes (tiles) timed by ``--only chunks``
 CHUNK_SIZES = (256, 512, 1024, 2048, 4096)
 

@@ -75,8 +75,6 @@ NaN where the direct convolution keeps it infinite: ``∞ − ∞`` in ``d₂ �
 
 from __future__ import annotations
 
-import functools
-import operator
 from typing import Any
 
 import numpy as np
@@ -85,7 +83,7 @@ from .._checks import as_float_array, check_int, check_int_sequence, describe
 from ..blas import map_on_threads
 from ._numba import choose, numba_kernel
 from .im2col import conv_output_shape, window_params
-from .workspace import check_workspace, scratch
+from .workspace import check_workspace, scratch_prefix
 
 __all__ = ["winograd_conv3x3_forward", "winograd_conv3x3_backward", "winograd_stacks",
            "winograd_tiles", "winograd_tile_count", "FILTER_TRANSFORM", "INPUT_TRANSFORM",
@@ -127,7 +125,7 @@ MIN_CHUNKS = 8
 
 
 def _tile_stack(workspace: dict | None, name: str, rows: int, B: int, th: int, tw: int,
-                dtype: np.dtype, capacity: int | None = None) -> np.ndarray:
+                dtype: np.dtype) -> np.ndarray:
     """An uninitialised ``(4, 4, rows, B, th, tw)`` array whose 16 ``(u, v)`` matrices are
     ``STACK_PADDING`` numbers apart in memory rather than adjacent.
 
@@ -146,14 +144,15 @@ def _tile_stack(workspace: dict | None, name: str, rows: int, B: int, th: int, t
     stream, and a small image's plane has only a few tiles to amortise that
     (``benchmarks/bench_layers.py``; the README's Performance section).
 
-    ``capacity`` (>= B, default B) sizes the workspace buffer for that many images,
-    so that a chunk loop whose last chunk is shorter reuses one buffer.
+    With a workspace the array lies over one buffer per name that grows to the
+    largest request (:func:`ttnet.ops.workspace.scratch_prefix`), so a chunk loop
+    whose last chunk is shorter reuses it.
     """
     n = rows * B * th * tw
-    size = 16 * (rows * max(B, capacity or B) * th * tw + STACK_PADDING)
-    flat = scratch(workspace, name, (size,), dtype)
-    return flat[:16 * (n + STACK_PADDING)].reshape(16, n + STACK_PADDING)[:, :n].reshape(
-        4, 4, rows, B, th, tw)
+    size = (16 * (n + STACK_PADDING),)
+    flat = (np.empty(size, dtype) if workspace is None
+            else scratch_prefix(workspace, name, size, dtype))
+    return flat.reshape(16, n + STACK_PADDING)[:, :n].reshape(4, 4, rows, B, th, tw)
 
 
 def _chunks(B: int, tiles_per_image: int) -> list[tuple[int, int]]:
@@ -468,7 +467,6 @@ def winograd_conv3x3_forward(x: Any, weight: Any, padding: Any = 0, *,
     S = weight.shape[0]
     th, tw = winograd_tiles(out_hw)
     chunks = _chunks(B, th * tw)
-    capacity = max((b1 - b0 for b0, b1 in chunks), default=0)      # images in the largest chunk
     u = _filter_transform(weight)                                        # (16, S, C)
     y = np.empty((B, S) + out_hw, dtype=x.dtype)
     input_transform = choose(_input_kernel, _input_numpy)
@@ -476,9 +474,9 @@ def winograd_conv3x3_forward(x: Any, weight: Any, padding: Any = 0, *,
 
     def forward_chunk(chunk: tuple[int, int], t: int) -> None:   # images b0..b1-1, thread t
         b0, b1 = chunk
-        v = _tile_stack(workspace, f"winograd_v{t}", C, b1 - b0, th, tw, x.dtype, capacity)
+        v = _tile_stack(workspace, f"winograd_v{t}", C, b1 - b0, th, tw, x.dtype)
         input_transform(x[b0:b1], ph, pw, v)                             # V = Bᵀ d B
-        m = _tile_stack(workspace, f"winograd_m{t}", S, b1 - b0, th, tw, x.dtype, capacity)
+        m = _tile_stack(workspace, f"winograd_m{t}", S, b1 - b0, th, tw, x.dtype)
         np.matmul(u, v.reshape(16, C, -1), out=m.reshape(16, S, -1))       # M = U V
         output_transform(m, y[b0:b1])                                    # y = Aᵀ M A
 
@@ -523,7 +521,6 @@ def winograd_conv3x3_backward(dy: Any, x: Any, weight: Any, padding: Any = 0, *,
     workspace = {} if workspace is None else workspace
     th, tw = winograd_tiles(out_hw)
     chunks = _chunks(B, th * tw)
-    capacity = max((b1 - b0 for b0, b1 in chunks), default=0)
     u = _filter_transform(weight)
     dx = np.empty((B, C, H, W), dtype=x.dtype)
     input_transform = choose(_input_kernel, _input_numpy)
@@ -532,9 +529,9 @@ def winograd_conv3x3_backward(dy: Any, x: Any, weight: Any, padding: Any = 0, *,
 
     def backward_chunk(chunk: tuple[int, int], t: int) -> np.ndarray:   # returns the chunk's dU
         b0, b1 = chunk
-        v = _tile_stack(workspace, f"winograd_v{t}", C, b1 - b0, th, tw, x.dtype, capacity)
+        v = _tile_stack(workspace, f"winograd_v{t}", C, b1 - b0, th, tw, x.dtype)
         input_transform(x[b0:b1], ph, pw, v)                             # V = Bᵀ d B
-        dm = _tile_stack(workspace, f"winograd_m{t}", S, b1 - b0, th, tw, x.dtype, capacity)
+        dm = _tile_stack(workspace, f"winograd_m{t}", S, b1 - b0, th, tw, x.dtype)
         output_adjoint(dy[b0:b1], dm)                                    # dM = A dY Aᵀ
         v, dm = v.reshape(16, C, -1), dm.reshape(16, S, -1)
         du = np.matmul(dm, v.transpose(0, 2, 1))                         # dU = dM Vᵀ
@@ -543,5 +540,5 @@ def winograd_conv3x3_backward(dy: Any, x: Any, weight: Any, padding: Any = 0, *,
         return du
 
     du_chunks = map_on_threads(backward_chunk, chunks)
-    du = functools.reduce(operator.add, du_chunks, np.zeros((16, S, C), dtype=x.dtype))
+    du = sum(du_chunks, start=np.zeros((16, S, C), dtype=x.dtype))   # in chunk order
     return dx, _filter_transform_backward(du)
