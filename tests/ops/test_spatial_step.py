@@ -73,6 +73,23 @@ def test_backward_passes_a_float64_gradient_check(case, numba):
     assert result.passed(), result
 
 
+@pytest.mark.parametrize("hw, padding", [(hw, padding) for hw in [(1, 1), (2, 5), (5, 2), (7, 9)]
+                                          for padding in (0, 1, 2) if min(hw) + 2 * padding >= 3])
+def test_three_by_three_fast_path_matches_the_loop_and_the_twin(hw, padding):
+    # 3x3 at unit stride takes the kernels' nine-term sums; down to a single output pixel
+    rng = np.random.default_rng(sum(hw) + padding)
+    x, g0 = rng.standard_normal((2, 3) + hw), rng.standard_normal((3, 3, 4))
+    results = {}
+    for numba in (True, False):
+        with numba_path(numba):
+            z0 = spatial_step_forward(x, g0, 1, padding)
+            dz0 = np.random.default_rng(1).standard_normal(z0.shape)
+            results[numba] = (z0,) + spatial_step_backward(dz0, x, g0, 1, padding)
+    np.testing.assert_allclose(results[True][0], spatial_step_loop(x, g0, 1, padding), atol=1e-12)
+    for fast, slow in zip(results[True], results[False]):
+        np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
+
+
 def test_layout_is_bond_channel_batch_pixels():
     x = np.arange(2 * 3 * 4 * 4, dtype=np.float64).reshape(2, 3, 4, 4)
     g0 = np.zeros((1, 1, 2))

@@ -182,6 +182,22 @@ def case_spatial_step_backward(rng, dtype, special, fraction):
     return _switched(lambda: spatial_step_backward(dz0, x, g0, 2, 1)), False
 
 
+# A 3x3 filter at unit stride takes the kernels' fast path (nine-term sums); its backward pass
+# takes it only for a finite g0, so g0 is sprinkled in the forward case and kept finite in the
+# backward one (the stride-2 cases above cover a non-finite g0 on the general path).
+def case_spatial_step_forward_3x3(rng, dtype, special, fraction):
+    x = sprinkle(rng, normal(rng, (2, 3, 6, 7), dtype), special, fraction)
+    g0 = sprinkle(rng, normal(rng, (3, 3, 2), dtype), special, fraction / 2)
+    return _switched(lambda: (spatial_step_forward(x, g0, 1, 1),)), False
+
+
+def case_spatial_step_backward_3x3(rng, dtype, special, fraction):
+    x = sprinkle(rng, normal(rng, (2, 3, 6, 7), dtype), special, fraction)
+    g0 = normal(rng, (3, 3, 2), dtype)
+    dz0 = sprinkle(rng, normal(rng, (2, 3, 2, 6, 7), dtype), special, fraction)
+    return _switched(lambda: spatial_step_backward(dz0, x, g0, 1, 1)), False
+
+
 # The Winograd cases run the whole convolution: its matrix products (the same on both paths)
 # warn about inf·0 and inf − inf as any NumPy product does, so they run with warnings off.
 def case_winograd_forward(rng, dtype, special, fraction):
@@ -207,7 +223,8 @@ def case_winograd_backward(rng, dtype, special, fraction):
 
 CASES = [case_max_pool_forward, case_max_pool_backward, case_im2col, case_col2im,
          case_tt_step_forward, case_tt_step_backward, case_spatial_step_forward,
-         case_spatial_step_backward, case_winograd_forward, case_winograd_backward]
+         case_spatial_step_backward, case_spatial_step_forward_3x3, case_spatial_step_backward_3x3,
+         case_winograd_forward, case_winograd_backward]
 BN_CASES = [case_batchnorm_forward, case_batchnorm_backward, case_batchnorm_backward_sums]
 
 
