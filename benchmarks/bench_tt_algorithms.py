@@ -10,8 +10,8 @@ per case, each algorithm's measured and predicted milliseconds (the time model o
 the ratio of its time to the fastest one's. The goal is ``auto`` within 15 % of the
 fastest on every case; the last line counts the cases that meet it.
 
-``--fit`` also fits the model's four machine constants (``WIDE_FLOPS_PER_SECOND``,
-``SPATIAL_FLOPS_PER_SECOND``, ``OTHER_FLOPS_PER_SECOND``, ``BYTES_PER_SECOND``) to the
+``--fit`` also fits the model's three machine constants (``WIDE_FLOPS_PER_SECOND``,
+``OTHER_FLOPS_PER_SECOND``, ``BYTES_PER_SECOND``) to the
 measurements (least squares on the relative error, constants kept positive) and prints them;
 ``ttnet/nn/tt_functional.py`` holds the values fitted on the development machine.
 ``--quick``: two small cases, one repeat (a smoke run). Run it on an otherwise idle
@@ -59,8 +59,7 @@ def run_case(label: str, make, x: np.ndarray, algorithms, repeats: int, rows: li
     ratio = measured[chosen] / measured[fastest]
     for a in algorithms:
         c = costs[a]
-        rows.append((c["wide_flops"], c["spatial_flops"],
-                     c["flops"] - c["wide_flops"] - c["spatial_flops"], c["traffic"],
+        rows.append((c["wide_flops"], c["flops"] - c["wide_flops"], c["traffic"],
                      measured[a] / 1e3))
         mark = ("auto" if a == chosen else "") + (" fastest" if a == fastest else "")
         print(f"{label:<58} {a:<11} {measured[a]:9.1f} {1e3 * costs[a]['seconds']:9.1f}  {mark}")
@@ -70,7 +69,7 @@ def run_case(label: str, make, x: np.ndarray, algorithms, repeats: int, rows: li
 
 
 def fit(rows: list) -> tuple[float, ...]:
-    """The model's four constants minimising Σ (predicted / measured − 1)² (non-negative
+    """The model's three constants minimising Σ (predicted / measured − 1)² (non-negative
     least squares on the inverse rates, by trying every subset of active constants)."""
     import itertools
     A = np.array([row[:-1] for row in rows], dtype=float) / np.array([[row[-1]] for row in rows])
@@ -99,7 +98,6 @@ def main(argv=None) -> int:
     repeats = 1 if args.quick else args.repeats
     rng = np.random.default_rng(0)
     print(f"model constants: WIDE_FLOPS_PER_SECOND = {TF.WIDE_FLOPS_PER_SECOND:.3g}, "
-          f"SPATIAL_FLOPS_PER_SECOND = {TF.SPATIAL_FLOPS_PER_SECOND:.3g}, "
           f"OTHER_FLOPS_PER_SECOND = {TF.OTHER_FLOPS_PER_SECOND:.3g}, BYTES_PER_SECOND = "
           f"{TF.BYTES_PER_SECOND:.3g}; forward + backward, float32, median of {repeats}")
     print(f"{'case':<58} {'algorithm':<11} {'ms':>9} {'model ms':>9}")
@@ -129,10 +127,9 @@ def main(argv=None) -> int:
                 total += 1
     print(f"auto within {GOAL:.2f}x of the fastest algorithm: {met} of {total} cases")
     if args.fit:
-        wide, spatial, other, bandwidth = fit(rows)
-        print(f"fitted: WIDE_FLOPS_PER_SECOND = {wide:.3g}, SPATIAL_FLOPS_PER_SECOND = "
-              f"{spatial:.3g}, OTHER_FLOPS_PER_SECOND = {other:.3g}, BYTES_PER_SECOND = "
-              f"{bandwidth:.3g}")
+        wide, other, bandwidth = fit(rows)
+        print(f"fitted: WIDE_FLOPS_PER_SECOND = {wide:.3g}, OTHER_FLOPS_PER_SECOND = "
+              f"{other:.3g}, BYTES_PER_SECOND = {bandwidth:.3g}")
     return 0
 
 

@@ -180,20 +180,16 @@ def test_tt_conv_full_cost_is_the_kernel_chain_and_the_dense_convolution_that_ru
     assert layer.cost(shape)["full"]["flops"] == count
 
 
-def test_time_model_adds_its_four_terms():
+def test_time_model_adds_its_three_terms():
     TF = tt_functional
-    seconds = TF.estimated_seconds(10**9, 4 * 10**8, 10**9, spatial_flops=10**8)
-    expected = (4e8 / TF.WIDE_FLOPS_PER_SECOND + 1e8 / TF.SPATIAL_FLOPS_PER_SECOND
-                + 5e8 / TF.OTHER_FLOPS_PER_SECOND + 1e9 / TF.BYTES_PER_SECOND)
+    seconds = TF.estimated_seconds(10**9, 4 * 10**8, 10**9)
+    expected = (4e8 / TF.WIDE_FLOPS_PER_SECOND + 6e8 / TF.OTHER_FLOPS_PER_SECOND
+                + 1e9 / TF.BYTES_PER_SECOND)
     assert seconds == pytest.approx(expected, rel=1e-12)
-    # without a spatial step the fourth term is absent
-    assert TF.estimated_seconds(10**9, 4 * 10**8, 10**9) == pytest.approx(
-        4e8 / TF.WIDE_FLOPS_PER_SECOND + 6e8 / TF.OTHER_FLOPS_PER_SECOND
-        + 1e9 / TF.BYTES_PER_SECOND, rel=1e-12)
     assert TF.fastest_algorithm({"a": {"seconds": 2.0}, "b": {"seconds": 1.0}}) == "b"
 
 
-def test_only_the_tt_conv_steps_with_a_spatial_step_count_spatial_flops():
+def test_only_the_tt_conv_steps_with_a_spatial_step_report_spatial_flops():
     conv = TTConv2d((4, 4, 4), (4, 4, 4), 4, 3, padding=1, rng=0)
     costs = conv.cost((8, 64, 16, 16))
     spatial = 3 * 2 * 8 * 64 * 16 * 16 * 9 * 4              # 3 · 2 B C P l² r_0
@@ -207,10 +203,8 @@ def test_only_the_tt_conv_steps_with_a_spatial_step_count_spatial_flops():
     ((1.5, 0, 0), TypeError, "flops must be an integer"),
     ((-1, 0, 0), ValueError, "flops must be >= 0"),
     ((1, 0, -1), ValueError, "traffic must be >= 0"),
-    ((1, 0, 0, -1), ValueError, "spatial_flops must be >= 0"),
-    ((1, 0, 0, 0.5), TypeError, "spatial_flops must be an integer"),
-    ((1, 2, 0), ValueError, r"wide_flops \+ spatial_flops \(2 \+ 0\) cannot exceed flops \(1\)"),
-    ((3, 2, 0, 2), ValueError, r"wide_flops \+ spatial_flops \(2 \+ 2\) cannot exceed flops"),
+    ((1, 0.5, 0), TypeError, "wide_flops must be an integer"),
+    ((1, 2, 0), ValueError, r"wide_flops \(2\) cannot exceed flops \(1\)"),
 ])
 def test_time_model_refuses_bad_counts(args, error, words):
     with pytest.raises(error, match=words):

@@ -325,7 +325,7 @@ def test_auto_picks_the_algorithm_the_time_model_predicts_fastest():
     assert set(costs) == {"full", "sequential", "separable"}
     for name, cost in costs.items():
         assert cost["seconds"] == TF.estimated_seconds(cost["flops"], cost["wide_flops"],
-                                                       cost["traffic"], cost["spatial_flops"]), name
+                                                       cost["traffic"]), name
     assert conv.choose_algorithm((128, 64, 32, 32)) == TF.fastest_algorithm(costs) == "full"
     # ranks 4: the sequential algorithm does the fewest operations, but its narrow core steps
     # move the most memory and its spatial step runs at a fraction of the product rate;

@@ -135,46 +135,36 @@ def _steps_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequen
     return flops, wide, nbytes, traffic
 
 
-#: The time model's four machine constants, measured on the development machine (2 cores,
+#: The time model's three machine constants, measured on the development machine (2 cores,
 #: float32) by ``benchmarks/bench_tt_algorithms.py --fit``: the rate of wide matrix
-#: products, the rate of the TT-conv's spatial step (numba loops, a few multiply-adds per
-#: input pixel), the rate of the other arithmetic (narrow products, building weights from
-#: cores), and the bandwidth of the passes over memory.
-WIDE_FLOPS_PER_SECOND = 107e9
-SPATIAL_FLOPS_PER_SECOND = 12.6e9
-OTHER_FLOPS_PER_SECOND = 53.9e9
-BYTES_PER_SECOND = 8.11e9
+#: products, the rate of the other arithmetic (narrow products, the TT-conv's spatial step,
+#: building weights from cores), and the bandwidth of the passes over memory.
+WIDE_FLOPS_PER_SECOND = 81.0e9
+OTHER_FLOPS_PER_SECOND = 58.1e9
+BYTES_PER_SECOND = 7.32e9
 
 
-def estimated_seconds(flops: int, wide_flops: int, traffic: int, spatial_flops: int = 0) -> float:
-    """The time model: ``wide_flops / WIDE_FLOPS_PER_SECOND + spatial_flops /
-    SPATIAL_FLOPS_PER_SECOND + (flops − wide_flops − spatial_flops) /
+def estimated_seconds(flops: int, wide_flops: int, traffic: int) -> float:
+    """The time model: ``wide_flops / WIDE_FLOPS_PER_SECOND + (flops − wide_flops) /
     OTHER_FLOPS_PER_SECOND + traffic / BYTES_PER_SECOND``.
 
     Operations alone mislead: a core step with an inner dimension of 16 does
     few operations but moves its whole input and output through memory, which
     takes longer than the operations, while a product with a wide inner
-    dimension runs several times faster per operation, and the TT-conv's spatial
-    step (short loops over each image row) several times slower
-    (docs/tt_layers.md §4). ``spatial_flops`` is 0 for every algorithm but the
-    TT-conv's sequential and separable ones.
+    dimension runs faster per operation (docs/tt_layers.md §4).
 
     Raises
     ------
     TypeError, ValueError
-        An argument that is not a non-negative int, or ``wide_flops + spatial_flops
-        > flops``.
+        An argument that is not a non-negative int, or ``wide_flops > flops``.
     """
     flops = check_int(flops, "flops", minimum=0)
     wide_flops = check_int(wide_flops, "wide_flops", minimum=0)
     traffic = check_int(traffic, "traffic", minimum=0)
-    spatial_flops = check_int(spatial_flops, "spatial_flops", minimum=0)
-    if wide_flops + spatial_flops > flops:
-        raise ValueError(f"wide_flops + spatial_flops ({wide_flops} + {spatial_flops}) cannot "
-                         f"exceed flops ({flops})")
-    other_flops = flops - wide_flops - spatial_flops
-    return (wide_flops / WIDE_FLOPS_PER_SECOND + spatial_flops / SPATIAL_FLOPS_PER_SECOND
-            + other_flops / OTHER_FLOPS_PER_SECOND + traffic / BYTES_PER_SECOND)
+    if wide_flops > flops:
+        raise ValueError(f"wide_flops ({wide_flops}) cannot exceed flops ({flops})")
+    return (wide_flops / WIDE_FLOPS_PER_SECOND + (flops - wide_flops) / OTHER_FLOPS_PER_SECOND
+            + traffic / BYTES_PER_SECOND)
 
 
 def fastest_algorithm(costs: dict[str, dict[str, Any]]) -> str:
@@ -199,7 +189,7 @@ def _costs(**algorithms: tuple[int, int, int, int, int]) -> dict[str, dict[str, 
     from ``name=(flops, wide_flops, spatial_flops, bytes, traffic)``."""
     return {name: {"flops": flops, "wide_flops": wide, "spatial_flops": spatial,
                    "bytes": nbytes, "traffic": traffic,
-                   "seconds": estimated_seconds(flops, wide, traffic, spatial_flops=spatial)}
+                   "seconds": estimated_seconds(flops, wide, traffic)}
             for name, (flops, wide, spatial, nbytes, traffic) in algorithms.items()}
 
 
@@ -361,7 +351,8 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
         ``{"full": {…}, "sequential": {…}}``. Each entry holds ``"flops"`` (all of
         them), ``"wide_flops"`` (those in products with an inner dimension of at
         least :data:`WIDE_PRODUCT`), ``"spatial_flops"`` (those of the TT-conv's
-        spatial step; 0 here), ``"bytes"`` (the memory held between forward
+        spatial step, for information: the time model counts them with the other
+        arithmetic; 0 here), ``"bytes"`` (the memory held between forward
         and backward), ``"traffic"`` (the bytes read and written by the passes over
         intermediates) and ``"seconds"`` (the time model's prediction,
         :func:`estimated_seconds`).
@@ -378,7 +369,9 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
         size += left * out_modes[k] * in_modes[k] * ranks[k + 1]
     full_flops = 3 * build + 3 * 2 * batch * M * N
     full_bytes = (size + batch * N) * itemsize                     # chain, W and x
-    full_traffic = 5 * M * N * itemsize                 # W built, read twice; dW written, read
+    # forward: the chain writes W interleaved, the de-interleaving copy reads and writes it, the
+    # two products read W; backward: dW written, re-interleaved (read, written), read by the chain
+    full_traffic = 9 * M * N * itemsize
     return _costs(full=(full_flops, _wide(3 * 2 * batch * M * N, N), 0, full_bytes, full_traffic),
                   sequential=(seq_flops, seq_wide, 0, seq_bytes, seq_traffic))
 
@@ -688,11 +681,11 @@ def _dense_conv_cost(B: int, C: int, S: int, in_hw: tuple[int, int], out_hw: tup
     if conv_algorithm("auto", kernel, stride, C, tiles=T) == "winograd":
         products = 2 * 16 * T * S * C                      # one stack of 16 products
         wide = sum(_wide(products, inner) for inner in (C, S, T))      # M, dV, dU
-        # 16·T·C numbers: V written and read forward, written again backward, read by dU,
-        # dV written and read (6 passes); 16·T·S: M written and read, dM written and read by
-        # dU and dV (5 passes) — chunk by chunk, mostly in the cache (ttnet.ops.winograd);
-        # x read twice, y, dy and dx once each. Nothing is kept but a reference to x.
-        traffic = (16 * T * (6 * C + 5 * S) + 3 * x_size + 2 * y_size) * itemsize
+        # the stacks V, M, dM and dV (16 numbers per tile and channel) are made and used chunk
+        # by chunk and stay in the cache (ttnet.ops.winograd), so they are not memory traffic;
+        # x is read twice (forward, and again backward), y, dy and dx once each. Nothing is
+        # kept but a reference to x.
+        traffic = (3 * x_size + 2 * y_size) * itemsize
         return 3 * products, wide, 0, traffic
     products = 2 * B * P * S * C * l2
     # im2col writes the patches, two products read them, col2im's input is written and read
@@ -725,7 +718,8 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
 
     Each entry is ``{"flops", "wide_flops", "spatial_flops", "bytes", "traffic",
     "seconds"}`` as in :func:`tt_linear_cost`; ``"spatial_flops"`` is the spatial
-    step's ``3 · 2 B C P l² r_0`` in the sequential and separable algorithms.
+    step's ``3 · 2 B C P l² r_0`` in the sequential and separable algorithms (part of
+    ``"flops"``, shown apart for information).
 
     Parameters
     ----------

@@ -20,7 +20,9 @@ The backward pass of (1) gives the gradients of both inputs:
 
 (dx is dX̃ without its padding.) Both come as a numba kernel, parallel over
 the ``B·C`` (image, channel) planes, which reads each plane once and never
-builds a patch matrix, and a NumPy twin with the same signature, which is
+builds a patch matrix (for a 3 × 3 filter at unit stride, the paper's case, each
+output is one nine-term sum kept in registers, and the backward pass gathers
+``dX̃`` the same way), and a NumPy twin with the same signature, which is
 (1) written with the single-channel patch matrix of :func:`ttnet.ops.im2col.im2col`
 (``l²`` copies of the input) and one matrix product. The ``TTNET_NUMBA``
 switch picks one (:mod:`ttnet.ops._numba`); they agree to round-off (the sums
