@@ -19,8 +19,8 @@ Prints, in one run so the numbers are comparable:
    other threshold of ``auto``); and Winograd's forward + backward at several
    chunk sizes (``CHUNK_TILES``, the most tiles a thread transforms and
    multiplies before it moves on to the next chunk of images);
-3. the numba kernels (im2col, col2im, Winograd's transforms, max-pool and
-   batch-norm passes) against their NumPy twins (``TTNET_NUMBA=0``), and the
+3. the numba kernels (im2col, col2im, Winograd's transforms, the TT-conv's spatial
+   step, max-pool and batch-norm passes) against their NumPy twins (``TTNET_NUMBA=0``), and the
    speed-up (the Winograd rows time the whole convolution, products included);
 4. the other layers of the paper's network (BatchNorm2d, ReLU, MaxPool2d) for scale.
 
@@ -59,6 +59,7 @@ from ttnet.ops import col2im, im2col, winograd
 from ttnet.ops.batchnorm import batchnorm_gradients, batchnorm_normalize
 from ttnet.ops.im2col import _im2col_kernel, _im2col_numpy
 from ttnet.ops.pool import max_pool2d, max_pool2d_backward
+from ttnet.ops.spatial_step import spatial_step_backward, spatial_step_forward
 from ttnet.ops.winograd import (winograd_conv3x3_backward, winograd_conv3x3_forward,
                                 winograd_tile_count)
 
@@ -189,6 +190,14 @@ def bench_kernels(batch: int, repeats: int) -> None:
                       lambda x=x, w=w: winograd_conv3x3_forward(x, w, 1), None))
         cases.append(("Winograd conv backward (whole)", x.shape,
                       lambda x=x, w=w, y=y: winograd_conv3x3_backward(y, x, w, 1), None))
+    for c, hw in [(64, 32), (128, 16)]:                  # the TT-conv's spatial step, r_0 = 4
+        x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
+        g0 = rng.standard_normal((3, 3, 4), dtype=np.float32)
+        z0 = spatial_step_forward(x, g0, 1, 1)
+        cases.append(("TT-conv spatial step 3×3, r₀ 4", x.shape,
+                      lambda x=x, g0=g0: spatial_step_forward(x, g0, 1, 1), None))
+        cases.append(("TT-conv spatial step backward", x.shape,
+                      lambda x=x, g0=g0, z0=z0: spatial_step_backward(z0, x, g0, 1, 1), None))
     for c, hw in [(64, 32), (128, 16)]:
         x = rng.standard_normal((batch, c, hw, hw), dtype=np.float32)
         out, argmax = max_pool2d(x, 3, 2)
