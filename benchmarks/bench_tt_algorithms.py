@@ -14,6 +14,15 @@ fastest on every case; the last line counts the cases that meet it.
 ``OTHER_FLOPS_PER_SECOND``, ``BYTES_PER_SECOND``) to the
 measurements (least squares on the relative error, constants kept positive) and prints them;
 ``ttnet/nn/tt_functional.py`` holds the values fitted on the development machine.
+
+One run is noisy, so a fit is better made on several and checked on each. ``--save FILE``
+writes a run's measured times to a new JSON file (it never overwrites one), and
+
+    PYTHONPATH=. python benchmarks/bench_tt_algorithms.py --fit-runs run1.json run2.json ...
+
+times nothing: it recomputes every case's costs with the current code, fits the constants to
+all the saved runs together, and prints, for each run, on how many cases ``auto`` would meet
+the goal with the fitted constants and with those in the code.
 ``--quick``: two small cases, one repeat (a smoke run). Run it on an otherwise idle
 machine: the time of a memory-bound pass doubles when another process shares the
 memory bus.
@@ -22,7 +31,9 @@ memory bus.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 import ttnet  # noqa: F401  (first, so that its OPENBLAS_THREAD_TIMEOUT default applies)
 import numpy as np
@@ -49,28 +60,67 @@ LINEAR_BATCHES = (32, 128)
 GOAL = 1.15
 
 
-def run_case(label: str, make, x: np.ndarray, algorithms, repeats: int, rows: list) -> bool:
-    """Time every algorithm of one layer; print a line per algorithm; True if auto met the goal."""
-    layer = make("auto")
+def layer_for(case: dict, algorithm: str):
+    """The layer of a case (``kind``, ``in_modes``, ``out_modes``, ``rank``) with ``algorithm``."""
+    if case["kind"] == "conv":
+        return TTConv2d(case["in_modes"], case["out_modes"], case["rank"], 3, padding=1,
+                        bias=False, algorithm=algorithm, rng=0)
+    return TTLinear(case["in_modes"], case["out_modes"], case["rank"], bias=False,
+                    algorithm=algorithm, rng=0)
+
+
+def cases(quick: bool) -> list[dict]:
+    """The grid: ``{"label", "kind", "in_modes", "out_modes", "rank", "shape"}`` per case."""
+    grid = []
+    conv_cases = [(c[0], c[1], c[2], (2,) + c[3][1:]) for c in CONV_CASES[:1]] if quick \
+        else CONV_CASES
+    for label, in_modes, out_modes, shape in conv_cases:
+        for r in ((4,) if quick else CONV_RANKS):
+            grid.append(dict(label=f"{label}, B {shape[0]}, ranks {r}", kind="conv",
+                             in_modes=in_modes, out_modes=out_modes, rank=r, shape=shape))
+    for label, in_modes, out_modes in (LINEAR_CASES[1:] if quick else LINEAR_CASES):
+        for batch in ((2,) if quick else LINEAR_BATCHES):
+            for r in ((8,) if quick else LINEAR_RANKS):
+                grid.append(dict(label=f"{label}, B {batch}, ranks {r}", kind="linear",
+                                 in_modes=in_modes, out_modes=out_modes, rank=r,
+                                 shape=(batch, int(np.prod(in_modes)))))
+    return grid
+
+
+def algorithms_of(case: dict) -> tuple[str, ...]:
+    """The algorithms of a case's layer."""
+    return TF.CONV_ALGORITHMS if case["kind"] == "conv" else TF.ALGORITHMS
+
+
+def run_case(case: dict, x: np.ndarray, repeats: int) -> tuple[bool, dict[str, float]]:
+    """Time every algorithm of one case; print a line per algorithm; (auto met the goal, ms)."""
+    layer = layer_for(case, "auto")
     costs = layer.cost(x.shape)
     chosen = layer.choose_algorithm(x.shape)
-    measured = {a: median_ms(ttnet_layer_step(make(a), x), repeats) for a in algorithms}
+    measured = {a: median_ms(ttnet_layer_step(layer_for(case, a), x), repeats)
+                for a in algorithms_of(case)}
     fastest = min(measured, key=measured.get)
     ratio = measured[chosen] / measured[fastest]
-    for a in algorithms:
-        c = costs[a]
-        rows.append((c["wide_flops"], c["flops"] - c["wide_flops"], c["traffic"],
-                     measured[a] / 1e3))
+    for a in measured:
         mark = ("auto" if a == chosen else "") + (" fastest" if a == fastest else "")
-        print(f"{label:<58} {a:<11} {measured[a]:9.1f} {1e3 * costs[a]['seconds']:9.1f}  {mark}")
+        print(f"{case['label']:<58} {a:<11} {measured[a]:9.1f} {1e3 * costs[a]['seconds']:9.1f}  "
+              f"{mark}")
     ok = ratio <= GOAL
     print(f"{'':<58} {'auto/best':<11} {ratio:9.2f}x {'ok' if ok else 'MISSED'}\n")
-    return ok
+    return ok, measured
+
+
+def fit_rows(case: dict, measured: dict[str, float]) -> list[tuple[float, ...]]:
+    """``(wide flops, other flops, traffic, seconds)`` of each algorithm of a timed case."""
+    costs = layer_for(case, "auto").cost(tuple(case["shape"]))
+    return [(c["wide_flops"], c["flops"] - c["wide_flops"], c["traffic"], measured[a] / 1e3)
+            for a, c in costs.items()]
 
 
 def fit(rows: list) -> tuple[float, ...]:
-    """The model's three constants minimising Σ (predicted / measured − 1)² (non-negative
-    least squares on the inverse rates, by trying every subset of active constants)."""
+    """The model's constants minimising Σ (predicted / measured − 1)² (non-negative least
+    squares on the inverse rates, by trying every subset of active constants); one per
+    column of ``rows`` but the last, the measured seconds."""
     import itertools
     A = np.array([row[:-1] for row in rows], dtype=float) / np.array([[row[-1]] for row in rows])
     n = A.shape[1]
@@ -87,49 +137,77 @@ def fit(rows: list) -> tuple[float, ...]:
     return tuple(1 / c if c > 0 else float("inf") for c in best)
 
 
+def goal_met(run: list[dict], rates: tuple[float, float, float]) -> int:
+    """The cases of a saved run on which the time model with ``rates`` (wide products, other
+    arithmetic, bandwidth) picks an algorithm within :data:`GOAL` of the fastest measured."""
+    met = 0
+    for case in run:
+        costs = layer_for(case, "auto").cost(tuple(case["shape"]))
+        predicted = {a: c["wide_flops"] / rates[0] + (c["flops"] - c["wide_flops"]) / rates[1]
+                     + c["traffic"] / rates[2] for a, c in costs.items()}
+        chosen = min(predicted, key=predicted.get)
+        met += case["ms"][chosen] <= GOAL * min(case["ms"].values())
+    return met
+
+
+def load_run(path: str) -> list[dict]:
+    """The cases of a run saved with ``--save``."""
+    try:
+        run = json.loads(Path(path).read_text())["cases"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise SystemExit(f"--fit-runs: {path} is not a run saved by --save ({err})") from None
+    return run
+
+
+def fit_saved_runs(paths: list[str]) -> int:
+    """``--fit-runs``: fit the constants to all the saved runs, count the goal on each."""
+    runs = [load_run(path) for path in paths]
+    rows = [row for run in runs for case in run for row in fit_rows(case, case["ms"])]
+    rates = fit(rows)
+    print(f"fitted on {len(runs)} runs: WIDE_FLOPS_PER_SECOND = {rates[0]:.3g}, "
+          f"OTHER_FLOPS_PER_SECOND = {rates[1]:.3g}, BYTES_PER_SECOND = {rates[2]:.3g}")
+    in_code = (TF.WIDE_FLOPS_PER_SECOND, TF.OTHER_FLOPS_PER_SECOND, TF.BYTES_PER_SECOND)
+    for path, run in zip(paths, runs):
+        print(f"{path}: auto within {GOAL:.2f}x on {goal_met(run, rates)} of {len(run)} cases "
+              f"with the fitted constants, {goal_met(run, in_code)} with those in the code")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="two small cases, one repeat")
     parser.add_argument("--fit", action="store_true", help="fit the time model's constants")
+    parser.add_argument("--save", metavar="FILE", help="write the measured times to a new JSON file")
+    parser.add_argument("--fit-runs", nargs="+", metavar="FILE",
+                        help="fit the constants to runs saved with --save (times nothing)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    if args.fit_runs:
+        return fit_saved_runs(args.fit_runs)
+    if args.save and Path(args.save).exists():
+        parser.error(f"--save: {args.save} exists; ttnet does not overwrite files")
     repeats = 1 if args.quick else args.repeats
     rng = np.random.default_rng(0)
     print(f"model constants: WIDE_FLOPS_PER_SECOND = {TF.WIDE_FLOPS_PER_SECOND:.3g}, "
           f"OTHER_FLOPS_PER_SECOND = {TF.OTHER_FLOPS_PER_SECOND:.3g}, BYTES_PER_SECOND = "
           f"{TF.BYTES_PER_SECOND:.3g}; forward + backward, float32, median of {repeats}")
     print(f"{'case':<58} {'algorithm':<11} {'ms':>9} {'model ms':>9}")
-    rows: list = []
-    met, total = 0, 0
-    conv_cases = [(c[0], c[1], c[2], (2,) + c[3][1:]) for c in CONV_CASES[:1]] if args.quick \
-        else CONV_CASES
-    for label, in_modes, out_modes, shape in conv_cases:
-        x = rng.standard_normal(shape).astype(np.float32)
-        for r in ((4,) if args.quick else CONV_RANKS):
-            def make(algorithm, r=r, in_modes=in_modes, out_modes=out_modes):
-                return TTConv2d(in_modes, out_modes, r, 3, padding=1, bias=False,
-                                algorithm=algorithm, rng=0)
-            met += run_case(f"{label}, B {shape[0]}, ranks {r}", make, x, TF.CONV_ALGORITHMS,
-                            repeats, rows)
-            total += 1
-    linear_cases = LINEAR_CASES[1:] if args.quick else LINEAR_CASES
-    for label, in_modes, out_modes in linear_cases:
-        for batch in ((2,) if args.quick else LINEAR_BATCHES):
-            x = rng.standard_normal((batch, int(np.prod(in_modes)))).astype(np.float32)
-            for r in ((8,) if args.quick else LINEAR_RANKS):
-                def make(algorithm, r=r, in_modes=in_modes, out_modes=out_modes):
-                    return TTLinear(in_modes, out_modes, r, bias=False, algorithm=algorithm,
-                                    rng=0)
-                met += run_case(f"{label}, B {batch}, ranks {r}", make, x, TF.ALGORITHMS,
-                                repeats, rows)
-                total += 1
-    print(f"auto within {GOAL:.2f}x of the fastest algorithm: {met} of {total} cases")
+    timed = []
+    for case in cases(args.quick):
+        x = rng.standard_normal(case["shape"]).astype(np.float32)
+        ok, measured = run_case(case, x, repeats)
+        timed.append(dict(case, ms=measured, ok=ok))
+    met = sum(case["ok"] for case in timed)
+    print(f"auto within {GOAL:.2f}x of the fastest algorithm: {met} of {len(timed)} cases")
     if args.fit:
-        wide, other, bandwidth = fit(rows)
+        wide, other, bandwidth = fit([row for case in timed for row in fit_rows(case, case["ms"])])
         print(f"fitted: WIDE_FLOPS_PER_SECOND = {wide:.3g}, OTHER_FLOPS_PER_SECOND = "
               f"{other:.3g}, BYTES_PER_SECOND = {bandwidth:.3g}")
+    if args.save:
+        Path(args.save).write_text(json.dumps({"repeats": repeats, "cases": timed}, indent=1))
+        print(f"measured times written to {args.save}")
     return 0
 
 

@@ -16,11 +16,10 @@ def bench():
 
 def test_fit_recovers_the_constants_that_made_the_times(bench):
     rng = np.random.default_rng(0)
-    rates = (150e9, 12e9, 40e9, 10e9)        # wide products, spatial step, other, bandwidth
+    rates = (150e9, 40e9, 10e9)               # wide products, other arithmetic, bandwidth
     rows = []
     for _ in range(30):
-        work = (rng.uniform(1e8, 1e10), rng.uniform(1e7, 1e9), rng.uniform(1e7, 1e9),
-                rng.uniform(1e7, 1e9))
+        work = (rng.uniform(1e8, 1e10), rng.uniform(1e7, 1e9), rng.uniform(1e7, 1e9))
         rows.append((*work, sum(w / rate for w, rate in zip(work, rates))))
     fitted = bench.fit(rows)
     np.testing.assert_allclose(fitted, rates, rtol=1e-6)
@@ -28,11 +27,11 @@ def test_fit_recovers_the_constants_that_made_the_times(bench):
 
 def test_fit_keeps_constants_positive(bench):
     # times that need a negative memory term: the fit drops that term instead (infinite bandwidth)
-    rows = [(1e9, 1e8, 0.0, 1e9, 1e9 / 100e9 + 1e8 / 10e9),
-            (2e9, 1e8, 0.0, 1e8, 2e9 / 100e9 + 1e8 / 10e9 + 1e-3),
-            (1e9, 3e8, 0.0, 1e8, 1e9 / 100e9 + 3e8 / 10e9 + 1e-3)]
+    rows = [(1e9, 1e8, 1e9, 1e9 / 100e9 + 1e8 / 10e9),
+            (2e9, 1e8, 1e8, 2e9 / 100e9 + 1e8 / 10e9 + 1e-3),
+            (1e9, 3e8, 1e8, 1e9 / 100e9 + 3e8 / 10e9 + 1e-3)]
     fitted = bench.fit(rows)
-    assert len(fitted) == 4 and all(rate > 0 for rate in fitted)
+    assert len(fitted) == 3 and all(rate > 0 for rate in fitted)
 
 
 def test_quick_run_prints_the_verdict(bench, capsys):
@@ -45,3 +44,35 @@ def test_quick_run_prints_the_verdict(bench, capsys):
 def test_bad_repeats_is_an_error(bench):
     with pytest.raises(SystemExit):
         bench.main(["--repeats", "0"])
+
+
+def test_saved_runs_refit_and_count_without_timing(bench, tmp_path, capsys):
+    first, second = tmp_path / "run1.json", tmp_path / "run2.json"
+    assert bench.main(["--quick", "--save", str(first)]) == 0
+    assert bench.main(["--quick", "--save", str(second)]) == 0
+    capsys.readouterr()
+    assert bench.main(["--fit-runs", str(first), str(second)]) == 0
+    out = capsys.readouterr().out
+    assert "fitted on 2 runs: WIDE_FLOPS_PER_SECOND" in out
+    assert f"{first}: auto within 1.15x on" in out and "of 2 cases" in out
+
+
+def test_goal_met_counts_the_cases_where_the_choice_is_near_the_fastest(bench):
+    # TT-FC at rank 2, batch 2: sequential does less of everything, so any constants pick it
+    case = dict(kind="linear", in_modes=[4, 8, 8, 4], out_modes=[4, 8, 8, 4], rank=2,
+                shape=[2, 1024])
+    code = (bench.TF.WIDE_FLOPS_PER_SECOND, bench.TF.OTHER_FLOPS_PER_SECOND,
+            bench.TF.BYTES_PER_SECOND)
+    assert bench.goal_met([dict(case, ms={"full": 10.0, "sequential": 1.0})], code) == 1
+    assert bench.goal_met([dict(case, ms={"full": 1.0, "sequential": 1.1})], code) == 1
+    assert bench.goal_met([dict(case, ms={"full": 1.0, "sequential": 1.2})], code) == 0
+
+
+def test_save_never_overwrites_and_bad_runs_are_named(bench, tmp_path):
+    taken = tmp_path / "taken.json"
+    taken.write_text("mine")
+    with pytest.raises(SystemExit):
+        bench.main(["--quick", "--save", str(taken)])
+    assert taken.read_text() == "mine"
+    with pytest.raises(SystemExit, match="not a run saved by --save"):
+        bench.main(["--fit-runs", str(taken)])
