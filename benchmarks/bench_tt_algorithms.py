@@ -137,25 +137,42 @@ def fit(rows: list) -> tuple[float, ...]:
     return tuple(1 / c if c > 0 else float("inf") for c in best)
 
 
+def predicted_seconds(cost: dict, rates: tuple[float, float, float]) -> float:
+    """The time model of :func:`ttnet.nn.tt_functional.estimated_seconds` with other constants
+    ``rates`` = (wide products, other arithmetic, bandwidth), for one algorithm's ``cost``."""
+    wide, other, bandwidth = rates
+    return (cost["wide_flops"] / wide + (cost["flops"] - cost["wide_flops"]) / other
+            + cost["traffic"] / bandwidth)
+
+
 def goal_met(run: list[dict], rates: tuple[float, float, float]) -> int:
-    """The cases of a saved run on which the time model with ``rates`` (wide products, other
-    arithmetic, bandwidth) picks an algorithm within :data:`GOAL` of the fastest measured."""
+    """The cases of a saved run on which the time model with ``rates`` picks an algorithm
+    within :data:`GOAL` of the fastest measured."""
     met = 0
     for case in run:
         costs = layer_for(case, "auto").cost(tuple(case["shape"]))
-        predicted = {a: c["wide_flops"] / rates[0] + (c["flops"] - c["wide_flops"]) / rates[1]
-                     + c["traffic"] / rates[2] for a, c in costs.items()}
-        chosen = min(predicted, key=predicted.get)
+        chosen = min(costs, key=lambda a: predicted_seconds(costs[a], rates))
         met += case["ms"][chosen] <= GOAL * min(case["ms"].values())
     return met
 
 
 def load_run(path: str) -> list[dict]:
-    """The cases of a run saved with ``--save``."""
+    """The cases of a run saved with ``--save``, each checked for what the fit needs."""
+    def bad(reason: str) -> SystemExit:
+        return SystemExit(f"--fit-runs: {path} is not a run saved by --save ({reason})")
     try:
         run = json.loads(Path(path).read_text())["cases"]
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise SystemExit(f"--fit-runs: {path} is not a run saved by --save ({err})") from None
+        raise bad(f"{type(err).__name__}: {err}") from None
+    if not isinstance(run, list) or not run:
+        raise bad("no cases")
+    for k, case in enumerate(run):
+        keys = {"kind", "in_modes", "out_modes", "rank", "shape", "ms"}
+        if not isinstance(case, dict) or not keys <= set(case) \
+                or case["kind"] not in ("conv", "linear"):
+            raise bad(f"case {k} lacks one of {sorted(keys)} or has an unknown kind")
+        if not isinstance(case["ms"], dict) or set(case["ms"]) != set(algorithms_of(case)):
+            raise bad(f"case {k} needs the times of {', '.join(algorithms_of(case))}")
     return run
 
 
@@ -185,9 +202,28 @@ def main(argv=None) -> int:
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
     if args.fit_runs:
+        if args.save or args.fit or args.quick:
+            parser.error("--fit-runs times nothing: it does not go with --save, --fit or --quick")
         return fit_saved_runs(args.fit_runs)
-    if args.save and Path(args.save).exists():
-        parser.error(f"--save: {args.save} exists; ttnet does not overwrite files")
+    save_file = None
+    if args.save:                  # created now, so that a bad name fails before the timing
+        try:
+            save_file = open(args.save, "x")
+        except FileExistsError:
+            parser.error(f"--save: {args.save} exists; ttnet does not overwrite files")
+        except OSError as err:
+            parser.error(f"--save: cannot create {args.save}: {err}")
+    try:
+        return run_grid(args, save_file)
+    except BaseException:
+        if save_file is not None:  # an interrupted run leaves no half-written file behind
+            save_file.close()
+            Path(args.save).unlink()
+        raise
+
+
+def run_grid(args: argparse.Namespace, save_file) -> int:
+    """Time the grid (the benchmark proper); write it to ``save_file`` if one is open."""
     repeats = 1 if args.quick else args.repeats
     rng = np.random.default_rng(0)
     print(f"model constants: WIDE_FLOPS_PER_SECOND = {TF.WIDE_FLOPS_PER_SECOND:.3g}, "
@@ -205,9 +241,10 @@ def main(argv=None) -> int:
         wide, other, bandwidth = fit([row for case in timed for row in fit_rows(case, case["ms"])])
         print(f"fitted: WIDE_FLOPS_PER_SECOND = {wide:.3g}, OTHER_FLOPS_PER_SECOND = "
               f"{other:.3g}, BYTES_PER_SECOND = {bandwidth:.3g}")
-    if args.save:
-        Path(args.save).write_text(json.dumps({"repeats": repeats, "cases": timed}, indent=1))
-        print(f"measured times written to {args.save}")
+    if save_file is not None:
+        with save_file:
+            json.dump({"repeats": repeats, "cases": timed}, save_file, indent=1)
+        print(f"measured times written to {save_file.name}")
     return 0
 
 

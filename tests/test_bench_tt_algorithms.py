@@ -1,5 +1,6 @@
 """The algorithm-choice benchmark: its fit recovers known constants, and its smoke run runs."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +77,38 @@ def test_save_never_overwrites_and_bad_runs_are_named(bench, tmp_path):
     assert taken.read_text() == "mine"
     with pytest.raises(SystemExit, match="not a run saved by --save"):
         bench.main(["--fit-runs", str(taken)])
+
+
+def test_fit_runs_times_nothing_and_checks_each_case(bench, tmp_path, monkeypatch):
+    saved = tmp_path / "run.json"
+    assert bench.main(["--quick", "--save", str(saved)]) == 0
+
+    def no_timing(*args, **kwargs):
+        raise AssertionError("--fit-runs timed something")
+    monkeypatch.setattr(bench, "median_ms", no_timing)
+    assert bench.main(["--fit-runs", str(saved)]) == 0
+    run = json.loads(saved.read_text())
+    del run["cases"][0]["ms"]["full"]
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(run))
+    with pytest.raises(SystemExit, match="case 0 needs the times of"):
+        bench.main(["--fit-runs", str(broken)])
+    with pytest.raises(SystemExit):
+        bench.main(["--fit-runs", str(saved), "--quick"])
+
+
+def test_save_to_a_missing_folder_fails_before_timing(bench, tmp_path, monkeypatch):
+    def no_timing(*args, **kwargs):
+        raise AssertionError("timed before the file was known to be writable")
+    monkeypatch.setattr(bench, "median_ms", no_timing)
+    with pytest.raises(SystemExit):
+        bench.main(["--quick", "--save", str(tmp_path / "missing" / "run.json")])
+
+
+def test_predicted_seconds_with_the_code_constants_is_the_cost_models(bench):
+    code = (bench.TF.WIDE_FLOPS_PER_SECOND, bench.TF.OTHER_FLOPS_PER_SECOND,
+            bench.TF.BYTES_PER_SECOND)
+    for case in bench.cases(quick=False)[::7]:
+        for name, cost in bench.layer_for(case, "auto").cost(case["shape"]).items():
+            assert bench.predicted_seconds(cost, code) == pytest.approx(cost["seconds"],
+                                                                        rel=1e-12), name

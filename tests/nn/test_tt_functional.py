@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 from ttnet.nn import tt_functional
+from ttnet.nn.functional import conv_algorithm
 from ttnet.ops import numba_enabled
 from ttnet.nn.tt_layers import TTConv2d, TTLinear
+from ttnet.ops.winograd import winograd_tile_count
+
+from ..ops.numba_switch import numba_path
 
 
 def test_split_functions_match_the_dispatchers():
@@ -187,6 +191,21 @@ def test_time_model_adds_its_three_terms():
                 + 1e9 / TF.BYTES_PER_SECOND)
     assert seconds == pytest.approx(expected, rel=1e-12)
     assert TF.fastest_algorithm({"a": {"seconds": 2.0}, "b": {"seconds": 1.0}}) == "b"
+
+
+def test_traffic_counts_what_goes_through_memory():
+    # Winograd's stacks stay in the cache, chunk by chunk: x is read twice, y, dy and dx once
+    conv = TTConv2d((4, 4, 4), (4, 4, 4), 4, 3, padding=1, rng=0)
+    shape = (8, 64, 16, 16)
+    x_size = y_size = 8 * 64 * 16 * 16
+    with numba_path(True):
+        assert conv_algorithm("auto", (3, 3), (1, 1), 64,
+                              tiles=winograd_tile_count(8, (16, 16))) == "winograd"
+        assert conv.cost(shape)["full"]["traffic"] == (3 * x_size + 2 * y_size) * 4
+    # TTLinear's full algorithm: nine passes over W (the chain's output, the de-interleaving
+    # copy, two products, dW, its re-interleaving copy, the chain's reverse)
+    fc = TTLinear((4, 8), (8, 4), 3, rng=0)
+    assert fc.cost((5, 32))["full"]["traffic"] == 9 * 32 * 32 * 4
 
 
 def test_only_the_tt_conv_steps_with_a_spatial_step_report_spatial_flops():

@@ -328,9 +328,8 @@ def test_auto_picks_the_algorithm_the_time_model_predicts_fastest():
                                                        cost["traffic"]), name
     assert conv.choose_algorithm((128, 64, 32, 32)) == TF.fastest_algorithm(costs) == "full"
     # ranks 4: the sequential algorithm does the fewest operations, but its narrow core steps
-    # move the most memory and its spatial step runs at a fraction of the product rate;
-    # operations alone would pick it, the time model picks the dense kernel (measured fastest
-    # by benchmarks/bench_tt_algorithms.py)
+    # move the most memory; operations alone would pick it, the time model picks the dense
+    # kernel (measured fastest by benchmarks/bench_tt_algorithms.py)
     low = TTConv2d((4, 4, 4), (4, 4, 4), 4, 3, padding=1, rng=0)
     costs = low.cost((128, 64, 32, 32))
     assert min(costs, key=lambda name: costs[name]["flops"]) == "sequential"

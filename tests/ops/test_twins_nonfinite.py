@@ -183,8 +183,9 @@ def case_spatial_step_backward(rng, dtype, special, fraction):
 
 
 # A 3x3 filter at unit stride takes the kernels' fast path (nine-term sums); its backward pass
-# takes it only for a finite g0, so g0 is sprinkled in the forward case and kept finite in the
-# backward one (the stride-2 cases above cover a non-finite g0 on the general path).
+# takes it only for a finite g0 (a NaN tap times the zero border would be NaN where the twin's
+# col2im adds nothing), so the backward pass is run with a finite g0 (the fast path) and with a
+# sprinkled one (the general path).
 def case_spatial_step_forward_3x3(rng, dtype, special, fraction):
     x = sprinkle(rng, normal(rng, (2, 3, 6, 7), dtype), special, fraction)
     g0 = sprinkle(rng, normal(rng, (3, 3, 2), dtype), special, fraction / 2)
@@ -195,6 +196,13 @@ def case_spatial_step_backward_3x3(rng, dtype, special, fraction):
     x = sprinkle(rng, normal(rng, (2, 3, 6, 7), dtype), special, fraction)
     g0 = normal(rng, (3, 3, 2), dtype)
     dz0 = sprinkle(rng, normal(rng, (2, 3, 2, 6, 7), dtype), special, fraction)
+    return _switched(lambda: spatial_step_backward(dz0, x, g0, 1, 1)), False
+
+
+def case_spatial_step_backward_3x3_non_finite_g0(rng, dtype, special, fraction):
+    x = normal(rng, (2, 3, 6, 7), dtype)
+    g0 = sprinkle(rng, normal(rng, (3, 3, 2), dtype), special, fraction / 2)
+    dz0 = normal(rng, (2, 3, 2, 6, 7), dtype)
     return _switched(lambda: spatial_step_backward(dz0, x, g0, 1, 1)), False
 
 
@@ -224,7 +232,7 @@ def case_winograd_backward(rng, dtype, special, fraction):
 CASES = [case_max_pool_forward, case_max_pool_backward, case_im2col, case_col2im,
          case_tt_step_forward, case_tt_step_backward, case_spatial_step_forward,
          case_spatial_step_backward, case_spatial_step_forward_3x3, case_spatial_step_backward_3x3,
-         case_winograd_forward, case_winograd_backward]
+         case_spatial_step_backward_3x3_non_finite_g0, case_winograd_forward, case_winograd_backward]
 BN_CASES = [case_batchnorm_forward, case_batchnorm_backward, case_batchnorm_backward_sums]
 
 

@@ -369,8 +369,9 @@ def tt_linear_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
         size += left * out_modes[k] * in_modes[k] * ranks[k + 1]
     full_flops = 3 * build + 3 * 2 * batch * M * N
     full_bytes = (size + batch * N) * itemsize                     # chain, W and x
-    # forward: the chain writes W interleaved, the de-interleaving copy reads and writes it, the
-    # two products read W; backward: dW written, re-interleaved (read, written), read by the chain
+    # the chain writes W interleaved and the de-interleaving copy reads and writes it (3 passes);
+    # the output and the input gradient read W (2); dW is written, re-interleaved (read and
+    # written) and read by the chain's reverse (4)
     full_traffic = 9 * M * N * itemsize
     return _costs(full=(full_flops, _wide(3 * 2 * batch * M * N, N), 0, full_bytes, full_traffic),
                   sequential=(seq_flops, seq_wide, 0, seq_bytes, seq_traffic))

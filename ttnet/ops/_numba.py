@@ -41,8 +41,9 @@ Rules for kernels (docs/conventions.md §7): ``prange`` over the outer, independ
 (batch or batch × channel); keep the input dtype (cast literals with
 ``x.dtype.type(...)`` or build accumulators from the arrays' own values); no
 ``fastmath`` flags that assume NaN and Inf never occur, so a NaN in gives a
-NaN out (the reordering of sums, ``numba_kernel(reassociate=True)``, is allowed). And do the same arithmetic as the twin, in the same dtype and order
-where possible, so that the two agree on every input.
+NaN out (reordering a sum, ``numba_kernel(reassociate=True)``, is allowed).
+And do the same arithmetic as the twin, in the same dtype and order where
+possible, so that the two agree on every input.
 """
 
 from __future__ import annotations

@@ -140,8 +140,9 @@ def _correlate_3x3_adjoint(grad, g0, r, padded, dplane):  # pragma: no cover - c
     g10, g11, g12 = g0[1, 0, r], g0[1, 1, r], g0[1, 2, r]
     g20, g21, g22 = g0[2, 0, r], g0[2, 1, r], g0[2, 2, r]
     Ho, Wo = grad.shape
-    padded[2:Ho + 2, 2:Wo + 2] = grad
+    padded[2:Ho + 2, 2:Wo + 2] = grad                     # padded[k + 2] holds grad[k]
     for h in range(Ho + 2):
+        # grad rows h, h - 1, h - 2 (taps i = 0, 1, 2); column w - j is padded column w + 2 - j
         d0, d1, d2, target = padded[h + 2], padded[h + 1], padded[h], dplane[h]
         for w in range(Wo + 2):
             target[w] += (g00 * d0[w + 2] + g01 * d0[w + 1] + g02 * d0[w]
@@ -182,12 +183,13 @@ def _backward_kernel(dz0, x, g0, sh, sw, ph, pw, dx, dg0):  # pragma: no cover -
     Each plane reads its part of dZ₀ once and adds to its own dX̃ plane (no
     write conflicts) and to its own row of ``partial``; the rows are summed at
     the end in a fixed order, so the result does not depend on the thread count.
-    The dG₀ sums run in a vector of one partial sum per output column (a float
-    sum into one scalar cannot be vectorised without reordering it), in a loop of
-    their own: fused with the dX̃ update, neither loop vectorises (3× slower).
-    A 3 × 3 filter at unit stride, all of its taps finite, takes
-    :func:`_correlate_3x3_adjoint` and :func:`_tap_sums_3x3` instead (67 ms against
-    102–114 ms on the forward docstring's layer, timed the same way).
+    On this general path the dG₀ sums run in a vector of one partial sum per output
+    column (a float sum into one scalar cannot be vectorised without reordering it),
+    in a loop of their own: fused with the dX̃ update, neither loop vectorises (3×
+    slower). A 3 × 3 filter at unit stride, all of its taps finite, takes
+    :func:`_correlate_3x3_adjoint` and :func:`_tap_sums_3x3` instead, the latter
+    compiled to allow exactly that reordering (67 ms against 102–114 ms on the
+    forward docstring's layer, timed the same way).
     """
     B, C, H, W = x.shape
     kh, kw, r0 = g0.shape
@@ -200,35 +202,37 @@ def _backward_kernel(dz0, x, g0, sh, sw, ph, pw, dx, dg0):  # pragma: no cover -
         plane = np.zeros((H + 2 * ph, W + 2 * pw), x.dtype)        # X̃[b, c]
         plane[ph:ph + H, pw:pw + W] = x[b, c]
         dplane = np.zeros((H + 2 * ph, W + 2 * pw), x.dtype)       # dX̃[b, c]
-        acc = np.zeros(Wo, x.dtype)                                 # dG₀ sums, one per column
-        padded = np.zeros((Ho + 4, Wo + 4), x.dtype)                # dZ₀ with a zero border
-        for r in range(r0):
-            grad = dz0[r, c, b]
-            if three_by_three:
+        if three_by_three:
+            padded = np.zeros((Ho + 4, Wo + 4), x.dtype)            # dZ₀ with a zero border
+            for r in range(r0):
+                grad = dz0[r, c, b]
                 _correlate_3x3_adjoint(grad, g0, r, padded, dplane)
                 _tap_sums_3x3(grad, plane, partial[bc, :, :, r])
-                continue
-            for i in range(kh):
-                for j in range(kw):
-                    g = g0[i, j, r]
-                    for p in range(Ho):                                   # dX̃ += g dZ₀
-                        target, row = dplane[p * sh + i], grad[p]
-                        if sw == 1:              # unit stride: a loop LLVM can vectorise
-                            for q in range(Wo):
-                                target[q + j] += g * row[q]
-                        else:
-                            for q in range(Wo):
-                                target[q * sw + j] += g * row[q]
-                    acc[:] = zero
-                    for p in range(Ho):                                   # dG₀ = Σ dZ₀ X̃
-                        source, row = plane[p * sh + i], grad[p]
-                        if sw == 1:
-                            for q in range(Wo):
-                                acc[q] += row[q] * source[q + j]
-                        else:
-                            for q in range(Wo):
-                                acc[q] += row[q] * source[q * sw + j]
-                    partial[bc, i, j, r] = acc.sum()
+        else:
+            acc = np.zeros(Wo, x.dtype)                             # dG₀ sums, one per column
+            for r in range(r0):
+                grad = dz0[r, c, b]
+                for i in range(kh):
+                    for j in range(kw):
+                        g = g0[i, j, r]
+                        for p in range(Ho):                               # dX̃ += g dZ₀
+                            target, row = dplane[p * sh + i], grad[p]
+                            if sw == 1:              # unit stride: a loop LLVM can vectorise
+                                for q in range(Wo):
+                                    target[q + j] += g * row[q]
+                            else:
+                                for q in range(Wo):
+                                    target[q * sw + j] += g * row[q]
+                        acc[:] = zero
+                        for p in range(Ho):                               # dG₀ = Σ dZ₀ X̃
+                            source, row = plane[p * sh + i], grad[p]
+                            if sw == 1:
+                                for q in range(Wo):
+                                    acc[q] += row[q] * source[q + j]
+                            else:
+                                for q in range(Wo):
+                                    acc[q] += row[q] * source[q * sw + j]
+                        partial[bc, i, j, r] = acc.sum()
         dx[b, c] = dplane[ph:ph + H, pw:pw + W]
     dg0[...] = partial.sum(axis=0)
 
