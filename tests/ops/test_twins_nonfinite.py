@@ -169,17 +169,26 @@ def case_tt_step_backward(rng, dtype, special, fraction):
     return (lambda numba: backward[numba](dout, T, G)), False
 
 
+def spatial_step_case(rng, dtype, special, fraction, stride, *, forward, special_g0=True,
+                      special_data=True):
+    """The spatial step (3x3, padding 1) forward or backward, specials in g0 and/or the data."""
+    def data(arr):
+        return sprinkle(rng, arr, special, fraction) if special_data else arr
+    x = data(normal(rng, (2, 3, 6, 7), dtype))
+    g0 = normal(rng, (3, 3, 2), dtype)
+    g0 = sprinkle(rng, g0, special, fraction / 2) if special_g0 else g0
+    if forward:
+        return _switched(lambda: (spatial_step_forward(x, g0, stride, 1),)), False
+    dz0 = data(normal(rng, (2, 3, 2) + ((3, 4) if stride == 2 else (6, 7)), dtype))
+    return _switched(lambda: spatial_step_backward(dz0, x, g0, stride, 1)), False
+
+
 def case_spatial_step_forward(rng, dtype, special, fraction):
-    x = sprinkle(rng, normal(rng, (2, 3, 6, 7), dtype), special, fraction)
-    g0 = sprinkle(rng, normal(rng, (3, 3, 2), dtype), special, fraction / 2)
-    return _switched(lambda: (spatial_step_forward(x, g0, 2, 1),)), False
+    return spatial_step_case(rng, dtype, special, fraction, 2, forward=True)
 
 
 def case_spatial_step_backward(rng, dtype, special, fraction):
-    x = sprinkle(rng, normal(rng, (2, 3, 6, 7), dtype), special, fraction)
-    g0 = sprinkle(rng, normal(rng, (3, 3, 2), dtype), special, fraction / 2)
-    dz0 = sprinkle(rng, normal(rng, (2, 3, 2, 3, 4), dtype), special, fraction)
-    return _switched(lambda: spatial_step_backward(dz0, x, g0, 2, 1)), False
+    return spatial_step_case(rng, dtype, special, fraction, 2, forward=False)
 
 
 # A 3x3 filter at unit stride takes the kernels' fast path (nine-term sums); its backward pass
@@ -187,23 +196,15 @@ def case_spatial_step_backward(rng, dtype, special, fraction):
 # col2im adds nothing), so the backward pass is run with a finite g0 (the fast path) and with a
 # sprinkled one (the general path).
 def case_spatial_step_forward_3x3(rng, dtype, special, fraction):
-    x = sprinkle(rng, normal(rng, (2, 3, 6, 7), dtype), special, fraction)
-    g0 = sprinkle(rng, normal(rng, (3, 3, 2), dtype), special, fraction / 2)
-    return _switched(lambda: (spatial_step_forward(x, g0, 1, 1),)), False
+    return spatial_step_case(rng, dtype, special, fraction, 1, forward=True)
 
 
 def case_spatial_step_backward_3x3(rng, dtype, special, fraction):
-    x = sprinkle(rng, normal(rng, (2, 3, 6, 7), dtype), special, fraction)
-    g0 = normal(rng, (3, 3, 2), dtype)
-    dz0 = sprinkle(rng, normal(rng, (2, 3, 2, 6, 7), dtype), special, fraction)
-    return _switched(lambda: spatial_step_backward(dz0, x, g0, 1, 1)), False
+    return spatial_step_case(rng, dtype, special, fraction, 1, forward=False, special_g0=False)
 
 
 def case_spatial_step_backward_3x3_non_finite_g0(rng, dtype, special, fraction):
-    x = normal(rng, (2, 3, 6, 7), dtype)
-    g0 = sprinkle(rng, normal(rng, (3, 3, 2), dtype), special, fraction / 2)
-    dz0 = normal(rng, (2, 3, 2, 6, 7), dtype)
-    return _switched(lambda: spatial_step_backward(dz0, x, g0, 1, 1)), False
+    return spatial_step_case(rng, dtype, special, fraction, 1, forward=False, special_data=False)
 
 
 # The Winograd cases run the whole convolution: its matrix products (the same on both paths)
