@@ -100,10 +100,10 @@ def numba_kernel(func: F | None = None, *, parallel: bool = True,
     returned; it is never called then, because :func:`numba_enabled` is False.
 
     ``reassociate=True`` adds the one fastmath flag ``"reassoc"``: the compiler may
-    reorder a sum, which lets it keep a running sum in several vector lanes (a
-    reduction ``t += a[q] * b[q]`` runs 3–4 times faster). A BLAS product reorders
-    its sums the same way; NaN and ±inf still propagate (the flags that assume they
-    never occur stay off). For a kernel whose main work is such a reduction.
+    reorder a sum, which lets it keep a running sum ``t += a[q] * b[q]`` in several
+    vector lanes instead of one scalar. A BLAS product reorders its sums the same
+    way; NaN and ±inf still propagate (the flags that assume they never occur stay
+    off). For a kernel whose main work is such a reduction.
     """
     flags = {"reassoc"} if reassociate else False
 
