@@ -137,21 +137,14 @@ def fit(rows: list) -> tuple[float, ...]:
     return tuple(1 / c if c > 0 else float("inf") for c in best)
 
 
-def predicted_seconds(cost: dict, rates: tuple[float, float, float]) -> float:
-    """The time model of :func:`ttnet.nn.tt_functional.estimated_seconds` with other constants
-    ``rates`` = (wide products, other arithmetic, bandwidth), for one algorithm's ``cost``."""
-    wide, other, bandwidth = rates
-    return (cost["wide_flops"] / wide + (cost["flops"] - cost["wide_flops"]) / other
-            + cost["traffic"] / bandwidth)
-
-
 def goal_met(run: list[dict], rates: tuple[float, float, float]) -> int:
     """The cases of a saved run on which the time model with ``rates`` picks an algorithm
     within :data:`GOAL` of the fastest measured."""
     met = 0
     for case in run:
         costs = layer_for(case, "auto").cost(tuple(case["shape"]))
-        chosen = min(costs, key=lambda a: predicted_seconds(costs[a], rates))
+        chosen = min(costs, key=lambda a: TF.estimated_seconds(
+            costs[a]["flops"], costs[a]["wide_flops"], costs[a]["traffic"], rates=rates))
         met += case["ms"][chosen] <= GOAL * min(case["ms"].values())
     return met
 

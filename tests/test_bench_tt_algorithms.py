@@ -103,12 +103,3 @@ def test_save_to_a_missing_folder_fails_before_timing(bench, tmp_path, monkeypat
     monkeypatch.setattr(bench, "median_ms", no_timing)
     with pytest.raises(SystemExit):
         bench.main(["--quick", "--save", str(tmp_path / "missing" / "run.json")])
-
-
-def test_predicted_seconds_with_the_code_constants_is_the_cost_models(bench):
-    code = (bench.TF.WIDE_FLOPS_PER_SECOND, bench.TF.OTHER_FLOPS_PER_SECOND,
-            bench.TF.BYTES_PER_SECOND)
-    for case in bench.cases(quick=False)[::7]:
-        for name, cost in bench.layer_for(case, "auto").cost(case["shape"]).items():
-            assert bench.predicted_seconds(cost, code) == pytest.approx(cost["seconds"],
-                                                                        rel=1e-12), name

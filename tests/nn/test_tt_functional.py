@@ -190,6 +190,10 @@ def test_time_model_adds_its_three_terms():
     expected = (4e8 / TF.WIDE_FLOPS_PER_SECOND + 6e8 / TF.OTHER_FLOPS_PER_SECOND
                 + 1e9 / TF.BYTES_PER_SECOND)
     assert seconds == pytest.approx(expected, rel=1e-12)
+    code = (TF.WIDE_FLOPS_PER_SECOND, TF.OTHER_FLOPS_PER_SECOND, TF.BYTES_PER_SECOND)
+    assert TF.estimated_seconds(10**9, 4 * 10**8, 10**9, rates=code) == seconds
+    # other constants, an infinite rate dropping its term
+    assert TF.estimated_seconds(10**9, 4 * 10**8, 10**9, rates=(4e8, 6e8, float("inf"))) == 2.0
     assert TF.fastest_algorithm({"a": {"seconds": 2.0}, "b": {"seconds": 1.0}}) == "b"
 
 
@@ -228,6 +232,17 @@ def test_only_the_tt_conv_steps_with_a_spatial_step_report_spatial_flops():
 def test_time_model_refuses_bad_counts(args, error, words):
     with pytest.raises(error, match=words):
         tt_functional.estimated_seconds(*args)
+
+
+@pytest.mark.parametrize("rates, error, words", [
+    ((1e9, 1e9), TypeError, "rates must be three numbers"),
+    ("abc", TypeError, "rates must be three numbers"),
+    ((1e9, 0.0, 1e9), ValueError, "rates must be positive"),
+    ((1e9, 1e9, float("nan")), ValueError, "rates must be positive"),
+])
+def test_time_model_refuses_bad_rates(rates, error, words):
+    with pytest.raises(error, match=words):
+        tt_functional.estimated_seconds(1, 0, 0, rates=rates)
 
 
 @pytest.mark.parametrize("costs", [{}, [("full", 1.0)], {"full": {"flops": 1}}])

@@ -144,7 +144,8 @@ OTHER_FLOPS_PER_SECOND = 58.1e9
 BYTES_PER_SECOND = 7.32e9
 
 
-def estimated_seconds(flops: int, wide_flops: int, traffic: int) -> float:
+def estimated_seconds(flops: int, wide_flops: int, traffic: int,
+                      rates: Sequence[float] | None = None) -> float:
     """The time model: ``wide_flops / WIDE_FLOPS_PER_SECOND + (flops − wide_flops) /
     OTHER_FLOPS_PER_SECOND + traffic / BYTES_PER_SECOND``.
 
@@ -153,18 +154,35 @@ def estimated_seconds(flops: int, wide_flops: int, traffic: int) -> float:
     takes longer than the operations, while a product with a wide inner
     dimension runs faster per operation (docs/tt_layers.md §4).
 
+    ``rates``, if given, replaces the three constants by ``(wide flops/s, other
+    flops/s, bytes/s)``, each positive (``inf`` drops its term); a refit compares
+    its constants with the code's this way (``benchmarks/bench_tt_algorithms.py``).
+
     Raises
     ------
     TypeError, ValueError
-        An argument that is not a non-negative int, or ``wide_flops > flops``.
+        An argument that is not a non-negative int, ``wide_flops > flops``, or
+        ``rates`` that are not three positive numbers.
     """
     flops = check_int(flops, "flops", minimum=0)
     wide_flops = check_int(wide_flops, "wide_flops", minimum=0)
     traffic = check_int(traffic, "traffic", minimum=0)
     if wide_flops > flops:
         raise ValueError(f"wide_flops ({wide_flops}) cannot exceed flops ({flops})")
-    return (wide_flops / WIDE_FLOPS_PER_SECOND + (flops - wide_flops) / OTHER_FLOPS_PER_SECOND
-            + traffic / BYTES_PER_SECOND)
+    if rates is None:
+        wide_rate, other_rate, bandwidth = (WIDE_FLOPS_PER_SECOND, OTHER_FLOPS_PER_SECOND,
+                                            BYTES_PER_SECOND)
+    else:
+        try:
+            if isinstance(rates, str):
+                raise TypeError
+            wide_rate, other_rate, bandwidth = (float(r) for r in rates)
+        except (TypeError, ValueError):
+            raise TypeError(f"rates must be three numbers (wide flops/s, other flops/s, "
+                            f"bytes/s), got {describe(rates)}") from None
+        if not all(r > 0 for r in (wide_rate, other_rate, bandwidth)):
+            raise ValueError(f"rates must be positive, got {tuple(rates)}")
+    return wide_flops / wide_rate + (flops - wide_flops) / other_rate + traffic / bandwidth
 
 
 def fastest_algorithm(costs: dict[str, dict[str, Any]]) -> str:
