@@ -88,6 +88,12 @@ def test_three_by_three_fast_path_matches_the_loop_and_the_twin(hw, padding):
     np.testing.assert_allclose(results[True][0], spatial_step_loop(x, g0, 1, padding), atol=1e-12)
     for fast, slow in zip(results[True], results[False]):
         np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
+    with numba_path(True):                            # the fast path's own gradient check
+        result = check_function(lambda x, g0: (spatial_step_forward(x, g0, 1, padding), (x, g0)),
+                                {"x": x, "g0": g0},
+                                lambda dz0, cache: spatial_step_backward(dz0, *cache, 1, padding),
+                                max_entries=30)
+    assert result.passed(), result
 
 
 def test_layout_is_bond_channel_batch_pixels():
