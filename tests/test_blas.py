@@ -206,3 +206,42 @@ def test_map_on_threads_nested_in_work_runs_inline():
         return sum(blas.map_on_threads(lambda inner, t2: inner * item, range(3)))
     with threadpool_limits(limits=2, user_api="blas"):
         assert blas.map_on_threads(outer, range(4)) == [3 * i for i in range(4)]
+
+
+# ---------------------------------------------------------------- batch_chunks, chunk_sum
+@pytest.mark.parametrize("batch, per_image, most, fewest", [
+    (128, 256, 1024, 8), (128, 16, 1024, 8), (7, 16, 1024, 8), (5, 4096, 1024, 8),
+    (1, 16, 1024, 8), (0, 16, 1024, 8), (100, 1, 10**6, 3), (9, 5, 10, 1)])
+def test_batch_chunks_cut_the_batch_in_order_into_enough_small_pieces(batch, per_image, most,
+                                                                       fewest):
+    chunks = blas.batch_chunks(batch, per_image, most, fewest)
+    assert [b for b0, b1 in chunks for b in range(b0, b1)] == list(range(batch))
+    assert all(b1 - b0 == 1 or (b1 - b0) * per_image <= most for b0, b1 in chunks)
+    assert len(chunks) >= min(batch, fewest)
+    assert len({b1 - b0 for b0, b1 in chunks[:-1]}) <= 1            # equal but the last
+
+
+@pytest.mark.parametrize("args, error, words", [
+    ((-1, 1, 1, 1), ValueError, "batch must be >= 0"),
+    ((4, 0, 1, 1), ValueError, "per_image must be >= 1"),
+    ((4, 1, 0, 1), ValueError, "most must be >= 1"),
+    ((4, 1, 1, 0), ValueError, "fewest must be >= 1"),
+    ((4.0, 1, 1, 1), TypeError, "batch must be an integer"),
+])
+def test_batch_chunks_refuses_bad_numbers(args, error, words):
+    with pytest.raises(error, match=words):
+        blas.batch_chunks(*args)
+
+
+def test_chunk_sum_adds_the_parts_in_order_with_ieee_results_and_no_warnings():
+    parts = [np.float32(1e8) * np.ones(2, np.float32), np.ones(2, np.float32),
+             np.float32(-1e8) * np.ones(2, np.float32)]
+    total = blas.chunk_sum(parts, (2,), np.float32)
+    # in order: (1e8 + 1) rounds back to 1e8 in float32, so the 1 is lost; reordered it is not
+    np.testing.assert_array_equal(total, [0.0, 0.0])
+    assert total.dtype == np.float32
+    with np.errstate(all="raise"):
+        total = blas.chunk_sum(iter([np.array([np.inf, 1.0]), np.array([-np.inf, np.inf])]),
+                               (2,), np.float64)
+    assert np.isnan(total[0]) and total[1] == np.inf
+    np.testing.assert_array_equal(blas.chunk_sum([], (3,), np.float64), np.zeros(3))

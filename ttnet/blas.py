@@ -32,7 +32,8 @@ product at a time, took 190 ms instead of about 1 ms on the busy machine.
 (Winograd's convolution, a chunk of images per piece, :mod:`ttnet.ops.winograd`):
 each thread, on one BLAS thread, takes the next piece as soon as it is free, so a
 thread slowed down by the machine leaves its share to the others, and the threads
-meet once, at the end.
+meet once, at the end. :func:`batch_chunks` cuts a batch of images into such pieces, and
+:func:`chunk_sum` adds up the pieces' parts of a gradient in their order.
 
 The per-call BLAS thread limit comes from ``threadpoolctl``.
 """
@@ -46,9 +47,10 @@ from typing import Callable, Iterable, TypeVar
 
 import numpy as np
 
-from ._checks import check_out, describe
+from ._checks import check_int, check_out, describe
 
-__all__ = ["long_sum_matmul", "batched_matmul", "map_on_threads", "MIN_SLICE"]
+__all__ = ["long_sum_matmul", "batched_matmul", "map_on_threads", "batch_chunks", "chunk_sum",
+           "MIN_SLICE"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -261,3 +263,45 @@ def map_on_threads(work: Callable[[T, int], R], items: Iterable[T]) -> list[R]:
         else:
             _map(threads, run, range(threads))
     return results
+
+
+def batch_chunks(batch: int, per_image: int, most: int, fewest: int) -> list[tuple[int, int]]:
+    """A batch of images cut into consecutive chunks ``[b0, b1)``, in order, for
+    :func:`map_on_threads`.
+
+    A chunk holds at most ``most`` units of work at ``per_image`` units an image (but
+    always at least one image), and a batch of ``fewest`` images or more gives at
+    least ``fewest`` chunks, so that the threads can share them out evenly. The cut
+    depends on these numbers only, never on the thread count, so a sum over the
+    chunks in their order is the same on any machine.
+
+    Parameters
+    ----------
+    batch : int, >= 0 (an empty batch gives no chunks)
+    per_image, most, fewest : int, >= 1
+
+    Returns
+    -------
+    list of (b0, b1)
+    """
+    batch = check_int(batch, "batch", minimum=0)
+    per_image = check_int(per_image, "per_image", minimum=1)
+    most = check_int(most, "most", minimum=1)
+    fewest = check_int(fewest, "fewest", minimum=1)
+    per_chunk = max(1, min(most // per_image, batch // fewest))
+    return [(b0, min(batch, b0 + per_chunk)) for b0 in range(0, batch, per_chunk)]
+
+
+def chunk_sum(parts: Iterable[np.ndarray], shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``zeros(shape, dtype) + parts[0] + parts[1] + …``, in the order of ``parts``.
+
+    The chunks of :func:`batch_chunks` each give their part of a gradient (a sum over
+    their images); adding the parts in the chunks' order makes the result independent
+    of which thread ran which chunk. The additions follow IEEE arithmetic without
+    NumPy's warnings (``inf + (−inf)`` is NaN, as inside the kernels that made the parts).
+    """
+    total = np.zeros(shape, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for part in parts:
+            total += part
+    return total

@@ -9,7 +9,7 @@ import pytest
 
 from ttnet.nn import tt_functional
 from ttnet.nn.functional import conv_algorithm
-from ttnet.ops import numba_enabled
+from ttnet.ops import numba_enabled, spatial_step
 from ttnet.nn.tt_layers import TTConv2d, TTLinear
 from ttnet.ops.winograd import winograd_tile_count
 
@@ -215,8 +215,9 @@ def test_traffic_counts_what_goes_through_memory():
 def test_only_the_tt_conv_steps_with_a_spatial_step_report_spatial_flops():
     conv = TTConv2d((4, 4, 4), (4, 4, 4), 4, 3, padding=1, rng=0)
     costs = conv.cost((8, 64, 16, 16))
-    spatial = 3 * 2 * 8 * 64 * 16 * 16 * 9 * 4              # 3 · 2 B C P l² r_0
-    assert costs["sequential"]["spatial_flops"] == costs["separable"]["spatial_flops"] == spatial
+    spatial = 2 * 8 * 64 * 16 * 16 * 9 * 4                  # 2 B C P l² r_0, one step
+    assert costs["sequential"]["spatial_flops"] == 3 * spatial      # forward, two gradients
+    assert costs["separable"]["spatial_flops"] == 4 * spatial       # and Z_0 again, backward
     assert costs["full"]["spatial_flops"] == 0
     linear = TTLinear((4, 8), (8, 4), 3, rng=0).cost((5, 32))
     assert all(cost["spatial_flops"] == 0 for cost in linear.values())
@@ -267,3 +268,56 @@ def test_every_tt_conv_algorithm_refuses_bad_input_the_same_way(algorithm):
     with pytest.raises(ValueError, match="algorithm must be one of 'full', 'sequential', "
                                          "'separable', got 'fft'"):
         forward(x, cores, algorithm="fft")
+
+
+# ---------------------------------------------------------------- separable, chunk by chunk
+def _separable_pass(layer, x, dy, workspace=None):
+    y, cache = tt_functional.tt_conv2d_separable_forward(x, layer.cores, layer.params["bias"], 1, 1,
+                                              workspace=workspace)
+    dx, dcores, dbias = tt_functional.tt_conv2d_separable_backward(dy, cache)
+    return [y, dx, dbias] + dcores
+
+
+@pytest.mark.parametrize("chunk_numbers", [1, 300, 10**6])
+def test_separable_chunk_size_does_not_change_the_result(monkeypatch, chunk_numbers):
+    """One image per chunk, a few, or the whole batch (5 images, r_0 C P = 2·4·16 numbers of
+    Z_0 each); against the full algorithm, whose dense convolution has no chunks of its own
+    at this size."""
+    rng = np.random.default_rng(31)
+    layer = TTConv2d((2, 2), (3, 2), (2, 3), 3, padding=1, dtype=np.float64, rng=rng)
+    x, dy = rng.standard_normal((5, 4, 4, 4)), rng.standard_normal((5, 6, 4, 4))
+    y, cache = tt_functional.tt_conv2d_full_forward(x, layer.cores, layer.params["bias"], 1, 1)
+    dx, dcores, dbias = tt_functional.tt_conv2d_full_backward(dy, cache)
+    reference = [y, dx, dbias] + dcores
+    monkeypatch.setattr(spatial_step, "CHUNK_NUMBERS", chunk_numbers)
+    monkeypatch.setattr(spatial_step, "MIN_CHUNKS", 1)
+    workspace = {}
+    for _ in range(2):                                  # the second call reuses the buffers
+        for got, want in zip(_separable_pass(layer, x, dy, workspace), reference):
+            np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_separable_result_does_not_depend_on_the_thread_count_to_the_last_bit(dtype):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(32)
+    layer = TTConv2d((2, 4), (4, 2), (3, 2), 3, padding=1, dtype=dtype, rng=rng)
+    x = rng.standard_normal((19, 8, 6, 6)).astype(dtype)
+    dy = rng.standard_normal((19, 8, 6, 6)).astype(dtype)
+    results = []
+    for threads in (1, 2):
+        with threadpoolctl.threadpool_limits(limits=threads, user_api="blas"):
+            results.append(_separable_pass(layer, x, dy))
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+
+
+def test_separable_keeps_nothing_the_size_of_its_spatial_output():
+    layer = TTConv2d((4, 4), (4, 4), 4, 3, padding=1, rng=0)
+    x = np.zeros((16, 16, 8, 8), np.float32)
+    _, cache = tt_functional.tt_conv2d_separable_forward(x, layer.cores, None, 1, 1)
+    kept = [v for v in cache.values() if isinstance(v, np.ndarray) and v is not x]
+    assert all(v.size < x.size for v in kept)                   # W (16 × 64) only
+    cost = layer.cost(x.shape)["separable"]
+    assert cost["bytes"] == 0
+    assert cost["traffic"] == (3 * x.size + 2 * 16 * 16 * 8 * 8) * 4

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ttnet.gradcheck import check_function
+from ttnet.ops import spatial_step as SS
 from ttnet.ops.im2col import conv2d_loop
 from ttnet.ops.spatial_step import spatial_step_backward, spatial_step_forward
 
@@ -129,3 +130,70 @@ def test_dtype_is_kept_and_float32_agrees_with_float64():
 def test_bad_input_gets_a_clear_error(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+# ---------------------------------------------------------------- chunks of images, threads
+@pytest.mark.parametrize("chunk_numbers", [1, 300, 10**6])
+def test_the_chunk_size_does_not_change_the_result(monkeypatch, chunk_numbers):
+    """One image per chunk, a few, or the whole batch (5 images, 2·3·4·4 numbers of Z₀ each)."""
+    rng = np.random.default_rng(21)
+    x, g0 = rng.standard_normal((5, 3, 4, 4)), rng.standard_normal((3, 3, 2))
+    dz0 = rng.standard_normal((2, 3, 5, 4, 4))
+    z_ref = spatial_step_loop(x, g0, 1, 1)
+    dx_ref, dg0_ref = spatial_step_backward(dz0, x, g0, 1, 1)
+    monkeypatch.setattr(SS, "CHUNK_NUMBERS", chunk_numbers)
+    monkeypatch.setattr(SS, "MIN_CHUNKS", 1)
+    np.testing.assert_allclose(spatial_step_forward(x, g0, 1, 1), z_ref, atol=1e-12)
+    dx, dg0 = spatial_step_backward(dz0, x, g0, 1, 1)
+    np.testing.assert_allclose(dx, dx_ref, atol=1e-12)
+    np.testing.assert_allclose(dg0, dg0_ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("numba", [True, False])
+def test_the_result_does_not_depend_on_the_thread_count_to_the_last_bit(numba):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((19, 4, 6, 6)).astype(np.float32)
+    g0 = rng.standard_normal((3, 3, 3)).astype(np.float32)
+    dz0 = rng.standard_normal((3, 4, 19, 6, 6)).astype(np.float32)
+    results = []
+    with numba_path(numba):
+        for threads in (1, 2):
+            with threadpoolctl.threadpool_limits(limits=threads, user_api="blas"):
+                results.append((spatial_step_forward(x, g0, 1, 1),)
+                               + spatial_step_backward(dz0, x, g0, 1, 1))
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
+
+
+def test_results_can_go_into_arrays_the_caller_gives():
+    rng = np.random.default_rng(23)
+    x, g0 = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((3, 3, 2))
+    out = np.full((2, 3, 2, 5, 5), np.nan)
+    assert spatial_step_forward(x, g0, 1, 1, out=out) is out
+    np.testing.assert_allclose(out, spatial_step_loop(x, g0, 1, 1), atol=1e-12)
+    dz0 = rng.standard_normal(out.shape)
+    dx = np.full(x.shape, np.nan)
+    dx_given, dg0 = spatial_step_backward(dz0, x, g0, 1, 1, dx=dx)
+    dx_new, dg0_new = spatial_step_backward(dz0, x, g0, 1, 1)
+    assert dx_given is dx
+    np.testing.assert_array_equal(dx, dx_new)
+    np.testing.assert_array_equal(dg0, dg0_new)
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda x, g0, dz0: spatial_step_forward(x, g0, 1, 1, out=np.zeros((2, 3, 2, 5, 4))),
+     r"out must be a C-contiguous array of shape \(2, 3, 2, 5, 5\)"),
+    (lambda x, g0, dz0: spatial_step_forward(x, g0, 1, 1,
+                                             out=np.zeros((2, 3, 2, 5, 5), np.float32)),
+     "and dtype float64"),
+    (lambda x, g0, dz0: spatial_step_forward(x, g0, 1, 1,
+                                             out=np.zeros((2, 3, 2, 5, 10))[..., ::2]),
+     "not C-contiguous"),
+    (lambda x, g0, dz0: spatial_step_backward(dz0, x, g0, 1, 1, dx=np.zeros((2, 3, 5))),
+     r"dx must be a C-contiguous array of shape \(2, 3, 5, 5\)"),
+])
+def test_a_bad_out_or_dx_gets_a_clear_error(call, words):
+    x, g0 = np.zeros((2, 3, 5, 5)), np.zeros((3, 3, 2))
+    with pytest.raises(ValueError, match=words):
+        call(x, g0, np.zeros((2, 3, 2, 5, 5)))

@@ -61,13 +61,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._checks import as_float_array, check_int, describe
-from ..blas import long_sum_matmul
+from ..blas import batch_chunks, chunk_sum, map_on_threads
 from ..ops.contract import tt_step_backward, tt_step_forward
 from ..ops.im2col import conv_output_shape, window_params
 from ..ops.kernel_layouts import (kernel_to_matrix, kernel_to_naive_tensor, matrix_to_kernel,
                                   naive_tensor_to_kernel)
+from ..ops import spatial_step
 from ..ops.spatial_step import spatial_step_backward, spatial_step_forward
 from ..ops.winograd import winograd_tile_count
+from ..ops.workspace import check_workspace, scratch_prefix
 from ..tt.cores import (check_cores, core_steps_backward, core_steps_forward, tt_full_backward,
                         tt_full_forward, tt_matrix_full_backward, tt_matrix_full_forward)
 from .functional import (Cache, check_bias, check_dout, check_same_dtype, conv2d_backward,
@@ -478,8 +480,8 @@ def tt_conv2d_full_backward(dout: Any, cache: Cache
 
 
 def _spatial_step(x: Any, cores: Any, bias: Any, stride: Any, padding: Any):
-    """Checked TT-conv arguments and the spatial step both the sequential and the separable
-    algorithms start with: ``(x, cores, bias, Z_0 (r_0, C, B, H', W'), stride, padding)``."""
+    """Checked TT-conv arguments and the sequential algorithm's spatial step for the whole
+    batch: ``(x, cores, bias, Z_0 (r_0, C, B, H', W'), stride, padding)``."""
     x, cores = _tt_conv2d_inputs(x, cores)
     bias = check_bias(bias, math.prod(c.shape[1] for c in cores[1:]), x)
     l, r0 = math.isqrt(cores[0].shape[2]), cores[0].shape[3]
@@ -574,7 +576,8 @@ def _channel_matrix_cores(cores: Sequence[np.ndarray]) -> list[np.ndarray]:
 
 
 def tt_conv2d_separable_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
-                                stride: Any = 1, padding: Any = 0) -> tuple[np.ndarray, Cache]:
+                                stride: Any = 1, padding: Any = 0, *,
+                                workspace: dict | None = None) -> tuple[np.ndarray, Cache]:
     """TT-conv layer by the "separable" algorithm: the spatial step, then one channel product.
 
     The kernel of TT-conv cores is a sum of r_0 separable convolutions,
@@ -586,13 +589,21 @@ def tt_conv2d_separable_forward(x: Any, cores: Sequence[np.ndarray], bias: Any =
        ``Z_0[r_0, c, b, p] = Σ_{i,j} G_0[0, 0, i l + j, r_0] X̃[b, c, p + (i, j)]``
        (:func:`ttnet.ops.spatial_step.spatial_step_forward`);
     2. build W from the channel cores (:func:`ttnet.tt.cores.tt_matrix_full_forward`,
-       ``S · r_0 C`` numbers, small) and mix the channels with one large matrix
-       product, ``Y[s, (b, p)] = Σ W[s, r_0 C + c] Z_0[r_0, c, (b, p)]``.
+       ``S · r_0 C`` numbers, small) and mix the channels with a matrix product,
+       ``Y[s, (b, p)] = Σ W[s, r_0 C + c] Z_0[r_0, c, (b, p)]``.
 
     It does ``2 B P S r_0 C`` multiply-adds in the channel product, more than the
-    channel core steps of the sequential algorithm at low ranks, but in one
-    product with an inner dimension of ``r_0 C`` that runs at full BLAS speed,
-    where the core steps are memory-bound (docs/tt_layers.md §4).
+    channel core steps of the sequential algorithm at low ranks, but with an inner
+    dimension of ``r_0 C`` that runs at full BLAS speed, where the core steps are
+    memory-bound (docs/tt_layers.md §4).
+
+    Chunk by chunk. Z_0 has r_0 times as many numbers as ``x``; written for the whole
+    batch, it would go to memory and back (134 MB at 64 channels, 32×32, batch 128,
+    r_0 = 4). Instead each thread takes a few whole images at a time (at most
+    :data:`ttnet.ops.spatial_step.CHUNK_NUMBERS` numbers of Z_0) and runs both steps
+    on them while their Z_0 is in the cache, as Winograd's convolution does
+    (:func:`ttnet.blas.map_on_threads`). The backward pass makes each chunk's Z_0
+    again from ``x``, so the cache keeps nothing of the size of Z_0.
 
     Parameters
     ----------
@@ -600,60 +611,107 @@ def tt_conv2d_separable_forward(x: Any, cores: Sequence[np.ndarray], bias: Any =
     cores : ``[G_0 (1, 1, l², r_0), G_1 (r_0, s_1, c_1, r_1), …, G_d (r_{d-1}, s_d, c_d, 1)]``
     bias : ndarray, shape (S,), optional
     stride, padding : int or pair
+    workspace : dict, optional
+        Where each thread's scratch arrays are kept between calls (the backward
+        pass uses the same ones).
 
     Returns
     -------
     y : ndarray, shape (B, S, H', W')
     cache : dict for :func:`tt_conv2d_separable_backward`
     """
-    x, cores, bias, z0, stride, padding = _spatial_step(x, cores, bias, stride, padding)
+    x, cores = _tt_conv2d_inputs(x, cores)
+    check_workspace(workspace)
+    workspace = {} if workspace is None else workspace
+    S = math.prod(c.shape[1] for c in cores[1:])
+    bias = check_bias(bias, S, x)
+    l, r0 = math.isqrt(cores[0].shape[2]), cores[0].shape[3]
+    g0 = cores[0].reshape(l, l, r0)
+    _, stride, padding = window_params(l, stride, padding)
+    B, C = x.shape[:2]
+    Ho, Wo = conv_output_shape(x.shape[2:], l, stride, padding)
     W, matrix_cache = tt_matrix_full_forward(_channel_matrix_cores(cores))  # (S, r_0 C)
-    S = W.shape[0]
-    B, Ho, Wo = x.shape[0], z0.shape[3], z0.shape[4]
-    y = W @ z0.reshape(W.shape[1], -1)                                  # (S, B·H'·W')
-    y = np.ascontiguousarray(y.reshape(S, B, Ho, Wo).transpose(1, 0, 2, 3))
+    y = np.empty((B, S, Ho, Wo), dtype=x.dtype)
+
+    def forward_chunk(chunk: tuple[int, int], t: int) -> None:      # images b0..b1-1
+        b0, b1 = chunk
+        z0 = scratch_prefix(workspace, f"separable_z{t}", (r0, C, b1 - b0, Ho, Wo), x.dtype)
+        spatial_step_forward(x[b0:b1], g0, stride, padding, out=z0)
+        yt = scratch_prefix(workspace, f"separable_y{t}", (S, b1 - b0, Ho, Wo), x.dtype)
+        np.matmul(W, z0.reshape(r0 * C, -1), out=yt.reshape(S, -1))
+        y[b0:b1] = yt.transpose(1, 0, 2, 3)
+
+    map_on_threads(forward_chunk, _separable_chunks(B, r0 * C * Ho * Wo))
     if bias is not None:
         y += bias[:, None, None]
-    cache = {"algorithm": "separable", "cores": cores, "x": x, "z0": z0, "W": W,
+    cache = {"algorithm": "separable", "cores": cores, "x": x, "W": W,
              "matrix": matrix_cache, "stride": stride, "padding": padding,
-             "has_bias": bias is not None, "out_shape": y.shape, "dtype": y.dtype}
+             "workspace": workspace, "has_bias": bias is not None, "out_shape": y.shape,
+             "dtype": y.dtype}
     return y, cache
+
+
+def _separable_chunks(B: int, z0_per_image: int) -> list[tuple[int, int]]:
+    """The batch cut into chunks of images for the separable algorithm: at most
+    :data:`~ttnet.ops.spatial_step.CHUNK_NUMBERS` numbers of Z_0 each (at least one image)."""
+    return batch_chunks(B, max(1, z0_per_image), spatial_step.CHUNK_NUMBERS,
+                        spatial_step.MIN_CHUNKS)
 
 
 def tt_conv2d_separable_backward(dout: Any, cache: Cache
                                  ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
     """Gradients of :func:`tt_conv2d_separable_forward`.
 
-    ``dW = dY Z_0ᵀ`` and ``dZ_0 = Wᵀ dY`` (the two products of a linear layer),
-    the channel core gradients from dW by the reverse mode of the chain
-    (:func:`ttnet.tt.cores.tt_matrix_full_backward`), then the spatial step's
-    gradients ``dG_0`` and ``dx`` (:func:`ttnet.ops.spatial_step.spatial_step_backward`).
+    Chunk by chunk, as the forward pass: the chunk's Z_0 made again from ``x``, then
+    ``dW += dY Z_0ᵀ`` and ``dZ_0 = Wᵀ dY`` (the two products of a linear layer) and
+    the spatial step's gradients (:func:`ttnet.ops.spatial_step.spatial_step_backward`):
+    the chunk's ``dx`` and its part of ``dG_0``. The chunks' parts of ``dW`` and
+    ``dG_0`` are added in the order of the chunks, so they do not depend on the
+    thread count. Then the channel core gradients from dW by the reverse mode of the
+    chain (:func:`ttnet.tt.cores.tt_matrix_full_backward`).
 
     Returns
     -------
     dx : (B, C, H, W), dcores : list like ``cores``, dbias : (S,) or None
     """
     dout = check_dout(dout, cache)
-    cores, z0, W = cache["cores"], cache["z0"], cache["W"]
+    cores, x, W, workspace = cache["cores"], cache["x"], cache["W"], cache["workspace"]
+    stride, padding = cache["stride"], cache["padding"]
     dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
-    dy = np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(W.shape[0], -1)  # (S, B·H'·W')
-    z0_mat = z0.reshape(W.shape[1], -1)
-    dW = long_sum_matmul(dy, z0_mat.T)                 # a sum over B·H'·W' (ttnet.blas)
-    dz0 = W.T @ dy
+    dout = np.ascontiguousarray(dout)
+    B, C = x.shape[:2]
+    S, Ho, Wo = dout.shape[1:]
+    l, r0 = math.isqrt(cores[0].shape[2]), cores[0].shape[3]
+    g0 = cores[0].reshape(l, l, r0)
+    dx = np.empty(x.shape, dtype=x.dtype)
+
+    def backward_chunk(chunk: tuple[int, int], t: int) -> tuple[np.ndarray, np.ndarray]:
+        b0, b1 = chunk
+        z0 = scratch_prefix(workspace, f"separable_z{t}", (r0, C, b1 - b0, Ho, Wo), x.dtype)
+        spatial_step_forward(x[b0:b1], g0, stride, padding, out=z0)
+        dy = scratch_prefix(workspace, f"separable_y{t}", (S, b1 - b0, Ho, Wo), x.dtype)
+        dy[...] = dout[b0:b1].transpose(1, 0, 2, 3)
+        z0_mat, dy_mat = z0.reshape(r0 * C, -1), dy.reshape(S, -1)
+        dW = dy_mat @ z0_mat.T                                      # (S, r_0 C)
+        np.matmul(W.T, dy_mat, out=z0_mat)                          # dZ_0, over Z_0
+        _, dg0 = spatial_step_backward(z0, x[b0:b1], g0, stride, padding, dx=dx[b0:b1])
+        return dW, dg0
+
+    parts = map_on_threads(backward_chunk, _separable_chunks(B, r0 * C * Ho * Wo))
+    dW = chunk_sum((part[0] for part in parts), W.shape, x.dtype)
+    dg0 = chunk_sum((part[1] for part in parts), g0.shape, x.dtype)
     dchannel = tt_matrix_full_backward(dW, cache["matrix"])
     dchannel[0] = dchannel[0].reshape(cores[1].shape[1], cores[1].shape[0], cores[1].shape[2],
                                       cores[1].shape[3]).transpose(1, 0, 2, 3)
-    dx, dg0 = _spatial_step_backward(dz0, cache)
-    return dx, [dg0] + [np.ascontiguousarray(g) for g in dchannel], dbias
+    return dx, [dg0.reshape(cores[0].shape)] + [np.ascontiguousarray(g) for g in dchannel], dbias
 
 
 def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, stride: Any = 1,
                       padding: Any = 0, algorithm: str = "full",
                       workspace: dict | None = None) -> tuple[np.ndarray, Cache]:
     """TT-conv layer (Garipov et al. 2016, §3) by the algorithm named:
-    :func:`tt_conv2d_full_forward` (which uses ``workspace``),
-    :func:`tt_conv2d_sequential_forward` or :func:`tt_conv2d_separable_forward`
-    (same results to round-off).
+    :func:`tt_conv2d_full_forward` or :func:`tt_conv2d_separable_forward` (which use
+    ``workspace``), or :func:`tt_conv2d_sequential_forward` (same results to round-off).
 
     Returns
     -------
@@ -662,9 +720,9 @@ def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, str
     """
     if check_algorithm(algorithm, CONV_ALGORITHMS) == "full":
         return tt_conv2d_full_forward(x, cores, bias, stride, padding, workspace=workspace)
-    forward = {"sequential": tt_conv2d_sequential_forward,
-               "separable": tt_conv2d_separable_forward}[algorithm]
-    return forward(x, cores, bias, stride, padding)
+    if algorithm == "separable":
+        return tt_conv2d_separable_forward(x, cores, bias, stride, padding, workspace=workspace)
+    return tt_conv2d_sequential_forward(x, cores, bias, stride, padding)
 
 
 def tt_conv2d_backward(dout: Any, cache: Cache
@@ -731,14 +789,14 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
       ``q_k = c_{k+1} ⋯ c_d B P``, each three times (forward, input and core
       gradients); bytes: every step's cached input (the first is the spatial
       step's output ``r_0 C B P``).
-    * ``"separable"``: the same spatial step, the channel cores' matrix chain,
-      and three products of ``2 B P S r_0 C`` flops; bytes: the spatial step's
-      output.
+    * ``"separable"``: the same spatial step, once more in the backward pass (it
+      runs chunk by chunk and makes each chunk's Z_0 again), the channel cores'
+      matrix chain, and three products of ``2 B P S r_0 C`` flops; bytes: none.
 
     Each entry is ``{"flops", "wide_flops", "spatial_flops", "bytes", "traffic",
     "seconds"}`` as in :func:`tt_linear_cost`; ``"spatial_flops"`` is the spatial
-    step's ``3 · 2 B C P l² r_0`` in the sequential and separable algorithms (part of
-    ``"flops"``, shown apart for information).
+    step's share, ``3 · 2 B C P l² r_0`` in the sequential algorithm and ``4 · 2 B C P
+    l² r_0`` in the separable one (part of ``"flops"``, shown apart for information).
 
     Parameters
     ----------
@@ -770,14 +828,16 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     # W from the channel cores, G_1's left bond r_0 read as part of its input mode
     channel_build = _chain_flops(out_modes, [r0 * in_modes[0]] + list(in_modes[1:]),
                                  [1] + list(ranks[2:]), 1)
-    sep_flops = spatial_flops + 3 * channel_build + 3 * 2 * B * P * S * r0 * C
-    sep_bytes = r0 * C * B * P * itemsize                             # Z_0
-    # the channel products read Z_0 twice and write dZ_0; y and dy are transposed
-    sep_traffic = spatial_traffic + (3 * r0 * C + 4 * S) * B * P * itemsize
+    # chunk by chunk: the backward pass makes each chunk's Z_0 again (a fourth spatial step);
+    # Z_0, dZ_0 and the transposed y and dy stay in the cache, so the traffic is x read
+    # twice, dx written, y written and dy read, and nothing is kept but a reference to x
+    sep_spatial_flops = 4 * 2 * B * C * P * l2 * r0
+    sep_flops = sep_spatial_flops + 3 * channel_build + 3 * 2 * B * P * S * r0 * C
+    sep_traffic = (3 * B * C * H * W + 2 * S * B * P) * itemsize
     sep_wide = _wide(3 * 2 * B * P * S * r0 * C, r0 * C)
     return _costs(full=(full_flops, conv_wide, 0, full_bytes, full_traffic),
                   sequential=(seq_flops, step_wide, spatial_flops, step_bytes, seq_traffic),
-                  separable=(sep_flops, sep_wide, spatial_flops, sep_bytes, sep_traffic))
+                  separable=(sep_flops, sep_wide, sep_spatial_flops, 0, sep_traffic))
 
 
 # ---------------------------------------------------------------- naive TT-conv

@@ -18,8 +18,8 @@ The backward pass of (1) gives the gradients of both inputs:
     dG₀[i, j, r]        = Σ_{c, b, p, q} dZ₀[r, c, b, p, q] · X̃[b, c, p·sh + i, q·sw + j]
     dX̃[b, c, h, w]     = Σ_{r, i, j, p·sh+i=h, q·sw+j=w} G₀[i, j, r] · dZ₀[r, c, b, p, q]
 
-(dx is dX̃ without its padding.) Both come as a numba kernel, parallel over
-the ``B·C`` (image, channel) planes, which reads each plane once and never
+(dx is dX̃ without its padding.) Both come as a numba kernel over the ``B·C``
+(image, channel) planes of its images, which reads each plane once and never
 builds a patch matrix (for a 3 × 3 filter at unit stride, the paper's case, each
 output is one nine-term sum kept in registers, and the backward pass gathers
 ``dX̃`` the same way), and a NumPy twin with the same signature, which is
@@ -29,6 +29,16 @@ switch picks one (:mod:`ttnet.ops._numba`); they agree to round-off (the sums
 run in another order), NaN and ±inf in the same places. The kernels multiply
 the padding zeros too, so that a NaN or ±inf in G₀ reaches the border pixels
 exactly as it does through the twin's matrix product.
+
+Threads. The kernels are serial; :func:`spatial_step_forward` and
+:func:`spatial_step_backward` cut the batch into chunks of whole images
+(:func:`ttnet.blas.batch_chunks`) and run them on the BLAS threads as the
+threads fall free (:func:`ttnet.blas.map_on_threads`), as Winograd's
+convolution does. The chunks' filter gradients are added in the order of the
+chunks, so ``dg0`` does not depend on the thread count. Called from inside such
+a thread (the TT-conv's separable algorithm runs the spatial step chunk by chunk
+itself), they run in the calling thread; their ``out`` and ``dx`` arguments let
+such a caller reuse its scratch arrays.
 """
 
 from __future__ import annotations
@@ -37,11 +47,20 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_float_array, describe
-from ._numba import choose, numba_kernel, prange
+from .._checks import as_float_array, check_out, describe
+from ..blas import batch_chunks, chunk_sum, map_on_threads
+from ._numba import choose, numba_kernel
 from .im2col import col2im, conv_output_shape, im2col, window_params
 
-__all__ = ["spatial_step_forward", "spatial_step_backward"]
+__all__ = ["spatial_step_forward", "spatial_step_backward", "CHUNK_NUMBERS", "MIN_CHUNKS"]
+
+#: The most numbers of Z₀ one chunk of images makes (2 MiB of float32): the chunks
+#: of the TT-conv's separable algorithm stay in the cache (:mod:`ttnet.nn.tt_functional`).
+CHUNK_NUMBERS = 1 << 19
+
+#: The fewest chunks a batch of as many images is cut into, so that the threads can
+#: share them out evenly (:func:`ttnet.blas.batch_chunks`).
+MIN_CHUNKS = 8
 
 
 # ---------------------------------------------------------------- forward
@@ -52,11 +71,16 @@ def _plane_patches(x, kh, kw, sh, sw, ph, pw) -> np.ndarray:
     return im2col(planes, (kh, kw), (sh, sw), (ph, pw))
 
 
-def _forward_numpy(x, g0, sh, sw, ph, pw, z0) -> None:
-    """NumPy twin: the single-channel patch matrix of the (c, b) planes times G₀ᵀ."""
+def _forward_numpy(x, g0, sh, sw, ph, pw, z0, b0) -> None:
+    """NumPy twin: the single-channel patch matrix of the (c, b) planes times G₀ᵀ.
+
+    ``x`` holds images ``b0, b0 + 1, …`` of the batch whose Z₀ is ``z0`` (the kernels
+    take the whole of ``z0``, whose rows are then contiguous, which they need to run
+    in vector lanes)."""
     kh, kw, r0 = g0.shape
     cols = _plane_patches(x, kh, kw, sh, sw, ph, pw)
-    z0[...] = (g0.reshape(kh * kw, r0).T @ cols).reshape(z0.shape)
+    B = x.shape[0]
+    z0[:, :, b0:b0 + B] = (g0.reshape(kh * kw, r0).T @ cols).reshape(r0, -1, B, *z0.shape[3:])
 
 
 @numba_kernel(parallel=False)
@@ -77,9 +101,9 @@ def _correlate_3x3(plane, g0, r, out):  # pragma: no cover - compiled
                          + g20 * s2[q] + g21 * s2[q + 1] + g22 * s2[q + 2])
 
 
-@numba_kernel
-def _forward_kernel(x, g0, sh, sw, ph, pw, z0):  # pragma: no cover - compiled
-    """numba twin of :func:`_forward_numpy`; parallel over the (b, c) planes.
+@numba_kernel(parallel=False)
+def _forward_kernel(x, g0, sh, sw, ph, pw, z0, b0):  # pragma: no cover - compiled
+    """numba twin of :func:`_forward_numpy`; serial, over the (b, c) planes of ``x``.
 
     A 3 × 3 filter at unit stride (the paper's layers) takes :func:`_correlate_3x3`; any
     other window adds one filter tap at a time over the plane, which for a 3 × 3 filter
@@ -90,12 +114,12 @@ def _forward_kernel(x, g0, sh, sw, ph, pw, z0):  # pragma: no cover - compiled
     Ho, Wo = z0.shape[3], z0.shape[4]
     zero = x.dtype.type(0)
     three_by_three = kh == 3 and kw == 3 and sh == 1 and sw == 1
-    for bc in prange(B * C):
+    plane = np.zeros((H + 2 * ph, W + 2 * pw), x.dtype)            # X̃[b, c]: border stays 0
+    for bc in range(B * C):
         b, c = bc // C, bc % C
-        plane = np.zeros((H + 2 * ph, W + 2 * pw), x.dtype)        # X̃[b, c]
         plane[ph:ph + H, pw:pw + W] = x[b, c]
         for r in range(r0):
-            out = z0[r, c, b]
+            out = z0[r, c, b0 + b]
             if three_by_three:
                 _correlate_3x3(plane, g0, r, out)
                 continue
@@ -114,12 +138,13 @@ def _forward_kernel(x, g0, sh, sw, ph, pw, z0):  # pragma: no cover - compiled
 
 
 # ---------------------------------------------------------------- backward
-def _backward_numpy(dz0, x, g0, sh, sw, ph, pw, dx, dg0) -> None:
-    """NumPy twin: ``dG₀ = dZ₀ colsᵀ``, ``dx = col2im(G₀ dZ₀)`` (single-channel patches)."""
+def _backward_numpy(dz0, x, g0, sh, sw, ph, pw, dx, dg0, b0) -> None:
+    """NumPy twin: ``dG₀ = dZ₀ colsᵀ``, ``dx = col2im(G₀ dZ₀)`` (single-channel patches);
+    ``x`` and ``dx`` hold images ``b0, b0 + 1, …`` of the batch whose dZ₀ is ``dz0``."""
     B, C, H, W = x.shape
     kh, kw, r0 = g0.shape
     cols = _plane_patches(x, kh, kw, sh, sw, ph, pw)
-    dz = dz0.reshape(r0, -1)
+    dz = dz0[:, :, b0:b0 + B].reshape(r0, -1)
     dg0[...] = (cols @ dz.T).reshape(kh, kw, r0)
     dplanes = col2im(g0.reshape(kh * kw, r0) @ dz, (C * B, 1, H, W), (kh, kw), (sh, sw),
                      (ph, pw))
@@ -176,13 +201,12 @@ def _tap_sums_3x3(grad, plane, out):  # pragma: no cover - compiled
     out[2, 0], out[2, 1], out[2, 2] = t6, t7, t8
 
 
-@numba_kernel
-def _backward_kernel(dz0, x, g0, sh, sw, ph, pw, dx, dg0):  # pragma: no cover - compiled
-    """numba twin of :func:`_backward_numpy`; parallel over the (b, c) planes.
+@numba_kernel(parallel=False)
+def _backward_kernel(dz0, x, g0, sh, sw, ph, pw, dx, dg0, b0):  # pragma: no cover - compiled
+    """numba twin of :func:`_backward_numpy`; serial, over the (b, c) planes of ``x``.
 
-    Each plane reads its part of dZ₀ once and adds to its own dX̃ plane (no
-    write conflicts) and to its own row of ``partial``; the rows are summed at
-    the end in a fixed order, so the result does not depend on the thread count.
+    Each plane reads its part of dZ₀ once and writes its own dX̃ plane and its own
+    row of ``partial``, the plane's dG₀; the rows are summed at the end.
     On this general path the dG₀ sums run in a vector of one partial sum per output
     column (a float sum into one scalar cannot be vectorised without reordering it),
     in a loop of their own: fused with the dX̃ update, neither loop vectorises (3×
@@ -197,21 +221,22 @@ def _backward_kernel(dz0, x, g0, sh, sw, ph, pw, dx, dg0):  # pragma: no cover -
     zero = x.dtype.type(0)
     three_by_three = kh == 3 and kw == 3 and sh == 1 and sw == 1 and np.isfinite(g0).all()
     partial = np.zeros((B * C, kh, kw, r0), x.dtype)                # dG₀ of each plane
-    for bc in prange(B * C):
+    plane = np.zeros((H + 2 * ph, W + 2 * pw), x.dtype)            # X̃[b, c]: border stays 0
+    dplane = np.empty((H + 2 * ph, W + 2 * pw), x.dtype)           # dX̃[b, c]
+    padded = np.zeros((Ho + 4, Wo + 4), x.dtype)                    # dZ₀ with a zero border
+    acc = np.empty(Wo, x.dtype)                                     # dG₀ sums, one per column
+    for bc in range(B * C):
         b, c = bc // C, bc % C
-        plane = np.zeros((H + 2 * ph, W + 2 * pw), x.dtype)        # X̃[b, c]
         plane[ph:ph + H, pw:pw + W] = x[b, c]
-        dplane = np.zeros((H + 2 * ph, W + 2 * pw), x.dtype)       # dX̃[b, c]
+        dplane[:, :] = zero
         if three_by_three:
-            padded = np.zeros((Ho + 4, Wo + 4), x.dtype)            # dZ₀ with a zero border
             for r in range(r0):
-                grad = dz0[r, c, b]
+                grad = dz0[r, c, b0 + b]
                 _correlate_3x3_adjoint(grad, g0, r, padded, dplane)
                 _tap_sums_3x3(grad, plane, partial[bc, :, :, r])
         else:
-            acc = np.zeros(Wo, x.dtype)                             # dG₀ sums, one per column
             for r in range(r0):
-                grad = dz0[r, c, b]
+                grad = dz0[r, c, b0 + b]
                 for i in range(kh):
                     for j in range(kw):
                         g = g0[i, j, r]
@@ -249,7 +274,8 @@ def _check_inputs(x: Any, g0: Any, stride: Any, padding: Any):
     return x, g0, stride, padding, out_hw
 
 
-def spatial_step_forward(x: Any, g0: Any, stride: Any = 1, padding: Any = 0) -> np.ndarray:
+def spatial_step_forward(x: Any, g0: Any, stride: Any = 1, padding: Any = 0, *,
+                         out: np.ndarray | None = None) -> np.ndarray:
     """Convolve every channel of ``x`` with each of the r₀ filters of ``g0``, equation (1).
 
     Parameters
@@ -258,6 +284,8 @@ def spatial_step_forward(x: Any, g0: Any, stride: Any = 1, padding: Any = 0) -> 
     g0 : ndarray, shape (kh, kw, r₀), x's dtype
         The spatial core: filter ``r`` is ``g0[:, :, r]``.
     stride, padding : int or pair
+    out : ndarray, shape (r₀, C, B, H', W'), x's dtype, C-contiguous, optional
+        Where to write the result (a new array if not given).
 
     Returns
     -------
@@ -266,20 +294,31 @@ def spatial_step_forward(x: Any, g0: Any, stride: Any = 1, padding: Any = 0) -> 
     """
     x, g0, (sh, sw), (ph, pw), (Ho, Wo) = _check_inputs(x, g0, stride, padding)
     B, C = x.shape[:2]
-    z0 = np.empty((g0.shape[2], C, B, Ho, Wo), dtype=x.dtype)
-    choose(_forward_kernel, _forward_numpy)(np.ascontiguousarray(x), np.ascontiguousarray(g0),
-                                            sh, sw, ph, pw, z0)
+    shape = (g0.shape[2], C, B, Ho, Wo)
+    z0 = (np.empty(shape, dtype=x.dtype) if out is None
+          else check_out(out, "out", shape, x.dtype, contiguous=True))
+    x, g0 = np.ascontiguousarray(x), np.ascontiguousarray(g0)
+    kernel = choose(_forward_kernel, _forward_numpy)
+
+    def forward_chunk(chunk: tuple[int, int], t: int) -> None:     # images b0..b1-1
+        b0, b1 = chunk
+        kernel(x[b0:b1], g0, sh, sw, ph, pw, z0, b0)
+
+    per_image = max(1, g0.shape[2] * C * Ho * Wo)                  # numbers of Z₀ per image
+    map_on_threads(forward_chunk, batch_chunks(B, per_image, CHUNK_NUMBERS, MIN_CHUNKS))
     return z0
 
 
-def spatial_step_backward(dz0: Any, x: Any, g0: Any, stride: Any = 1,
-                          padding: Any = 0) -> tuple[np.ndarray, np.ndarray]:
+def spatial_step_backward(dz0: Any, x: Any, g0: Any, stride: Any = 1, padding: Any = 0, *,
+                          dx: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Gradients of :func:`spatial_step_forward`: ``(dx, dg0)``.
 
     Parameters
     ----------
     dz0 : ndarray, shape (r₀, C, B, H', W'), x's dtype
     x, g0, stride, padding : the forward pass's arguments
+    dx : ndarray, shape (B, C, H, W), x's dtype, C-contiguous, optional
+        Where to write the input gradient (a new array if not given).
 
     Returns
     -------
@@ -293,8 +332,17 @@ def spatial_step_backward(dz0: Any, x: Any, g0: Any, stride: Any = 1,
     if dz0.shape != expected or dz0.dtype != x.dtype:
         raise ValueError(f"dz0 must have shape {expected} and dtype {x.dtype}, "
                          f"got {describe(dz0)}")
-    dx = np.empty(x.shape, dtype=x.dtype)
-    dg0 = np.empty(g0.shape, dtype=x.dtype)
-    choose(_backward_kernel, _backward_numpy)(np.ascontiguousarray(dz0), np.ascontiguousarray(x),
-                                              np.ascontiguousarray(g0), sh, sw, ph, pw, dx, dg0)
+    dx = (np.empty(x.shape, dtype=x.dtype) if dx is None
+          else check_out(dx, "dx", x.shape, x.dtype, contiguous=True))
+    dz0, x, g0 = np.ascontiguousarray(dz0), np.ascontiguousarray(x), np.ascontiguousarray(g0)
+    kernel = choose(_backward_kernel, _backward_numpy)
+
+    def backward_chunk(chunk: tuple[int, int], t: int) -> np.ndarray:   # returns its dG₀
+        b0, b1 = chunk
+        dg0 = np.empty(g0.shape, dtype=x.dtype)
+        kernel(dz0, x[b0:b1], g0, sh, sw, ph, pw, dx[b0:b1], dg0, b0)
+        return dg0
+
+    chunks = batch_chunks(B, max(1, g0.shape[2] * C * Ho * Wo), CHUNK_NUMBERS, MIN_CHUNKS)
+    dg0 = chunk_sum(map_on_threads(backward_chunk, chunks), g0.shape, x.dtype)
     return dx, dg0

@@ -80,7 +80,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_float_array, check_int, check_int_sequence, describe
-from ..blas import map_on_threads
+from ..blas import batch_chunks, chunk_sum, map_on_threads
 from ._numba import choose, numba_kernel
 from .im2col import conv_output_shape, window_params
 from .workspace import check_workspace, scratch_prefix
@@ -156,15 +156,10 @@ def _tile_stack(workspace: dict | None, name: str, rows: int, B: int, th: int, t
 
 
 def _chunks(B: int, tiles_per_image: int) -> list[tuple[int, int]]:
-    """The batch cut into chunks of images ``[b0, b1)``, in order.
-
-    A chunk holds at most :data:`CHUNK_TILES` tiles (at least one image), and a
-    batch of :data:`MIN_CHUNKS` images or more gives at least that many chunks, so
-    that the threads can share them out evenly. The cut depends on the shapes
-    only, not on the thread count.
-    """
-    per_chunk = max(1, min(CHUNK_TILES // tiles_per_image, B // MIN_CHUNKS))
-    return [(b0, min(B, b0 + per_chunk)) for b0 in range(0, B, per_chunk)]
+    """The batch cut into chunks of images ``[b0, b1)``, in order: at most
+    :data:`CHUNK_TILES` tiles each (at least one image), and at least
+    :data:`MIN_CHUNKS` of them from as many images on (:func:`ttnet.blas.batch_chunks`)."""
+    return batch_chunks(B, tiles_per_image, CHUNK_TILES, MIN_CHUNKS)
 
 
 # ---------------------------------------------------------------- the input transform  V = Bᵀ d B
@@ -540,5 +535,5 @@ def winograd_conv3x3_backward(dy: Any, x: Any, weight: Any, padding: Any = 0, *,
         return du
 
     du_chunks = map_on_threads(backward_chunk, chunks)
-    du = sum(du_chunks, start=np.zeros((16, S, C), dtype=x.dtype))   # in chunk order
+    du = chunk_sum(du_chunks, (16, S, C), x.dtype)                     # in chunk order
     return dx, _filter_transform_backward(du)
