@@ -244,7 +244,8 @@ def map_on_threads(work: Callable[[T, int], R], items: Iterable[T]) -> list[R]:
     except TypeError:
         raise TypeError(f"items must be an iterable, got {describe(items)}") from None
     results: list = [None] * len(items)
-    threads = min(_blas_threads(), len(items))
+    blas_threads = _blas_threads()
+    threads = min(blas_threads, len(items))
     pending: queue.SimpleQueue[int] = queue.SimpleQueue()
     for i in range(len(items)):
         pending.put(i)
@@ -257,6 +258,9 @@ def map_on_threads(work: Callable[[T, int], R], items: Iterable[T]) -> list[R]:
                 return
             results[i] = work(items[i], t)
 
+    if blas_threads <= 1:       # BLAS on one thread already (as in a call nested in another's
+        run(0)                  # work): nothing to limit, and no other thread's limit to touch
+        return results
     with _controller().limit(limits=1, user_api="blas"):
         if threads <= 1:
             run(0)
