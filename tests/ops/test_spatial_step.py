@@ -197,3 +197,15 @@ def test_a_bad_out_or_dx_gets_a_clear_error(call, words):
     x, g0 = np.zeros((2, 3, 5, 5)), np.zeros((3, 3, 2))
     with pytest.raises(ValueError, match=words):
         call(x, g0, np.zeros((2, 3, 2, 5, 5)))
+
+
+def test_out_and_dx_must_not_overlap_the_inputs():
+    x = np.zeros((1, 3, 5, 5))                    # with r₀ = 1 and one image, Z₀ has x's size
+    g0 = np.zeros((3, 3, 1))
+    with pytest.raises(ValueError, match="out must not overlap x or g0"):
+        spatial_step_forward(x, g0, 1, 1, out=x.reshape(1, 3, 1, 5, 5))
+    dz0 = np.zeros((1, 3, 1, 5, 5))
+    with pytest.raises(ValueError, match="dx must not overlap dz0, x or g0"):
+        spatial_step_backward(dz0, x, g0, 1, 1, dx=dz0.reshape(1, 3, 5, 5))
+    with pytest.raises(ValueError, match="dx must not overlap dz0, x or g0"):
+        spatial_step_backward(dz0, x, g0, 1, 1, dx=x)

@@ -285,7 +285,7 @@ def spatial_step_forward(x: Any, g0: Any, stride: Any = 1, padding: Any = 0, *,
         The spatial core: filter ``r`` is ``g0[:, :, r]``.
     stride, padding : int or pair
     out : ndarray, shape (r₀, C, B, H', W'), x's dtype, C-contiguous, optional
-        Where to write the result (a new array if not given).
+        Where to write the result (a new array if not given); not overlapping ``x``.
 
     Returns
     -------
@@ -297,6 +297,8 @@ def spatial_step_forward(x: Any, g0: Any, stride: Any = 1, padding: Any = 0, *,
     shape = (g0.shape[2], C, B, Ho, Wo)
     z0 = (np.empty(shape, dtype=x.dtype) if out is None
           else check_out(out, "out", shape, x.dtype, contiguous=True))
+    if out is not None and any(np.may_share_memory(out, a) for a in (x, g0)):
+        raise ValueError("out must not overlap x or g0 (the kernels would read what they wrote)")
     x, g0 = np.ascontiguousarray(x), np.ascontiguousarray(g0)
     kernel = choose(_forward_kernel, _forward_numpy)
 
@@ -318,7 +320,8 @@ def spatial_step_backward(dz0: Any, x: Any, g0: Any, stride: Any = 1, padding: A
     dz0 : ndarray, shape (r₀, C, B, H', W'), x's dtype
     x, g0, stride, padding : the forward pass's arguments
     dx : ndarray, shape (B, C, H, W), x's dtype, C-contiguous, optional
-        Where to write the input gradient (a new array if not given).
+        Where to write the input gradient (a new array if not given); not overlapping
+        the other arguments.
 
     Returns
     -------
@@ -332,8 +335,12 @@ def spatial_step_backward(dz0: Any, x: Any, g0: Any, stride: Any = 1, padding: A
     if dz0.shape != expected or dz0.dtype != x.dtype:
         raise ValueError(f"dz0 must have shape {expected} and dtype {x.dtype}, "
                          f"got {describe(dz0)}")
-    dx = (np.empty(x.shape, dtype=x.dtype) if dx is None
-          else check_out(dx, "dx", x.shape, x.dtype, contiguous=True))
+    if dx is not None:
+        check_out(dx, "dx", x.shape, x.dtype, contiguous=True)
+        if any(np.may_share_memory(dx, a) for a in (dz0, x, g0)):
+            raise ValueError("dx must not overlap dz0, x or g0 (the kernels would read what "
+                             "they wrote)")
+    dx = np.empty(x.shape, dtype=x.dtype) if dx is None else dx
     dz0, x, g0 = np.ascontiguousarray(dz0), np.ascontiguousarray(x), np.ascontiguousarray(g0)
     kernel = choose(_backward_kernel, _backward_numpy)
 
