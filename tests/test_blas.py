@@ -208,7 +208,7 @@ def test_map_on_threads_nested_in_work_runs_inline():
         assert blas.map_on_threads(outer, range(4)) == [3 * i for i in range(4)]
 
 
-# ---------------------------------------------------------------- batch_chunks, chunk_sum
+# ---------------------------------------------------------------- batch_chunks, OrderedSum
 @pytest.mark.parametrize("batch, per_image, most, fewest", [
     (128, 256, 1024, 8), (128, 16, 1024, 8), (7, 16, 1024, 8), (5, 4096, 1024, 8),
     (1, 16, 1024, 8), (0, 16, 1024, 8), (100, 1, 10**6, 3), (9, 5, 10, 1)])
@@ -233,15 +233,76 @@ def test_batch_chunks_refuses_bad_numbers(args, error, words):
         blas.batch_chunks(*args)
 
 
-def test_chunk_sum_adds_the_parts_in_order_with_ieee_results_and_no_warnings():
-    parts = [np.float32(1e8) * np.ones(2, np.float32), np.ones(2, np.float32),
-             np.float32(-1e8) * np.ones(2, np.float32)]
-    total = blas.chunk_sum(parts, (2,), np.float32)
-    # in order: (1e8 + 1) rounds back to 1e8 in float32, so the 1 is lost; reordered it is not
-    np.testing.assert_array_equal(total, [0.0, 0.0])
-    assert total.dtype == np.float32
+@pytest.mark.parametrize("arrival", [(0, 1, 2), (2, 1, 0), (1, 2, 0), (2, 0, 1)])
+def test_ordered_sum_adds_the_parts_in_their_order_whatever_order_they_arrive_in(arrival):
+    # in float32, (1e8 + (-1e8)) + 1 = 1, while any other order loses the 1 (1e8 + 1 rounds to 1e8)
+    parts = [np.float32(1e8) * np.ones(2, np.float32), np.float32(-1e8) * np.ones(2, np.float32),
+             np.ones(2, np.float32)]
+    total = blas.OrderedSum((2,), np.float32)
+    for number in arrival:
+        total.add(number, parts[number])
+    result = total.result(3)
+    assert result.dtype == np.float32
+    np.testing.assert_array_equal(result, [1.0, 1.0])
+    assert float(np.float32(1e8) + np.float32(1) - np.float32(1e8)) == 0.0   # the other order
+
+
+def test_ordered_sum_keeps_only_the_parts_that_came_early():
+    total = blas.OrderedSum((3,), np.float64)
+    total.add(1, np.ones(3))
+    total.add(2, np.ones(3))
+    assert sorted(total._waiting) == [1, 2]
+    total.add(0, np.ones(3))
+    assert total._waiting == {}
+    np.testing.assert_array_equal(total.result(3), np.full(3, 3.0))
+
+
+def test_ordered_sum_follows_ieee_arithmetic_without_warnings():
+    total = blas.OrderedSum((2,), np.float64)
     with np.errstate(all="raise"):
-        total = blas.chunk_sum(iter([np.array([np.inf, 1.0]), np.array([-np.inf, np.inf])]),
-                               (2,), np.float64)
-    assert np.isnan(total[0]) and total[1] == np.inf
-    np.testing.assert_array_equal(blas.chunk_sum([], (3,), np.float64), np.zeros(3))
+        total.add(0, np.array([np.inf, 1.0]))
+        total.add(1, np.array([-np.inf, np.inf]))
+    result = total.result(2)
+    assert np.isnan(result[0]) and result[1] == np.inf
+    np.testing.assert_array_equal(blas.OrderedSum((3,), np.float64).result(0), np.zeros(3))
+
+
+def test_ordered_sum_refuses_bad_parts_and_missing_or_repeated_numbers():
+    total = blas.OrderedSum((2,), np.float32)
+    with pytest.raises(TypeError, match="part must be an ndarray of dtype float32"):
+        total.add(0, np.ones(2))                                      # float64
+    with pytest.raises(ValueError, match=r"part must have shape \(2,\), got \(1,\)"):
+        total.add(0, np.ones(1, np.float32))                          # no broadcasting
+    with pytest.raises(ValueError, match="number must be >= 0"):
+        total.add(-1, np.ones(2, np.float32))
+    total.add(0, np.ones(2, np.float32))
+    total.add(2, np.ones(2, np.float32))
+    with pytest.raises(ValueError, match="part 0 was added already"):
+        total.add(0, np.ones(2, np.float32))
+    with pytest.raises(ValueError, match="part 2 was added already"):
+        total.add(2, np.ones(2, np.float32))
+    with pytest.raises(ValueError, match=r"expected parts 0 to 2, got 0 to 0 in order and \[2\]"):
+        total.result(3)
+
+
+def test_map_on_threads_nested_in_work_leaves_the_thread_limit_alone(monkeypatch):
+    """A call from inside another's work (BLAS on one thread already) runs inline without
+    entering the thread limit, which the outer call holds for all its workers."""
+    entered = []
+    real = blas._controller()
+
+    class Counting:
+        def select(self, **kwargs):
+            return real.select(**kwargs)
+
+        def limit(self, **kwargs):
+            entered.append(kwargs)
+            return real.limit(**kwargs)
+
+    monkeypatch.setattr(blas, "_controller", lambda: Counting())
+
+    def outer(item, t):
+        return sum(blas.map_on_threads(lambda inner, t2: inner * item, range(3)))
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert blas.map_on_threads(outer, range(4)) == [3 * i for i in range(4)]
+    assert len(entered) == 1                                          # the outer call only

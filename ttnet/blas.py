@@ -1,7 +1,8 @@
 """Matrix products with a long sum and a small result, robust on a busy machine.
 
 (A module of its own below every package, like ``ttnet._checks``: the TT chain and
-the core steps in :mod:`ttnet.tt.cores` and the separable TT-conv use it.)
+the core steps in :mod:`ttnet.tt.cores`, Winograd's convolution, the TT-conv's spatial
+step and its separable algorithm use it.)
 
 The gradient of a weight is a sum over the batch (and, in a convolution, the
 pixels): ``dW = Σ_q dY[:, q] X[:, q]ᵀ``, a product whose inner dimension is long
@@ -33,7 +34,7 @@ product at a time, took 190 ms instead of about 1 ms on the busy machine.
 each thread, on one BLAS thread, takes the next piece as soon as it is free, so a
 thread slowed down by the machine leaves its share to the others, and the threads
 meet once, at the end. :func:`batch_chunks` cuts a batch of images into such pieces, and
-:func:`chunk_sum` adds up the pieces' parts of a gradient in their order.
+:class:`OrderedSum` adds up the pieces' parts of a gradient in their order.
 
 The per-call BLAS thread limit comes from ``threadpoolctl``.
 """
@@ -43,13 +44,14 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import queue
+import threading
 from typing import Callable, Iterable, TypeVar
 
 import numpy as np
 
 from ._checks import check_int, check_out, describe
 
-__all__ = ["long_sum_matmul", "batched_matmul", "map_on_threads", "batch_chunks", "chunk_sum",
+__all__ = ["long_sum_matmul", "batched_matmul", "map_on_threads", "batch_chunks", "OrderedSum",
            "MIN_SLICE"]
 
 T = TypeVar("T")
@@ -296,16 +298,68 @@ def batch_chunks(batch: int, per_image: int, most: int, fewest: int) -> list[tup
     return [(b0, min(batch, b0 + per_chunk)) for b0 in range(0, batch, per_chunk)]
 
 
-def chunk_sum(parts: Iterable[np.ndarray], shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """``zeros(shape, dtype) + parts[0] + parts[1] + …``, in the order of ``parts``.
+
+class OrderedSum:
+    """A sum of parts numbered 0, 1, 2, … that arrive in any order (from the threads of
+    :func:`map_on_threads`), added in the order of their numbers.
 
     The chunks of :func:`batch_chunks` each give their part of a gradient (a sum over
-    their images); adding the parts in the chunks' order makes the result independent
-    of which thread ran which chunk. The additions follow IEEE arithmetic without
-    NumPy's warnings (``inf + (−inf)`` is NaN, as inside the kernels that made the parts).
+    their images). Added in the chunks' order, the total does not depend on which
+    thread ran which chunk, nor on how many threads there were. A part is added as
+    soon as all parts before it are in, so only the parts that finished early wait,
+    not one part per chunk (a chunk's part of a TT-conv's channel gradient can be a few
+    MB, and a batch has dozens of chunks). The additions follow IEEE arithmetic
+    without NumPy's warnings (``inf + (−inf)`` is NaN, as inside the kernels that made
+    the parts).
+
+    Parameters
+    ----------
+    shape : tuple of int
+    dtype : float32 or float64
+
+    Examples
+    --------
+    >>> total = OrderedSum((2,), np.float64)
+    >>> total.add(1, np.ones(2)); total.add(0, np.full(2, 2.0))
+    >>> total.result(2)
+    array([3., 3.])
     """
-    total = np.zeros(shape, dtype=dtype)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for part in parts:
-            total += part
-    return total
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self._total = np.zeros(shape, dtype=dtype)
+        self._next = 0                                  # the number of the next part to add
+        self._waiting: dict[int, np.ndarray] = {}       # parts that came before their turn
+        self._lock = threading.Lock()
+
+    def add(self, number: int, part: np.ndarray) -> None:
+        """Add part ``number`` (``0 <= number``, each number once) when its turn comes.
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``part`` is not an array of the sum's shape and dtype, or ``number`` is not a
+            new non-negative int.
+        """
+        number = check_int(number, "number", minimum=0)
+        if not isinstance(part, np.ndarray) or part.dtype != self._total.dtype:
+            raise TypeError(f"part must be an ndarray of dtype {self._total.dtype}, "
+                            f"got {describe(part)}")
+        if part.shape != self._total.shape:
+            raise ValueError(f"part must have shape {self._total.shape}, got {part.shape}")
+        with self._lock:
+            if number < self._next or number in self._waiting:
+                raise ValueError(f"part {number} was added already")
+            self._waiting[number] = part
+            with np.errstate(over="ignore", invalid="ignore"):
+                while self._next in self._waiting:
+                    self._total += self._waiting.pop(self._next)
+                    self._next += 1
+
+    def result(self, count: int) -> np.ndarray:
+        """The sum of parts ``0 … count − 1``; ``ValueError`` if any of them is missing."""
+        count = check_int(count, "count", minimum=0)
+        with self._lock:
+            if self._next != count or self._waiting:
+                raise ValueError(f"expected parts 0 to {count - 1}, got 0 to {self._next - 1} "
+                                 f"in order and {sorted(self._waiting)} besides")
+            return self._total

@@ -321,3 +321,54 @@ def test_separable_keeps_nothing_the_size_of_its_spatial_output():
     cost = layer.cost(x.shape)["separable"]
     assert cost["bytes"] == 0
     assert cost["traffic"] == (3 * x.size + 2 * 16 * 16 * 8 * 8) * 4
+
+
+def _separable_with_chunks(monkeypatch, layer, x, stride, chunk_numbers):
+    monkeypatch.setattr(spatial_step, "MIN_CHUNKS", 1)
+    monkeypatch.setattr(spatial_step, "CHUNK_NUMBERS", chunk_numbers)
+    y, cache = tt_functional.tt_conv2d_separable_forward(x, layer.cores, None, stride, 1)
+    dx, dcores, _ = tt_functional.tt_conv2d_separable_backward(np.ones_like(y), cache)
+    return [y, dx] + dcores
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_separable_chunks_propagate_nan_and_inf(monkeypatch, stride):
+    """Two images per chunk (the last chunk one), stride 1 or 2. A NaN in the input reaches
+    the outputs and gradients the full algorithm's dense convolution sends it to; with an
+    infinity as well (where ``∞ − ∞`` makes NaN in places that depend on the order of the
+    sums), the chunked result has its NaN and ±inf where the one-chunk result has them."""
+    rng = np.random.default_rng(33)
+    layer = TTConv2d((2, 2), (2, 3), (2, 2), 3, stride=stride, padding=1, dtype=np.float64,
+                     rng=rng)
+    per_image = 2 * 4 * (6 // stride) ** 2                       # r_0 C H' W' numbers of Z_0
+    x = rng.standard_normal((5, 4, 6, 6))
+    x[1, 2, 3, 3] = np.nan
+    with np.errstate(invalid="ignore", over="ignore"):
+        chunked = _separable_with_chunks(monkeypatch, layer, x, stride, 2 * per_image)
+        assert tt_functional._separable_chunks(5, per_image) == [(0, 2), (2, 4), (4, 5)]
+        y_full, cache_full = tt_functional.tt_conv2d_full_forward(x, layer.cores, None, stride, 1)
+        dx_full, dcores_full, _ = tt_functional.tt_conv2d_full_backward(np.ones_like(y_full),
+                                                                        cache_full)
+        for got, want in zip(chunked, [y_full, dx_full] + dcores_full):
+            assert np.isnan(want).any() or want is dx_full
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+            np.testing.assert_allclose(got[~np.isnan(want)], want[~np.isnan(want)], atol=1e-10)
+        x[4, 0, 0, 5] = np.inf
+        chunked = _separable_with_chunks(monkeypatch, layer, x, stride, 2 * per_image)
+        whole = _separable_with_chunks(monkeypatch, layer, x, stride, 10**6)
+    for got, want in zip(chunked, whole):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    assert np.isinf(whole[0]).any()
+
+
+def test_separable_uses_the_workspace_it_is_given_and_refuses_another_kind():
+    layer = TTConv2d((2, 2), (2, 2), 2, 3, padding=1, dtype=np.float64, rng=0)
+    x = np.ones((3, 4, 5, 5))
+    workspace = {}
+    y, cache = tt_functional.tt_conv2d_forward(x, layer.cores, None, 1, 1, "separable",
+                                               workspace=workspace)
+    assert any(key.startswith("separable_z") for key in workspace)
+    assert cache["workspace"] is workspace
+    with pytest.raises(TypeError, match="workspace must be a dict or None"):
+        tt_functional.tt_conv2d_separable_forward(x, layer.cores, None, 1, 1, workspace=[])

@@ -140,9 +140,10 @@ def test_the_chunk_size_does_not_change_the_result(monkeypatch, chunk_numbers):
     x, g0 = rng.standard_normal((5, 3, 4, 4)), rng.standard_normal((3, 3, 2))
     dz0 = rng.standard_normal((2, 3, 5, 4, 4))
     z_ref = spatial_step_loop(x, g0, 1, 1)
+    monkeypatch.setattr(SS, "MIN_CHUNKS", 1)
+    monkeypatch.setattr(SS, "CHUNK_NUMBERS", 10**6)                 # the whole batch in one chunk
     dx_ref, dg0_ref = spatial_step_backward(dz0, x, g0, 1, 1)
     monkeypatch.setattr(SS, "CHUNK_NUMBERS", chunk_numbers)
-    monkeypatch.setattr(SS, "MIN_CHUNKS", 1)
     np.testing.assert_allclose(spatial_step_forward(x, g0, 1, 1), z_ref, atol=1e-12)
     dx, dg0 = spatial_step_backward(dz0, x, g0, 1, 1)
     np.testing.assert_allclose(dx, dx_ref, atol=1e-12)
@@ -204,6 +205,10 @@ def test_out_and_dx_must_not_overlap_the_inputs():
     g0 = np.zeros((3, 3, 1))
     with pytest.raises(ValueError, match="out must not overlap x or g0"):
         spatial_step_forward(x, g0, 1, 1, out=x.reshape(1, 3, 1, 5, 5))
+    buffer = np.zeros(75)                         # out, with g0 lying in its last nine numbers
+    with pytest.raises(ValueError, match="out must not overlap x or g0"):
+        spatial_step_forward(x, buffer[-9:].reshape(3, 3, 1), 1, 1,
+                             out=buffer.reshape(1, 3, 1, 5, 5))
     dz0 = np.zeros((1, 3, 1, 5, 5))
     with pytest.raises(ValueError, match="dx must not overlap dz0, x or g0"):
         spatial_step_backward(dz0, x, g0, 1, 1, dx=dz0.reshape(1, 3, 5, 5))

@@ -61,7 +61,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._checks import as_float_array, check_int, describe
-from ..blas import batch_chunks, chunk_sum, map_on_threads
+from ..blas import OrderedSum, batch_chunks, map_on_threads
 from ..ops.contract import tt_step_backward, tt_step_forward
 from ..ops.im2col import conv_output_shape, window_params
 from ..ops.kernel_layouts import (kernel_to_matrix, kernel_to_naive_tensor, matrix_to_kernel,
@@ -597,7 +597,8 @@ def tt_conv2d_separable_forward(x: Any, cores: Sequence[np.ndarray], bias: Any =
     dimension of ``r_0 C`` that runs at full BLAS speed, where the core steps are
     memory-bound (docs/tt_layers.md §4).
 
-    Chunk by chunk. Z_0 has r_0 times as many numbers as ``x``; written for the whole
+    Chunk by chunk. Z_0 has r_0 times as many numbers as ``x`` (at unit stride and
+    "same" padding); written for the whole
     batch, it would go to memory and back (134 MB at 64 channels, 32×32, batch 128,
     r_0 = 4). Instead each thread takes a few whole images at a time (at most
     :data:`ttnet.ops.spatial_step.CHUNK_NUMBERS` numbers of Z_0) and runs both steps
@@ -684,26 +685,27 @@ def tt_conv2d_separable_backward(dout: Any, cache: Cache
     l, r0 = math.isqrt(cores[0].shape[2]), cores[0].shape[3]
     g0 = cores[0].reshape(l, l, r0)
     dx = np.empty(x.shape, dtype=x.dtype)
+    chunks = _separable_chunks(B, r0 * C * Ho * Wo)
+    dW, dg0 = OrderedSum(W.shape, x.dtype), OrderedSum(g0.shape, x.dtype)   # in chunk order
 
-    def backward_chunk(chunk: tuple[int, int], t: int) -> tuple[np.ndarray, np.ndarray]:
-        b0, b1 = chunk
+    def backward_chunk(numbered: tuple[int, tuple[int, int]], t: int) -> None:
+        number, (b0, b1) = numbered
         z0 = scratch_prefix(workspace, f"separable_z{t}", (r0, C, b1 - b0, Ho, Wo), x.dtype)
         spatial_step_forward(x[b0:b1], g0, stride, padding, out=z0)
         dy = scratch_prefix(workspace, f"separable_y{t}", (S, b1 - b0, Ho, Wo), x.dtype)
         dy[...] = dout[b0:b1].transpose(1, 0, 2, 3)
         z0_mat, dy_mat = z0.reshape(r0 * C, -1), dy.reshape(S, -1)
-        dW = dy_mat @ z0_mat.T                                      # (S, r_0 C)
+        dW.add(number, dy_mat @ z0_mat.T)                           # (S, r_0 C)
         np.matmul(W.T, dy_mat, out=z0_mat)                          # dZ_0, over Z_0
-        _, dg0 = spatial_step_backward(z0, x[b0:b1], g0, stride, padding, dx=dx[b0:b1])
-        return dW, dg0
+        _, part = spatial_step_backward(z0, x[b0:b1], g0, stride, padding, dx=dx[b0:b1])
+        dg0.add(number, part)
 
-    parts = map_on_threads(backward_chunk, _separable_chunks(B, r0 * C * Ho * Wo))
-    dW = chunk_sum((part[0] for part in parts), W.shape, x.dtype)
-    dg0 = chunk_sum((part[1] for part in parts), g0.shape, x.dtype)
-    dchannel = tt_matrix_full_backward(dW, cache["matrix"])
+    map_on_threads(backward_chunk, enumerate(chunks))
+    dchannel = tt_matrix_full_backward(dW.result(len(chunks)), cache["matrix"])
     dchannel[0] = dchannel[0].reshape(cores[1].shape[1], cores[1].shape[0], cores[1].shape[2],
                                       cores[1].shape[3]).transpose(1, 0, 2, 3)
-    return dx, [dg0.reshape(cores[0].shape)] + [np.ascontiguousarray(g) for g in dchannel], dbias
+    return (dx, [dg0.result(len(chunks)).reshape(cores[0].shape)]
+            + [np.ascontiguousarray(g) for g in dchannel], dbias)
 
 
 def tt_conv2d_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None, stride: Any = 1,

@@ -273,7 +273,7 @@ class TTConv2d(_TTMatrixLayer):
             raise ValueError(f"kernel_size must be square for TTConv2d (the spatial core holds "
                              f"l² entries), got {(kh, kw)}")
         self.kernel_size = kh
-        self._workspace: dict[str, np.ndarray] = {}  # the dense convolution's buffers ("full")
+        self._workspace: dict[str, np.ndarray] = {}  # scratch of "full" and "separable"
         self.in_modes, self.out_modes = in_modes, out_modes
         self.in_channels, self.out_channels = math.prod(in_modes), math.prod(out_modes)
         d = len(in_modes)

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_float_array, check_out, describe
-from ..blas import batch_chunks, chunk_sum, map_on_threads
+from ..blas import OrderedSum, batch_chunks, map_on_threads
 from ._numba import choose, numba_kernel
 from .im2col import col2im, conv_output_shape, im2col, window_params
 
@@ -285,7 +285,8 @@ def spatial_step_forward(x: Any, g0: Any, stride: Any = 1, padding: Any = 0, *,
         The spatial core: filter ``r`` is ``g0[:, :, r]``.
     stride, padding : int or pair
     out : ndarray, shape (r₀, C, B, H', W'), x's dtype, C-contiguous, optional
-        Where to write the result (a new array if not given); not overlapping ``x``.
+        Where to write the result (a new array if not given); not overlapping ``x`` or
+        ``g0``.
 
     Returns
     -------
@@ -344,12 +345,14 @@ def spatial_step_backward(dz0: Any, x: Any, g0: Any, stride: Any = 1, padding: A
     dz0, x, g0 = np.ascontiguousarray(dz0), np.ascontiguousarray(x), np.ascontiguousarray(g0)
     kernel = choose(_backward_kernel, _backward_numpy)
 
-    def backward_chunk(chunk: tuple[int, int], t: int) -> np.ndarray:   # returns its dG₀
-        b0, b1 = chunk
-        dg0 = np.empty(g0.shape, dtype=x.dtype)
-        kernel(dz0, x[b0:b1], g0, sh, sw, ph, pw, dx[b0:b1], dg0, b0)
-        return dg0
-
     chunks = batch_chunks(B, max(1, g0.shape[2] * C * Ho * Wo), CHUNK_NUMBERS, MIN_CHUNKS)
-    dg0 = chunk_sum(map_on_threads(backward_chunk, chunks), g0.shape, x.dtype)
-    return dx, dg0
+    dg0 = OrderedSum(g0.shape, x.dtype)
+
+    def backward_chunk(numbered: tuple[int, tuple[int, int]], t: int) -> None:
+        number, (b0, b1) = numbered
+        part = np.empty(g0.shape, dtype=x.dtype)                    # the chunk's dG₀
+        kernel(dz0, x[b0:b1], g0, sh, sw, ph, pw, dx[b0:b1], part, b0)
+        dg0.add(number, part)
+
+    map_on_threads(backward_chunk, enumerate(chunks))
+    return dx, dg0.result(len(chunks))

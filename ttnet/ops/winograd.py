@@ -80,7 +80,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_float_array, check_int, check_int_sequence, describe
-from ..blas import batch_chunks, chunk_sum, map_on_threads
+from ..blas import OrderedSum, batch_chunks, map_on_threads
 from ._numba import choose, numba_kernel
 from .im2col import conv_output_shape, window_params
 from .workspace import check_workspace, scratch_prefix
@@ -522,18 +522,18 @@ def winograd_conv3x3_backward(dy: Any, x: Any, weight: Any, padding: Any = 0, *,
     output_adjoint = choose(_output_adjoint_kernel, _output_adjoint_numpy)
     input_adjoint = choose(_input_adjoint_kernel, _input_adjoint_numpy)
 
-    def backward_chunk(chunk: tuple[int, int], t: int) -> np.ndarray:   # returns the chunk's dU
-        b0, b1 = chunk
+    du = OrderedSum((16, S, C), x.dtype)                  # the chunks' dU, added in their order
+
+    def backward_chunk(numbered: tuple[int, tuple[int, int]], t: int) -> None:
+        number, (b0, b1) = numbered
         v = _tile_stack(workspace, f"winograd_v{t}", C, b1 - b0, th, tw, x.dtype)
         input_transform(x[b0:b1], ph, pw, v)                             # V = Bᵀ d B
         dm = _tile_stack(workspace, f"winograd_m{t}", S, b1 - b0, th, tw, x.dtype)
         output_adjoint(dy[b0:b1], dm)                                    # dM = A dY Aᵀ
         v, dm = v.reshape(16, C, -1), dm.reshape(16, S, -1)
-        du = np.matmul(dm, v.transpose(0, 2, 1))                         # dU = dM Vᵀ
+        du.add(number, np.matmul(dm, v.transpose(0, 2, 1)))              # dU = dM Vᵀ
         dv = np.matmul(u.transpose(0, 2, 1), dm, out=v)                  # dV = Uᵀ dM, over V
         input_adjoint(dv.reshape(4, 4, C, b1 - b0, th, tw), ph, pw, dx[b0:b1])
-        return du
 
-    du_chunks = map_on_threads(backward_chunk, chunks)
-    du = chunk_sum(du_chunks, (16, S, C), x.dtype)                     # in chunk order
-    return dx, _filter_transform_backward(du)
+    map_on_threads(backward_chunk, enumerate(chunks))
+    return dx, _filter_transform_backward(du.result(len(chunks)))
