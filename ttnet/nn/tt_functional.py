@@ -793,7 +793,9 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
       step's output ``r_0 C B P``).
     * ``"separable"``: the same spatial step, once more in the backward pass (it
       runs chunk by chunk and makes each chunk's Z_0 again), the channel cores'
-      matrix chain, and three products of ``2 B P S r_0 C`` flops; bytes: none.
+      matrix chain, and three products of ``2 B P S r_0 C`` flops; bytes: none;
+      traffic: four passes over Z_0 and four over y charged as if through memory
+      (see the comment in the code).
 
     Each entry is ``{"flops", "wide_flops", "spatial_flops", "bytes", "traffic",
     "seconds"}`` as in :func:`tt_linear_cost`; ``"spatial_flops"`` is the spatial
@@ -830,12 +832,15 @@ def tt_conv2d_cost(in_modes: Sequence[int], out_modes: Sequence[int], ranks: Seq
     # W from the channel cores, G_1's left bond r_0 read as part of its input mode
     channel_build = _chain_flops(out_modes, [r0 * in_modes[0]] + list(in_modes[1:]),
                                  [1] + list(ranks[2:]), 1)
-    # chunk by chunk: the backward pass makes each chunk's Z_0 again (a fourth spatial step);
-    # Z_0, dZ_0 and the transposed y and dy stay in the cache, so the traffic is x read
-    # twice, dx written, y written and dy read, and nothing is kept but a reference to x
+    # chunk by chunk: the backward pass makes each chunk's Z_0 again (a fourth spatial step),
+    # and nothing is kept but a reference to x. Traffic: x read twice and dx written, plus four
+    # passes over Z_0 and four over y (y written, dy read, both transposed through the
+    # chunks), counted at the memory's rate although the chunks' arrays stay in the cache:
+    # the spatial step runs at a fraction of the rate the model gives other arithmetic, and
+    # these passes stand in for that; four was chosen by measurement (docs/tt_layers.md §4)
     sep_spatial_flops = 4 * 2 * B * C * P * l2 * r0
     sep_flops = sep_spatial_flops + 3 * channel_build + 3 * 2 * B * P * S * r0 * C
-    sep_traffic = (3 * B * C * H * W + 2 * S * B * P) * itemsize
+    sep_traffic = (3 * B * C * H * W + (4 * r0 * C + 4 * S) * B * P) * itemsize
     sep_wide = _wide(3 * 2 * B * P * S * r0 * C, r0 * C)
     return _costs(full=(full_flops, conv_wide, 0, full_bytes, full_traffic),
                   sequential=(seq_flops, step_wide, spatial_flops, step_bytes, seq_traffic),
