@@ -346,7 +346,7 @@ def test_separable_chunks_propagate_nan_and_inf(monkeypatch, stride):
     x[1, 2, 3, 3] = np.nan
     with np.errstate(invalid="ignore", over="ignore"):
         chunked = _separable_with_chunks(monkeypatch, layer, x, stride, 2 * per_image)
-        assert tt_functional._separable_chunks(5, per_image) == [(0, 2), (2, 4), (4, 5)]
+        assert spatial_step.z0_chunks(5, per_image) == [(0, 2), (2, 4), (4, 5)]
         y_full, cache_full = tt_functional.tt_conv2d_full_forward(x, layer.cores, None, stride, 1)
         dx_full, dcores_full, _ = tt_functional.tt_conv2d_full_backward(np.ones_like(y_full),
                                                                         cache_full)

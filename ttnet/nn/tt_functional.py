@@ -61,13 +61,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._checks import as_float_array, check_int, describe
-from ..blas import OrderedSum, batch_chunks, map_on_threads
+from ..blas import OrderedSum, map_on_threads
 from ..ops.contract import tt_step_backward, tt_step_forward
 from ..ops.im2col import conv_output_shape, window_params
 from ..ops.kernel_layouts import (kernel_to_matrix, kernel_to_naive_tensor, matrix_to_kernel,
                                   naive_tensor_to_kernel)
-from ..ops import spatial_step
-from ..ops.spatial_step import spatial_step_backward, spatial_step_forward
+from ..ops.spatial_step import spatial_step_backward, spatial_step_forward, z0_chunks
 from ..ops.winograd import winograd_tile_count
 from ..ops.workspace import check_workspace, scratch_prefix
 from ..tt.cores import (check_cores, core_steps_backward, core_steps_forward, tt_full_backward,
@@ -479,26 +478,40 @@ def tt_conv2d_full_backward(dout: Any, cache: Cache
     return dx, tt_conv_kernel_backward(dK, cache["kernel"]), dbias
 
 
+def _spatial_filters(cores: Sequence[np.ndarray]) -> np.ndarray:
+    """G_0 ``(1, 1, l², r_0)`` as the r_0 filters of the spatial step, ``(l, l, r_0)`` (a view)."""
+    l2, r0 = cores[0].shape[2:]
+    l = math.isqrt(l2)
+    return cores[0].reshape(l, l, r0)
+
+
+def _checked_spatial_args(x: Any, cores: Any, bias: Any, stride: Any, padding: Any):
+    """The arguments of the algorithms that start with the spatial step, checked:
+    ``(x, cores, bias, G_0 as filters (l, l, r_0), stride, padding, (H', W'))``."""
+    x, cores = _tt_conv2d_inputs(x, cores)
+    bias = check_bias(bias, math.prod(c.shape[1] for c in cores[1:]), x)
+    g0 = _spatial_filters(cores)
+    kernel, stride, padding = window_params(g0.shape[0], stride, padding)
+    return x, cores, bias, g0, stride, padding, conv_output_shape(x.shape[2:], kernel, stride,
+                                                                  padding)
+
+
 def _spatial_step(x: Any, cores: Any, bias: Any, stride: Any, padding: Any):
     """Checked TT-conv arguments and the sequential algorithm's spatial step for the whole
     batch: ``(x, cores, bias, Z_0 (r_0, C, B, H', W'), stride, padding)``."""
-    x, cores = _tt_conv2d_inputs(x, cores)
-    bias = check_bias(bias, math.prod(c.shape[1] for c in cores[1:]), x)
-    l, r0 = math.isqrt(cores[0].shape[2]), cores[0].shape[3]
-    _, stride, padding = window_params(l, stride, padding)
-    z0 = spatial_step_forward(x, cores[0].reshape(l, l, r0), stride, padding)
-    return x, cores, bias, z0, stride, padding
+    x, cores, bias, g0, stride, padding, _ = _checked_spatial_args(x, cores, bias, stride,
+                                                                   padding)
+    return x, cores, bias, spatial_step_forward(x, g0, stride, padding), stride, padding
 
 
 def _spatial_step_backward(dz0: np.ndarray, cache: Cache) -> tuple[np.ndarray, np.ndarray]:
     """``(dx, dG_0)`` from the gradient of the spatial step's output (any shape with its size)."""
-    x, G0 = cache["x"], cache["cores"][0]
+    x, g0 = cache["x"], _spatial_filters(cache["cores"])
     B, C, _, _ = x.shape
-    l, r0 = math.isqrt(G0.shape[2]), G0.shape[3]
     Ho, Wo = cache["out_shape"][2:]
-    dx, dg0 = spatial_step_backward(dz0.reshape(r0, C, B, Ho, Wo), x, G0.reshape(l, l, r0),
+    dx, dg0 = spatial_step_backward(dz0.reshape(g0.shape[2], C, B, Ho, Wo), x, g0,
                                     cache["stride"], cache["padding"])
-    return dx, dg0.reshape(G0.shape)
+    return dx, dg0.reshape(cache["cores"][0].shape)
 
 
 def tt_conv2d_sequential_forward(x: Any, cores: Sequence[np.ndarray], bias: Any = None,
@@ -598,11 +611,11 @@ def tt_conv2d_separable_forward(x: Any, cores: Sequence[np.ndarray], bias: Any =
     memory-bound (docs/tt_layers.md §4).
 
     Chunk by chunk. Z_0 has r_0 times as many numbers as ``x`` (at unit stride and
-    "same" padding); written for the whole
-    batch, it would go to memory and back (134 MB at 64 channels, 32×32, batch 128,
-    r_0 = 4). Instead each thread takes a few whole images at a time (at most
-    :data:`ttnet.ops.spatial_step.CHUNK_NUMBERS` numbers of Z_0) and runs both steps
-    on them while their Z_0 is in the cache, as Winograd's convolution does
+    "same" padding); written for the whole batch, it would go to memory and back
+    (134 MB at 64 channels, 32×32, batch 128, r_0 = 4). Instead each thread takes a
+    few whole images at a time (at most :data:`ttnet.ops.spatial_step.CHUNK_NUMBERS`
+    numbers of Z_0, :func:`~ttnet.ops.spatial_step.z0_chunks`) and runs both steps on
+    them while their Z_0 is in the cache, as Winograd's convolution does
     (:func:`ttnet.blas.map_on_threads`). The backward pass makes each chunk's Z_0
     again from ``x``, so the cache keeps nothing of the size of Z_0.
 
@@ -621,17 +634,12 @@ def tt_conv2d_separable_forward(x: Any, cores: Sequence[np.ndarray], bias: Any =
     y : ndarray, shape (B, S, H', W')
     cache : dict for :func:`tt_conv2d_separable_backward`
     """
-    x, cores = _tt_conv2d_inputs(x, cores)
+    x, cores, bias, g0, stride, padding, (Ho, Wo) = _checked_spatial_args(x, cores, bias, stride,
+                                                                          padding)
     check_workspace(workspace)
     workspace = {} if workspace is None else workspace
-    S = math.prod(c.shape[1] for c in cores[1:])
-    bias = check_bias(bias, S, x)
-    l, r0 = math.isqrt(cores[0].shape[2]), cores[0].shape[3]
-    g0 = cores[0].reshape(l, l, r0)
-    _, stride, padding = window_params(l, stride, padding)
-    B, C = x.shape[:2]
-    Ho, Wo = conv_output_shape(x.shape[2:], l, stride, padding)
     W, matrix_cache = tt_matrix_full_forward(_channel_matrix_cores(cores))  # (S, r_0 C)
+    (B, C), S, r0 = x.shape[:2], W.shape[0], g0.shape[2]
     y = np.empty((B, S, Ho, Wo), dtype=x.dtype)
 
     def forward_chunk(chunk: tuple[int, int], t: int) -> None:      # images b0..b1-1
@@ -642,7 +650,7 @@ def tt_conv2d_separable_forward(x: Any, cores: Sequence[np.ndarray], bias: Any =
         np.matmul(W, z0.reshape(r0 * C, -1), out=yt.reshape(S, -1))
         y[b0:b1] = yt.transpose(1, 0, 2, 3)
 
-    map_on_threads(forward_chunk, _separable_chunks(B, r0 * C * Ho * Wo))
+    map_on_threads(forward_chunk, z0_chunks(B, r0 * C * Ho * Wo))
     if bias is not None:
         y += bias[:, None, None]
     cache = {"algorithm": "separable", "cores": cores, "x": x, "W": W,
@@ -650,13 +658,6 @@ def tt_conv2d_separable_forward(x: Any, cores: Sequence[np.ndarray], bias: Any =
              "workspace": workspace, "has_bias": bias is not None, "out_shape": y.shape,
              "dtype": y.dtype}
     return y, cache
-
-
-def _separable_chunks(B: int, z0_per_image: int) -> list[tuple[int, int]]:
-    """The batch cut into chunks of images for the separable algorithm: at most
-    :data:`~ttnet.ops.spatial_step.CHUNK_NUMBERS` numbers of Z_0 each (at least one image)."""
-    return batch_chunks(B, max(1, z0_per_image), spatial_step.CHUNK_NUMBERS,
-                        spatial_step.MIN_CHUNKS)
 
 
 def tt_conv2d_separable_backward(dout: Any, cache: Cache
@@ -679,13 +680,10 @@ def tt_conv2d_separable_backward(dout: Any, cache: Cache
     cores, x, W, workspace = cache["cores"], cache["x"], cache["W"], cache["workspace"]
     stride, padding = cache["stride"], cache["padding"]
     dbias = dout.sum(axis=(0, 2, 3)) if cache["has_bias"] else None
-    dout = np.ascontiguousarray(dout)
-    B, C = x.shape[:2]
-    S, Ho, Wo = dout.shape[1:]
-    l, r0 = math.isqrt(cores[0].shape[2]), cores[0].shape[3]
-    g0 = cores[0].reshape(l, l, r0)
+    g0 = _spatial_filters(cores)
+    (B, C), (S, Ho, Wo), r0 = x.shape[:2], dout.shape[1:], g0.shape[2]
     dx = np.empty(x.shape, dtype=x.dtype)
-    chunks = _separable_chunks(B, r0 * C * Ho * Wo)
+    chunks = z0_chunks(B, r0 * C * Ho * Wo)
     dW, dg0 = OrderedSum(W.shape, x.dtype), OrderedSum(g0.shape, x.dtype)   # in chunk order
 
     def backward_chunk(numbered: tuple[int, tuple[int, int]], t: int) -> None:

@@ -52,7 +52,8 @@ from ..blas import OrderedSum, batch_chunks, map_on_threads
 from ._numba import choose, numba_kernel
 from .im2col import col2im, conv_output_shape, im2col, window_params
 
-__all__ = ["spatial_step_forward", "spatial_step_backward", "CHUNK_NUMBERS", "MIN_CHUNKS"]
+__all__ = ["spatial_step_forward", "spatial_step_backward", "z0_chunks", "CHUNK_NUMBERS",
+           "MIN_CHUNKS"]
 
 #: The most numbers of Z₀ one chunk of images makes (2 MiB of float32): the chunks
 #: of the TT-conv's separable algorithm stay in the cache (:mod:`ttnet.nn.tt_functional`).
@@ -61,6 +62,14 @@ CHUNK_NUMBERS = 1 << 19
 #: The fewest chunks a batch of as many images is cut into, so that the threads can
 #: share them out evenly (:func:`ttnet.blas.batch_chunks`).
 MIN_CHUNKS = 8
+
+
+def z0_chunks(batch: int, z0_per_image: int) -> list[tuple[int, int]]:
+    """The batch cut into chunks of images ``[b0, b1)`` of at most :data:`CHUNK_NUMBERS`
+    numbers of Z₀ each (at least one image), at least :data:`MIN_CHUNKS` of them from as
+    many images on (:func:`ttnet.blas.batch_chunks`): how the spatial step, and the
+    TT-conv's separable algorithm around it, share a batch out between threads."""
+    return batch_chunks(batch, max(1, z0_per_image), CHUNK_NUMBERS, MIN_CHUNKS)
 
 
 # ---------------------------------------------------------------- forward
@@ -274,6 +283,20 @@ def _check_inputs(x: Any, g0: Any, stride: Any, padding: Any):
     return x, g0, stride, padding, out_hw
 
 
+def _result_array(given: np.ndarray | None, name: str, shape: tuple[int, ...], dtype: np.dtype,
+                  inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """A new array for a result, or ``given`` checked: C-contiguous, of ``shape`` and
+    ``dtype``, and not overlapping any of ``inputs`` (the kernels would read what they wrote)."""
+    if given is None:
+        return np.empty(shape, dtype=dtype)
+    check_out(given, name, shape, dtype, contiguous=True)
+    if any(np.may_share_memory(given, a) for a in inputs.values()):
+        *others, last = inputs
+        raise ValueError(f"{name} must not overlap {', '.join(others)} or {last} (the kernels "
+                         f"would read what they wrote)")
+    return given
+
+
 def spatial_step_forward(x: Any, g0: Any, stride: Any = 1, padding: Any = 0, *,
                          out: np.ndarray | None = None) -> np.ndarray:
     """Convolve every channel of ``x`` with each of the r₀ filters of ``g0``, equation (1).
@@ -295,11 +318,7 @@ def spatial_step_forward(x: Any, g0: Any, stride: Any = 1, padding: Any = 0, *,
     """
     x, g0, (sh, sw), (ph, pw), (Ho, Wo) = _check_inputs(x, g0, stride, padding)
     B, C = x.shape[:2]
-    shape = (g0.shape[2], C, B, Ho, Wo)
-    z0 = (np.empty(shape, dtype=x.dtype) if out is None
-          else check_out(out, "out", shape, x.dtype, contiguous=True))
-    if out is not None and any(np.may_share_memory(out, a) for a in (x, g0)):
-        raise ValueError("out must not overlap x or g0 (the kernels would read what they wrote)")
+    z0 = _result_array(out, "out", (g0.shape[2], C, B, Ho, Wo), x.dtype, {"x": x, "g0": g0})
     x, g0 = np.ascontiguousarray(x), np.ascontiguousarray(g0)
     kernel = choose(_forward_kernel, _forward_numpy)
 
@@ -307,8 +326,7 @@ def spatial_step_forward(x: Any, g0: Any, stride: Any = 1, padding: Any = 0, *,
         b0, b1 = chunk
         kernel(x[b0:b1], g0, sh, sw, ph, pw, z0, b0)
 
-    per_image = max(1, g0.shape[2] * C * Ho * Wo)                  # numbers of Z₀ per image
-    map_on_threads(forward_chunk, batch_chunks(B, per_image, CHUNK_NUMBERS, MIN_CHUNKS))
+    map_on_threads(forward_chunk, z0_chunks(B, g0.shape[2] * C * Ho * Wo))
     return z0
 
 
@@ -336,16 +354,11 @@ def spatial_step_backward(dz0: Any, x: Any, g0: Any, stride: Any = 1, padding: A
     if dz0.shape != expected or dz0.dtype != x.dtype:
         raise ValueError(f"dz0 must have shape {expected} and dtype {x.dtype}, "
                          f"got {describe(dz0)}")
-    if dx is not None:
-        check_out(dx, "dx", x.shape, x.dtype, contiguous=True)
-        if any(np.may_share_memory(dx, a) for a in (dz0, x, g0)):
-            raise ValueError("dx must not overlap dz0, x or g0 (the kernels would read what "
-                             "they wrote)")
-    dx = np.empty(x.shape, dtype=x.dtype) if dx is None else dx
+    dx = _result_array(dx, "dx", x.shape, x.dtype, {"dz0": dz0, "x": x, "g0": g0})
     dz0, x, g0 = np.ascontiguousarray(dz0), np.ascontiguousarray(x), np.ascontiguousarray(g0)
     kernel = choose(_backward_kernel, _backward_numpy)
 
-    chunks = batch_chunks(B, max(1, g0.shape[2] * C * Ho * Wo), CHUNK_NUMBERS, MIN_CHUNKS)
+    chunks = z0_chunks(B, g0.shape[2] * C * Ho * Wo)
     dg0 = OrderedSum(g0.shape, x.dtype)
 
     def backward_chunk(numbered: tuple[int, tuple[int, int]], t: int) -> None:
